@@ -1,0 +1,52 @@
+# Thin wrapper over the project virtualenv. Only python3 (3.11+) and make are assumed.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+VENV := .venv
+UV := $(TOOLS)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export DAGSTER_HOME ?= $(abspath .dagster)
+
+.PHONY: help setup demo test lint format refresh ui bench clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+setup: $(VENV)/.synced ## create .venv with the locked dependencies
+
+demo: setup ## write demo extracts and run the full refresh
+	@mkdir -p $(DAGSTER_HOME)
+	$(VENV)/bin/scr-pipeline demo
+
+refresh: setup ## refresh from the files in the landing dir
+	@mkdir -p $(DAGSTER_HOME)
+	$(VENV)/bin/scr-pipeline refresh
+
+ui: setup ## start the Dagster UI on 127.0.0.1
+	@mkdir -p $(DAGSTER_HOME)
+	$(VENV)/bin/scr-pipeline ui
+
+test: setup ## run the test suite
+	$(VENV)/bin/python -m pytest -q
+
+lint: setup ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup ## benchmarks (BENCH_ROWS=... to change the size)
+	$(VENV)/bin/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) $(TOOLS) data .dagster
