@@ -1,0 +1,77 @@
+"""Dagster resources: the DuckDB warehouse connection and the landing/output folders.
+
+Configured with ``EnvVar`` so values are read at run time (and hidden in the UI); defaults come
+from ``pipelines.settings``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines.errors import WarehouseBusyError
+from pipelines.fiscal import SQL_MACROS
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The single DuckDB file; every connection gets the same limits and macros."""
+
+    path: str
+    memory_limit: str = "2GB"
+    threads: int = 2
+
+    @contextlib.contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(
+                self.path,
+                read_only=read_only,
+                config={"memory_limit": self.memory_limit, "threads": int(self.threads)},
+            )
+        except duckdb.IOException as err:
+            if "lock" in str(err).lower():
+                raise WarehouseBusyError(
+                    f"the warehouse {self.path} is in use by another process (another refresh "
+                    "or a Dagster run); wait for it to finish and try again"
+                ) from None
+            raise
+        try:
+            con.execute("SET preserve_insertion_order = false")
+            con.execute(SQL_MACROS)
+            yield con
+        finally:
+            con.close()
+
+
+class FilesResource(dg.ConfigurableResource):
+    """Where extracts land and where outputs for OAO are published."""
+
+    landing_dir: str
+    output_dir: str
+
+    @property
+    def landing(self) -> Path:
+        return Path(self.landing_dir)
+
+    @property
+    def output(self) -> Path:
+        return Path(self.output_dir)
+
+
+def default_resources() -> dict[str, dg.ConfigurableResource]:
+    """Resources bound to the contract's environment variables."""
+    return {
+        "warehouse": WarehouseResource(
+            path=dg.EnvVar("SCR_WAREHOUSE"),
+            memory_limit=dg.EnvVar("SCR_DUCKDB_MEMORY_LIMIT"),
+            threads=dg.EnvVar.int("SCR_DUCKDB_THREADS"),
+        ),
+        "files": FilesResource(
+            landing_dir=dg.EnvVar("SCR_LANDING_DIR"), output_dir=dg.EnvVar("SCR_OUTPUT_DIR")
+        ),
+    }
