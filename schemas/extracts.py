@@ -18,6 +18,7 @@ class ExtractSpec:
     columns: tuple[str, ...]
     header_required: tuple[str, ...]
     record_key: str
+    findings_table: str
 
     def matches(self, file_name: str) -> bool:
         return bool(re.fullmatch(re.escape(self.prefix) + r".+\.(csv|parquet)", file_name))
@@ -55,6 +56,7 @@ SCR = ExtractSpec(
         "last_modified_at",
     ),
     record_key="scr_id",
+    findings_table="scr_findings",
 )
 
 RESOURCE_REQUESTS = ExtractSpec(
@@ -83,6 +85,7 @@ RESOURCE_REQUESTS = ExtractSpec(
         "submitted_date",
     ),
     record_key="request_id",
+    findings_table="resource_request_findings",
 )
 
 CASE_REVIEWS = ExtractSpec(
@@ -103,6 +106,7 @@ CASE_REVIEWS = ExtractSpec(
         "crosses_international_border",
     ),
     record_key="case_number",
+    findings_table="case_review_findings",
 )
 
 EXTRACTS: tuple[ExtractSpec, ...] = (SCR, RESOURCE_REQUESTS, CASE_REVIEWS)

@@ -22,7 +22,9 @@ CHECKBOX_FROM = dt.datetime(2023, 7, 18)  # ICM made "TCO involvement" mandatory
 MAX_ID_LENGTH = 40
 
 _DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-_TS_RE = _DATE_RE + r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
+_TS_RE = (
+    _DATE_RE + r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
+)
 
 
 def _blank_to_null(col: str) -> str:
@@ -70,7 +72,9 @@ TYPED_COLUMNS_SQL = ",\n".join(
 )
 
 # View name used by validation and by the current-record step.
-TYPED_VIEW_SQL = f"CREATE OR REPLACE VIEW scr_versions AS SELECT {TYPED_COLUMNS_SQL} FROM raw_scr_versions"
+TYPED_VIEW_SQL = (
+    f"CREATE OR REPLACE VIEW scr_versions AS SELECT {TYPED_COLUMNS_SQL} FROM raw_scr_versions"
+)
 
 
 def _c(name: str) -> pl.Expr:
@@ -125,9 +129,7 @@ def rule_expressions() -> dict[str, pl.Expr]:
         "scr.created_at.format": _parses("created_at", "created_ts"),
         "scr.submitted_date.required": _present("submitted_date"),
         "scr.submitted_date.format": _parses("submitted_date", "submitted_d"),
-        "scr.submitted_date.after_created": _not_before(
-            "submitted_d", _c("created_ts").dt.date()
-        ),
+        "scr.submitted_date.after_created": _not_before("submitted_d", _c("created_ts").dt.date()),
         "scr.approved_date.format": _parses("approved_date", "approved_d"),
         "scr.approved_date.required_when_approved": ~approved.fill_null(False)
         | _present("approved_date"),
@@ -150,7 +152,6 @@ def _check(rule_id: str, expr: pl.Expr) -> pa.Check:
     return pa.Check(
         lambda data, e=expr: data.lazyframe.select(e.alias("ok")),
         name=rule_id,
-        error=rules()[rule_id].description,
     )
 
 

@@ -1,0 +1,169 @@
+"""Determine: the current record of every SCR, whether it is quarantined, and its TCO
+determination. Computed once here; every measure counts from these columns.
+
+Current record (contract): latest ``last_modified_at``; on a tie the later file name, then the
+later ingest, then the later row. A version whose ``last_modified_at`` cannot be read sorts as
+the latest, so an undatable correction quarantines its SCR instead of hiding behind an older
+valid version. Only SCRs touched by new files are rebuilt.
+"""
+
+import dagster as dg
+import duckdb
+
+from pipelines.metadata import markdown_preview, table_metadata
+from pipelines.resources import WarehouseResource
+from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_VIEW_SQL
+
+CURRENT_SQL = """
+WITH errs AS (
+    SELECT file_id, source_row, string_agg(DISTINCT rule_id, ', ' ORDER BY rule_id) AS rules
+    FROM scr_findings WHERE severity = 'error' GROUP BY ALL
+), ranked AS (
+    SELECT v.*,
+        row_number() OVER (PARTITION BY scr_id ORDER BY last_modified_ts DESC NULLS FIRST,
+                           source_file DESC, file_id DESC, source_row DESC) AS rn,
+        count(*) OVER (PARTITION BY scr_id) AS versions
+    FROM scr_versions v
+    WHERE scr_id IS NOT NULL AND (NOT $partial OR scr_id IN (SELECT scr_id FROM __affected))
+), cur AS (
+    SELECT r.*, e.rules AS quarantine_rules, e.rules IS NOT NULL AS quarantined,
+        subject_count_i >= 2 AS association,
+        len(list_filter(string_split(countries, ';'), lambda c: c <> 'US')) > 0 AS international,
+        subject_count_i IS NOT NULL AND countries IS NOT NULL AS definition_testable
+    FROM ranked r LEFT JOIN errs e USING (file_id, source_row)
+    WHERE rn = 1
+)
+SELECT scr_id, case_number, scr_type, criminal_category, subcategory, field_office, status,
+    created_ts AS created_at, submitted_d AS submitted_date, approved_d AS approved_date,
+    tco_involvement, subject_count_i AS subject_count, countries, last_modified_ts AS last_modified_at,
+    versions, file_id, source_file, source_row, quarantined, quarantine_rules,
+    association, international,
+    CASE WHEN quarantined THEN NULL
+         WHEN tco_involvement = 'N' THEN 'NON_TCO'
+         WHEN definition_testable THEN CASE WHEN association AND international THEN 'TCO' ELSE 'NON_TCO' END
+         WHEN tco_involvement = 'Y' THEN 'TCO'
+         ELSE 'UNDETERMINED' END AS determination,
+    CASE WHEN quarantined THEN NULL
+         WHEN tco_involvement = 'N' THEN 'indicator_no'
+         WHEN definition_testable AND NOT (association AND international) THEN
+            CASE WHEN NOT association AND NOT international THEN 'both'
+                 WHEN NOT association THEN 'no_association' ELSE 'no_border_crossing' END
+         END AS non_tco_reason,
+    coalesce(NOT quarantined AND tco_involvement IS NOT NULL AND definition_testable
+             AND (tco_involvement = 'Y') <> (association AND international), false) AS indicator_conflict,
+    NOT quarantined AND status = 'APPROVED' AND approved_d IS NOT NULL AS counted,
+    scr_type IN $dd_types AS is_dd,
+    CASE WHEN approved_d IS NOT NULL THEN fiscal_year(approved_d) END AS fiscal_year,
+    CASE WHEN approved_d IS NOT NULL THEN fiscal_quarter(approved_d) END AS fiscal_quarter
+FROM cur
+"""
+
+
+def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """(Re)build current records for SCRs in files not yet reflected; returns counts."""
+    con.execute(TYPED_VIEW_SQL)
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'scr_current'"
+    ).fetchone()[0]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __affected AS SELECT DISTINCT scr_id FROM scr_versions "
+        "WHERE scr_id IS NOT NULL AND file_id IN (SELECT file_id FROM ingested_files "
+        "WHERE extract_type = 'scr_extract' AND NOT current_built)"
+    )
+    affected = con.execute("SELECT count(*) FROM __affected").fetchone()[0]
+    sql = CURRENT_SQL.replace("$dd_types", str(DD_TYPES))
+    con.execute("BEGIN TRANSACTION")
+    if not exists:
+        con.execute(f"CREATE TABLE scr_current AS {sql.replace('$partial', 'false')}")
+    elif affected:
+        con.execute("DELETE FROM scr_current WHERE scr_id IN (SELECT scr_id FROM __affected)")
+        con.execute(f"INSERT INTO scr_current {sql.replace('$partial', 'true')}")
+    con.execute("UPDATE ingested_files SET current_built = true WHERE extract_type = 'scr_extract'")
+    con.execute("COMMIT")
+    return {"scrs_rebuilt": int(affected) if exists else int(_count(con, "scr_current"))}
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true") -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0])
+
+
+CHECKS = [
+    dg.AssetCheckSpec(
+        "tco_indicator_complete",
+        asset="scr_current",
+        description="Every current SCR created on or after 2023-07-18 carries the TCO-involvement "
+        "checkbox (Y/N). Missing ones are quarantined and listed in validation_findings.",
+    ),
+    dg.AssetCheckSpec(
+        "tco_indicator_conflicts",
+        asset="scr_current",
+        description="Current SCRs whose checkbox disagrees with the TCO definition test on "
+        "subject_count and countries (a warning: the SCR still counts, by the checkbox's 'N').",
+    ),
+    dg.AssetCheckSpec(
+        "schema_validity",
+        asset="scr_current",
+        description="Current SCR records that break an error rule (quarantined, never counted).",
+    ),
+]
+
+
+@dg.asset(
+    deps=["scr_findings"],
+    check_specs=CHECKS,
+    kinds={"duckdb"},
+    owners=["team:oao-data-engineering"],
+    group_name="validate",
+    description="One row per SCR: its current version, quarantine status, TCO determination "
+    "(TCO / NON_TCO + reason / UNDETERMINED) and the fiscal quarter it counts in.",
+)
+def scr_current(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect() as con:
+        stats = build_current(con)
+        total = _count(con, "scr_current")
+        quarantined = _count(con, "scr_current", "quarantined")
+        conflicts = _count(con, "scr_current", "indicator_conflict")
+        post = _count(con, "scr_current", f"created_at >= TIMESTAMP '{CHECKBOX_FROM}'")
+        post_missing = _count(
+            con,
+            "scr_current",
+            f"created_at >= TIMESTAMP '{CHECKBOX_FROM}' AND tco_involvement IS NULL",
+        )
+        counted = _count(con, "scr_current", "counted")
+        context.log.info(
+            f"{total:,} SCRs ({stats['scrs_rebuilt']:,} rebuilt): {counted:,} approved and counted, "
+            f"{quarantined:,} quarantined, {conflicts:,} indicator conflicts"
+        )
+        dets = markdown_preview(
+            con,
+            "SELECT coalesce(determination, 'QUARANTINED') AS determination, non_tco_reason, "
+            "count(*) AS scrs FROM scr_current GROUP BY ALL ORDER BY scrs DESC",
+        )
+        yield dg.MaterializeResult(
+            metadata={
+                **table_metadata(con, "scr_current"),
+                "scrs_rebuilt": dg.MetadataValue.int(stats["scrs_rebuilt"]),
+                "counted": dg.MetadataValue.int(counted),
+                "quarantined": dg.MetadataValue.int(quarantined),
+                "indicator_conflicts": dg.MetadataValue.int(conflicts),
+                "determinations": dg.MetadataValue.md(dets),
+            }
+        )
+    yield dg.AssetCheckResult(
+        check_name="tco_indicator_complete",
+        passed=post_missing == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"created_from_2023_07_18": post, "missing_checkbox": post_missing},
+    )
+    yield dg.AssetCheckResult(
+        check_name="tco_indicator_conflicts",
+        passed=conflicts == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"conflicts": conflicts},
+    )
+    yield dg.AssetCheckResult(
+        check_name="schema_validity",
+        passed=quarantined == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"current_scrs": total, "quarantined": quarantined},
+    )

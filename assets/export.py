@@ -1,0 +1,159 @@
+"""Export: the thin last step that publishes warehouse tables as Parquet for OAO staff.
+
+Every file is written to a hidden temp name beside its target and renamed into place, so a
+reader (or a crashed refresh) never sees half a file. A quarter's partition directory holds one
+``data.parquet``; replacing it is one atomic rename. Partition columns live in the path only
+(hive layout), so DuckDB and pyarrow both read them back as integers.
+"""
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.fiscal import parse_quarter_key
+from pipelines.partitions import FISCAL_QUARTERS
+from pipelines.resources import FilesResource, WarehouseResource
+from schemas.extracts import EXTRACTS
+
+PARTITIONED_TABLES = ("quarterly_measures", "category_measures")
+
+
+def write_parquet_atomic(table: pa.Table, target: Path) -> None:
+    """Write ``table`` to ``target`` via a temp file in the same directory and a rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def publish_partition(root: Path, fiscal_year: int, fiscal_quarter: int, table: pa.Table) -> bool:
+    """Replace one quarter's partition whole; an empty table removes it. Returns True if written."""
+    part = root / f"fiscal_year={fiscal_year}" / f"fiscal_quarter={fiscal_quarter}"
+    if table.num_rows == 0:
+        if part.exists():
+            shutil.rmtree(part)
+        if part.parent.exists() and not any(part.parent.iterdir()):
+            part.parent.rmdir()
+        return False
+    write_parquet_atomic(table, part / "data.parquet")
+    for stale in part.iterdir():  # only data.parquet belongs here
+        if stale.name != "data.parquet" and stale.suffix == ".parquet":
+            stale.unlink()
+    return True
+
+
+def partition_rows(con: duckdb.DuckDBPyConnection, table: str, fy: int, q: int) -> pa.Table:
+    cols = [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND column_name NOT IN ('fiscal_year', 'fiscal_quarter') ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    ]
+    order = ", ".join(c for c in ("criminal_category",) if c in cols) or "1"
+    select = ", ".join(f'"{c}"' for c in cols)
+    sql = f"SELECT {select} FROM {table} WHERE fiscal_year = ? AND fiscal_quarter = ? ORDER BY {order}"
+    return con.execute(sql, [fy, q]).to_arrow_table()
+
+
+@dg.asset(
+    deps=list(PARTITIONED_TABLES),
+    partitions_def=FISCAL_QUARTERS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"parquet"},
+    owners=["team:oao-data-engineering"],
+    group_name="publish",
+    description="quarterly_measures/ and category_measures/ under SCR_OUTPUT_DIR, hive-partitioned "
+    "by fiscal_year and fiscal_quarter; each quarter replaced whole or not at all.",
+)
+def published_quarters(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
+) -> dg.MaterializeResult:
+    written = removed = 0
+    with warehouse.connect(read_only=False) as con:
+        for key in context.partition_keys:
+            fy, q = parse_quarter_key(key)
+            for table in PARTITIONED_TABLES:
+                if publish_partition(
+                    files.output / table, fy, q, partition_rows(con, table, fy, q)
+                ):
+                    written += 1
+                else:
+                    removed += 1
+    context.log.info(f"published {written} partition file(s), removed {removed} empty partition(s)")
+    return dg.MaterializeResult(
+        metadata={
+            "partitions_written": dg.MetadataValue.int(written),
+            "partitions_removed": dg.MetadataValue.int(removed),
+            "output_dir": dg.MetadataValue.path(str(files.output)),
+        }
+    )
+
+
+def findings_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """Every finding of every extract type, plus indicator-conflict warnings on current SCRs."""
+    existing = {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    parts = [
+        f"SELECT CASE WHEN '{s.name}' = 'scr_extract' THEN record_id END AS scr_id, case_number, "
+        f"rule_id, severity, message, source_file, source_row, column_name, failure_value, "
+        f"'{s.name}' AS extract_type, record_id FROM {s.findings_table}"
+        for s in EXTRACTS
+        if s.findings_table in existing
+    ]
+    parts.append(
+        "SELECT scr_id, case_number, 'scr.tco_involvement.conflict', 'warning', "
+        "'tco_involvement ' || tco_involvement || ' disagrees with the TCO definition test (subject_count ' "
+        "|| subject_count || ', countries ' || countries || ')', source_file, source_row, "
+        "'tco_involvement', tco_involvement, 'scr_extract', scr_id FROM scr_current WHERE indicator_conflict"
+    )
+    return " UNION ALL ".join(parts) + " ORDER BY source_file, source_row, rule_id"
+
+
+PUBLISHED_FILES = {
+    "annual_measures.parquet": "SELECT * FROM annual_measures ORDER BY fiscal_year",
+    "ingest_reconciliation.parquet": "SELECT * FROM ingest_reconciliation ORDER BY file_id",
+    "quarantined_scrs.parquet": "SELECT scr_id, case_number, scr_type, criminal_category, status, "
+    "quarantine_rules, source_file, source_row FROM scr_current WHERE quarantined ORDER BY scr_id",
+    "quarterly_measures_history.parquet": "SELECT * FROM quarterly_measures_history "
+    "ORDER BY fiscal_year, fiscal_quarter, superseded_at",
+}
+
+
+@dg.asset(
+    deps=["annual_measures", "scr_findings", "ingest_reconciliation"],
+    kinds={"parquet"},
+    owners=["team:oao-data-engineering"],
+    group_name="publish",
+    description="annual_measures, validation_findings, ingest_reconciliation, quarantined_scrs and "
+    "quarterly_measures_history as Parquet files under SCR_OUTPUT_DIR.",
+)
+def published_tables(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
+) -> dg.MaterializeResult:
+    counts = {}
+    with warehouse.connect() as con:
+        queries = {"validation_findings.parquet": findings_sql(con), **PUBLISHED_FILES}
+        for name, sql in queries.items():
+            table = con.execute(sql).to_arrow_table()
+            write_parquet_atomic(table, files.output / name)
+            counts[name] = table.num_rows
+    context.log.info("published " + ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items()))
+    return dg.MaterializeResult(
+        metadata={
+            k.removesuffix(".parquet") + "_rows": dg.MetadataValue.int(v) for k, v in counts.items()
+        }
+    )

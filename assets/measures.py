@@ -1,0 +1,329 @@
+"""Measures: quarterly and per-category counts by the old (approval) method and the
+TCO-validated method, partitioned by fiscal quarter, plus the annual measure against targets.
+
+``changed_quarters`` compares freshly computed rows with the stored ones, so a late correction
+re-materializes only the quarters whose numbers it changes (fiscal-year-to-date columns make
+later quarters of the same year change too).
+"""
+
+import dagster as dg
+import duckdb
+
+from pipelines.fiscal import parse_quarter_key, quarter_key
+from pipelines.metadata import markdown_preview, table_metadata
+from pipelines.partitions import FISCAL_QUARTERS
+from pipelines.resources import WarehouseResource
+from schemas.reference import annual_targets_path, criminal_categories
+
+# One row per fiscal quarter with any counted SCR, for the fiscal years in $years.
+QUARTER_ROWS_SQL = """
+WITH q AS (
+    SELECT fiscal_year, fiscal_quarter,
+        count(*) FILTER (scr_type = 'INITIAL') AS initial_approved,
+        count(*) FILTER (scr_type = 'DISRUPTION') AS disruptions,
+        count(*) FILTER (scr_type = 'DISMANTLEMENT') AS dismantlements,
+        count(*) FILTER (is_dd) AS dd_total,
+        count(*) FILTER (is_dd AND determination = 'TCO') AS dd_tco,
+        count(*) FILTER (is_dd AND determination = 'NON_TCO') AS dd_non_tco,
+        count(*) FILTER (is_dd AND determination = 'UNDETERMINED') AS dd_undetermined,
+        count(*) FILTER (scr_type = 'INITIAL' AND determination = 'TCO') AS initial_tco
+    FROM scr_current
+    WHERE counted AND (NOT $filtered OR list_contains($years, fiscal_year))
+    GROUP BY ALL
+), fytd AS (
+    SELECT *,
+        sum(initial_approved) OVER w AS fytd_initial_approved,
+        sum(dd_total) OVER w AS fytd_dd_total,
+        sum(dd_tco) OVER w AS fytd_dd_tco,
+        sum(initial_tco) OVER w AS fytd_initial_tco
+    FROM q
+    WINDOW w AS (PARTITION BY fiscal_year ORDER BY fiscal_quarter)
+)
+SELECT CAST(fiscal_year AS INTEGER) AS fiscal_year, CAST(fiscal_quarter AS INTEGER) AS fiscal_quarter,
+    quarter_start(fiscal_year, fiscal_quarter) AS quarter_start,
+    quarter_end(fiscal_year, fiscal_quarter) AS quarter_end,
+    initial_approved, disruptions, dismantlements, dd_total, dd_tco, dd_non_tco, dd_undetermined,
+    initial_tco,
+    CAST(fytd_initial_approved AS BIGINT) AS fytd_initial_approved,
+    CAST(fytd_dd_total AS BIGINT) AS fytd_dd_total,
+    CAST(fytd_dd_tco AS BIGINT) AS fytd_dd_tco,
+    CAST(fytd_initial_tco AS BIGINT) AS fytd_initial_tco,
+    CASE WHEN fytd_initial_approved > 0 THEN fytd_dd_total / fytd_initial_approved END AS pct_all,
+    CASE WHEN fytd_initial_tco > 0 THEN fytd_dd_tco / fytd_initial_tco END AS pct_tco
+FROM fytd
+"""
+
+# Per quarter and criminal category (all categories, zeros included): the audit's Table 2.
+CATEGORY_ROWS_SQL = """
+WITH quarters AS (
+    SELECT DISTINCT fiscal_year, fiscal_quarter FROM scr_current
+    WHERE counted AND (NOT $filtered OR list_contains($years, fiscal_year))
+), cats AS (SELECT unnest($categories) AS criminal_category),
+dd AS (
+    SELECT * FROM scr_current
+    WHERE counted AND is_dd AND (NOT $filtered OR list_contains($years, fiscal_year))
+)
+SELECT CAST(q.fiscal_year AS INTEGER) AS fiscal_year, CAST(q.fiscal_quarter AS INTEGER) AS fiscal_quarter,
+    c.criminal_category,
+    count(d.scr_id) AS dd_total,
+    count(d.scr_id) FILTER (d.determination = 'TCO') AS dd_tco,
+    count(d.scr_id) FILTER (d.determination = 'NON_TCO') AS dd_non_tco,
+    count(d.scr_id) FILTER (d.non_tco_reason = 'no_association') AS no_association,
+    count(d.scr_id) FILTER (d.non_tco_reason = 'no_border_crossing') AS no_border_crossing,
+    count(d.scr_id) FILTER (d.non_tco_reason = 'both') AS both,
+    count(d.scr_id) FILTER (d.non_tco_reason = 'indicator_no') AS indicator_no,
+    count(d.scr_id) FILTER (d.determination = 'UNDETERMINED') AS dd_undetermined
+FROM quarters q CROSS JOIN cats c
+LEFT JOIN dd d ON d.fiscal_year = q.fiscal_year AND d.fiscal_quarter = q.fiscal_quarter
+    AND d.criminal_category = c.criminal_category
+GROUP BY ALL
+"""
+
+
+def _sql(template: str, years: list[int] | None) -> tuple[str, dict]:
+    params: dict = {"filtered": years is not None, "years": years or []}
+    if "$categories" in template:
+        params["categories"] = list(criminal_categories())
+    return template, params
+
+
+def quarter_rows(con: duckdb.DuckDBPyConnection, years: list[int] | None = None):
+    """Arrow table of quarterly rows (all fiscal years when ``years`` is None)."""
+    sql, params = _sql(QUARTER_ROWS_SQL, years)
+    return con.execute(sql + " ORDER BY fiscal_year, fiscal_quarter", params).to_arrow_table()
+
+
+def category_rows(con: duckdb.DuckDBPyConnection, years: list[int] | None = None):
+    sql, params = _sql(CATEGORY_ROWS_SQL, years)
+    return con.execute(
+        sql + " ORDER BY fiscal_year, fiscal_quarter, criminal_category", params
+    ).to_arrow_table()
+
+
+def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table, fn in (("quarterly_measures", quarter_rows), ("category_measures", category_rows)):
+        con.register("__empty", fn(con, [-1]))
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM __empty")
+        con.unregister("__empty")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS quarterly_measures_history AS "
+        "SELECT *, CAST(NULL AS TIMESTAMP) AS superseded_at, CAST(NULL AS VARCHAR) AS run_id "
+        "FROM quarterly_measures LIMIT 0"
+    )
+
+
+def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
+    """(every quarter key present now or before, keys whose rows differ from the stored ones)."""
+    _ensure_tables(con)
+    con.register("__q_new", quarter_rows(con))
+    con.register("__c_new", category_rows(con))
+    diff = """
+        SELECT DISTINCT fiscal_year, fiscal_quarter FROM (
+            (SELECT * FROM __q_new EXCEPT SELECT * FROM quarterly_measures)
+            UNION ALL (SELECT * FROM quarterly_measures EXCEPT SELECT * FROM __q_new)
+        ) UNION
+        SELECT DISTINCT fiscal_year, fiscal_quarter FROM (
+            (SELECT * FROM __c_new EXCEPT SELECT * FROM category_measures)
+            UNION ALL (SELECT * FROM category_measures EXCEPT SELECT * FROM __c_new)
+        )
+    """
+    changed = sorted(quarter_key(fy, q) for fy, q in con.execute(diff).fetchall())
+    present = sorted(
+        quarter_key(fy, q)
+        for fy, q in con.execute(
+            "SELECT fiscal_year, fiscal_quarter FROM __q_new UNION "
+            "SELECT fiscal_year, fiscal_quarter FROM quarterly_measures"
+        ).fetchall()
+    )
+    con.unregister("__q_new")
+    con.unregister("__c_new")
+    return present, changed
+
+
+@dg.asset(
+    deps=["scr_current"],
+    kinds={"duckdb"},
+    owners=["team:oao-data-engineering"],
+    group_name="measures",
+    description="Which fiscal quarters' measures differ from what was last materialized; "
+    "registers their partition keys. The refresh re-materializes exactly these quarters.",
+)
+def changed_quarters(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect() as con:
+        present, changed = changed_quarter_keys(con)
+    known = set(context.instance.get_dynamic_partitions(FISCAL_QUARTERS.name))
+    new_keys = [k for k in present if k not in known]
+    if new_keys:
+        context.instance.add_dynamic_partitions(FISCAL_QUARTERS.name, new_keys)
+    context.log.info(f"{len(changed)} quarter(s) changed: {', '.join(changed) or 'none'}")
+    return dg.MaterializeResult(
+        metadata={
+            "changed_quarters": dg.MetadataValue.json(changed),
+            "changed_count": dg.MetadataValue.int(len(changed)),
+            "quarters_present": dg.MetadataValue.int(len(present)),
+        }
+    )
+
+
+def _years_of(keys: list[str]) -> list[int]:
+    return sorted({parse_quarter_key(k)[0] for k in keys})
+
+
+def replace_partitions(
+    con: duckdb.DuckDBPyConnection, table: str, rows, keys: list[str], run_id: str | None = None
+) -> None:
+    """Replace the rows of ``keys`` in ``table`` (in one transaction); keeps old quarterly rows."""
+    pairs = [list(parse_quarter_key(k)) for k in keys]
+    where = "list_contains(?, [fiscal_year, fiscal_quarter])"
+    con.register("__rows", rows)
+    con.execute("BEGIN TRANSACTION")
+    if table == "quarterly_measures":  # keep what was published before a restatement
+        con.execute(
+            "INSERT INTO quarterly_measures_history SELECT *, now()::TIMESTAMP, ? FROM ("
+            f"SELECT * FROM quarterly_measures WHERE {where} EXCEPT SELECT * FROM __rows)",
+            [run_id, pairs],
+        )
+    con.execute(f"DELETE FROM {table} WHERE {where}", [pairs])
+    con.execute(f"INSERT INTO {table} SELECT * FROM __rows WHERE {where}", [pairs])
+    con.execute("COMMIT")
+    con.unregister("__rows")
+
+
+def _partition_observations(context, rows) -> None:
+    """Per-quarter numbers the UI can plot across partitions (one observation per key)."""
+    for r in rows.to_pylist():
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=context.asset_key,
+                partition=quarter_key(r["fiscal_year"], r["fiscal_quarter"]),
+                metadata={k: r[k] for k in ("dd_total", "dd_tco", "initial_approved") if k in r}
+                | ({"pct_all": r["pct_all"] or 0.0} if "pct_all" in r else {}),
+            )
+        )
+
+
+@dg.asset(
+    deps=["changed_quarters"],
+    partitions_def=FISCAL_QUARTERS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"duckdb"},
+    owners=["team:oao-data-engineering"],
+    group_name="measures",
+    description="One row per fiscal quarter: approved INITIAL SCRs, disruptions, dismantlements, "
+    "the old count (dd_total) split by TCO determination, fiscal-year-to-date sums and percents.",
+)
+def quarterly_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    keys = list(context.partition_keys)
+    with warehouse.connect() as con:
+        _ensure_tables(con)
+        rows = quarter_rows(con, _years_of(keys))
+        replace_partitions(con, "quarterly_measures", rows, keys, context.run_id)
+        mine = con.execute(
+            "SELECT * FROM quarterly_measures WHERE list_contains(?, [fiscal_year, fiscal_quarter]) "
+            "ORDER BY fiscal_year, fiscal_quarter",
+            [[list(parse_quarter_key(k)) for k in keys]],
+        ).to_arrow_table()
+        _partition_observations(context, mine)
+        sums = {
+            c: int(sum(v or 0 for v in mine.column(c).to_pylist())) for c in ("dd_total", "dd_tco")
+        }
+        context.log.info(f"quarterly measures for {len(keys)} quarter(s): {sums}")
+        return dg.MaterializeResult(
+            metadata={
+                "quarters": dg.MetadataValue.int(len(keys)),
+                "quarters_with_data": dg.MetadataValue.int(mine.num_rows),
+                **{k: dg.MetadataValue.int(v) for k, v in sums.items()},
+                **table_metadata(con, "quarterly_measures"),
+            }
+        )
+
+
+@dg.asset(
+    deps=["changed_quarters"],
+    partitions_def=FISCAL_QUARTERS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"duckdb"},
+    owners=["team:oao-data-engineering"],
+    group_name="measures",
+    description="Per fiscal quarter and criminal category: disruptions + dismantlements, TCO, "
+    "and non-TCO by reason (no association / no border crossing / both / checkbox N).",
+)
+def category_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    keys = list(context.partition_keys)
+    with warehouse.connect() as con:
+        _ensure_tables(con)
+        rows = category_rows(con, _years_of(keys))
+        replace_partitions(con, "category_measures", rows, keys)
+        return dg.MaterializeResult(
+            metadata={
+                "quarters": dg.MetadataValue.int(len(keys)),
+                **table_metadata(con, "category_measures"),
+            }
+        )
+
+
+ANNUAL_SQL = """
+WITH agg AS (
+    SELECT fiscal_year, count(*) AS quarters_reported,
+        sum(initial_approved) AS initial_approved, sum(dd_total) AS dd_total,
+        sum(dd_tco) AS dd_tco, sum(initial_tco) AS initial_tco
+    FROM quarterly_measures GROUP BY ALL
+), t AS (SELECT * FROM read_csv(?, header = true, all_varchar = true)),
+fy AS (
+    SELECT agg.*,
+        coalesce(t.measure_type, CASE WHEN agg.fiscal_year <= 2020 THEN 'percent' ELSE 'count' END)
+            AS measure_type,
+        TRY_CAST(t.target AS DOUBLE) AS target,
+        TRY_CAST(t.reported_result AS DOUBLE) AS reported_result
+    FROM agg LEFT JOIN t ON CAST(t.fiscal_year AS INTEGER) = agg.fiscal_year
+), res AS (
+    SELECT *,
+        CASE WHEN measure_type = 'percent' THEN
+            CASE WHEN initial_approved > 0 THEN dd_total / initial_approved END
+            ELSE dd_total END AS result_old_method,
+        CASE WHEN measure_type = 'percent' THEN
+            CASE WHEN initial_tco > 0 THEN dd_tco / initial_tco END
+            ELSE dd_tco END AS result_tco_validated
+    FROM fy
+)
+SELECT CAST(fiscal_year AS INTEGER) AS fiscal_year, measure_type, target, reported_result,
+    CAST(quarters_reported AS INTEGER) AS quarters_reported,
+    CAST(initial_approved AS BIGINT) AS initial_approved, CAST(dd_total AS BIGINT) AS dd_total,
+    CAST(initial_tco AS BIGINT) AS initial_tco, CAST(dd_tco AS BIGINT) AS dd_tco,
+    CAST(result_old_method AS DOUBLE) AS result_old_method,
+    CAST(result_tco_validated AS DOUBLE) AS result_tco_validated,
+    CASE WHEN target IS NULL OR result_old_method IS NULL THEN NULL
+         ELSE result_old_method >= target END AS met_target_old_method,
+    CASE WHEN target IS NULL OR result_tco_validated IS NULL THEN NULL
+         ELSE result_tco_validated >= target END AS met_target_tco_validated
+FROM res
+ORDER BY fiscal_year
+"""
+
+
+@dg.asset(
+    deps=["quarterly_measures"],
+    kinds={"duckdb"},
+    owners=["team:oao-data-engineering"],
+    group_name="publish",
+    description="One row per fiscal year: target (Table 1), result by the old approval-based "
+    "method and by the TCO-validated method (percent through FY2020, count from FY2021), met?",
+)
+def annual_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect() as con:
+        _ensure_tables(con)
+        con.execute(
+            f"CREATE OR REPLACE TABLE annual_measures AS {ANNUAL_SQL}", [str(annual_targets_path())]
+        )
+        return dg.MaterializeResult(
+            metadata={
+                **table_metadata(con, "annual_measures"),
+                "by_year": dg.MetadataValue.md(
+                    markdown_preview(
+                        con,
+                        "SELECT fiscal_year, measure_type, target, result_old_method, "
+                        "result_tco_validated FROM annual_measures ORDER BY fiscal_year DESC",
+                    )
+                ),
+            }
+        )

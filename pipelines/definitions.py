@@ -1,0 +1,26 @@
+"""The Dagster code location: assembles assets, checks, the job, schedule, sensors and resources.
+
+Assets are collected from the ``assets`` package, so a new stage module needs no edit here.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+import assets
+from pipelines import settings
+from pipelines.jobs import refresh_job
+from pipelines.resources import default_resources
+from pipelines.schedules import quarterly_refresh
+from pipelines.sensors import landing_sensor, plan_after_ingest
+
+settings.apply_defaults()
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_package_module(assets),
+    asset_checks=dg.load_asset_checks_from_package_module(assets),
+    jobs=[refresh_job],
+    schedules=[quarterly_refresh],
+    sensors=[landing_sensor, plan_after_ingest],
+    resources=default_resources(),
+)

@@ -1,0 +1,46 @@
+"""Dagster metadata for a warehouse table: row count, column schema and a markdown preview.
+
+Every asset reports these so a data engineer sees in the UI what was read and computed.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+
+def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return dg.TableSchema(columns=[dg.TableColumn(name, dtype) for name, dtype in rows])
+
+
+def markdown_preview(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> str:
+    """A small markdown table of a query's first rows (at most 10)."""
+    cur = con.execute(f"SELECT * FROM ({sql}) LIMIT 10", params or [])
+    names = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    for row in rows:
+        cells = [
+            "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")[:60] for v in row
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def table_metadata(
+    con: duckdb.DuckDBPyConnection, table: str, preview_sql: str | None = None
+) -> dict[str, dg.MetadataValue]:
+    """Row count, schema and preview for ``table`` (preview of ``preview_sql`` if given)."""
+    count = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    return {
+        "dagster/row_count": dg.MetadataValue.int(int(count)),
+        "dagster/column_schema": dg.MetadataValue.table_schema(table_schema(con, table)),
+        "preview": dg.MetadataValue.md(
+            markdown_preview(con, preview_sql or f'SELECT * FROM "{table}"')
+        ),
+    }

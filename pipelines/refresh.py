@@ -1,0 +1,168 @@
+"""``scr-pipeline refresh``: run the refresh job in-process, stage by stage, with progress.
+
+One refresh at a time (a lock file beside the warehouse); failures become one actionable
+message (``RefreshFailed``) instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.errors import PipelineError, WarehouseBusyError
+from pipelines.partitions import FISCAL_QUARTERS
+from pipelines.settings import path_from_env
+from pipelines.stages import (
+    INGEST,
+    JOB_NAME,
+    RunPlan,
+    changed_quarters_of_run,
+    follow_up_plans,
+    stage_keys,
+)
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+class RefreshFailed(PipelineError):
+    """A stage failed; the message names what went wrong (file, column, rule)."""
+
+
+@dataclass
+class RefreshResult:
+    run_ids: list[str] = field(default_factory=list)
+    changed_quarters: list[str] = field(default_factory=list)
+    metadata: dict[str, dict] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def refresh_lock(wait: bool = False) -> Iterator[None]:
+    """Only one refresh per warehouse; a second one waits or is told who holds the lock."""
+    lock_path = Path(str(path_from_env("SCR_WAREHOUSE")) + ".refresh.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            raise WarehouseBusyError(
+                f"another refresh is running (pid {holder}); wait for it to finish or use --wait"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The innermost error of the first failed step, without a traceback."""
+    for event in result.all_events:
+        if not event.is_step_failure:
+            continue
+        err = event.step_failure_data.error
+        while (
+            err is not None
+            and err.cause is not None
+            and "DagsterExecutionStepExecutionError" in err.cls_name
+        ):
+            err = err.cause
+        text = (err.message if err else "unknown error").strip()
+        prefix = f"{err.cls_name}: " if err else ""
+        for cls in ("BadExtractError", "WarehouseBusyError", "PipelineError"):
+            if err and err.cls_name == cls:
+                return text.split(": ", 1)[1] if text.startswith(prefix) or ": " in text else text
+        return f"step {event.step_key} failed: {text} (run with --debug for the traceback)"
+    return "the run failed (see the Dagster UI or run with --debug)"
+
+
+def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for ev in result.get_asset_materialization_events():
+        mat = ev.step_materialization_data.materialization
+        out.setdefault(mat.asset_key.to_user_string(), {}).update(
+            {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+        )
+    return out
+
+
+def _execute(
+    defs: dg.Definitions, instance: dg.DagsterInstance, plan: RunPlan, debug: bool
+) -> dg.ExecuteInProcessResult:
+    job = defs.resolve_job_def(JOB_NAME)
+    result = job.execute_in_process(
+        instance=instance,
+        asset_selection=stage_keys(defs.resolve_asset_graph(), plan.stage),
+        tags=plan.run_tags() | {"scr/trigger": "cli"},
+        run_config={} if debug else QUIET,
+        raise_on_error=debug,
+    )
+    if not result.success:
+        raise RefreshFailed(failure_message(result))
+    return result
+
+
+def run_refresh(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    progress: Callable[[str], None] = print,
+    debug: bool = False,
+) -> RefreshResult:
+    """Ingest, then measure each block of changed quarters, then publish."""
+    out = RefreshResult()
+    t0 = time.monotonic()
+    first = _execute(defs, instance, RunPlan(INGEST), debug)
+    out.run_ids.append(first.run_id)
+    out.metadata.update(_metadata(first))
+    _report_ingest(out.metadata, progress)
+    out.changed_quarters = changed_quarters_of_run(instance, first.run_id) or []
+    new_files = sum(out.metadata.get(k, {}).get("new_files", 0) for k in out.metadata)
+    if not out.changed_quarters and not new_files:
+        progress(f"nothing new: outputs left as they were ({time.monotonic() - t0:.1f}s)")
+        return out
+    keys = instance.get_dynamic_partitions(FISCAL_QUARTERS.name)
+    for plan in follow_up_plans(out.changed_quarters, keys):
+        label = " to ".join(plan.partition_range) if plan.partition_range else plan.stage
+        progress(f"[{plan.stage}] {label} ...")
+        result = _execute(defs, instance, plan, debug)
+        out.run_ids.append(result.run_id)
+        out.metadata.update(_metadata(result))
+    pub = out.metadata.get("published_quarters", {})
+    progress(
+        f"[publish] {len(out.changed_quarters)} quarter(s) re-measured, "
+        f"{pub.get('partitions_written', 0)} partition file(s) written; "
+        f"output in {path_from_env('SCR_OUTPUT_DIR')} ({time.monotonic() - t0:.1f}s)"
+    )
+    return out
+
+
+def _report_ingest(meta: dict[str, dict], progress: Callable[[str], None]) -> None:
+    for key in ("raw_scr_versions", "raw_resource_requests", "raw_case_reviews"):
+        m = meta.get(key, {})
+        if m.get("new_files"):
+            progress(f"[ingest] {key}: {m['new_files']} new file(s), {m['rows_read']:,} rows read")
+    v = meta.get("scr_findings", {})
+    progress(
+        f"[validate] {v.get('rows_checked', 0):,} SCR rows checked, "
+        f"{v.get('new_findings', 0):,} new finding(s)"
+    )
+    c = meta.get("scr_current", {})
+    progress(
+        f"[determine] {c.get('dagster/row_count', 0):,} SCRs: {c.get('counted', 0):,} counted, "
+        f"{c.get('quarantined', 0):,} quarantined, {c.get('indicator_conflicts', 0):,} indicator conflicts"
+    )
+    q = meta.get("changed_quarters", {})
+    progress(f"[plan] {q.get('changed_count', 0)} fiscal quarter(s) changed")

@@ -1,0 +1,29 @@
+"""Quarterly refresh: on the 15th day after each fiscal quarter closes (extracts have landed)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.fiscal import last_closed_quarter, quarter_key
+from pipelines.jobs import refresh_job
+from pipelines.stages import INGEST, RunPlan, stage_keys
+
+
+@dg.schedule(
+    job=refresh_job,
+    cron_schedule="0 6 15 1,4,7,10 *",
+    execution_timezone="America/New_York",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Each quarter, 15 days after the fiscal quarter closes: ingest whatever has "
+    "landed and re-measure the quarters that changed (the run-status sensor plans the rest).",
+)
+def quarterly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    fy, q = last_closed_quarter(context.scheduled_execution_time.date())
+    plan = RunPlan(
+        INGEST, tags={"scr/trigger": "schedule", "scr/closed_quarter": quarter_key(fy, q)}
+    )
+    return dg.RunRequest(
+        run_key=f"quarterly-{quarter_key(fy, q)}",
+        asset_selection=stage_keys(context.repository_def.asset_graph, INGEST),
+        tags=plan.run_tags(),
+    )
