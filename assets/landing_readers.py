@@ -43,7 +43,9 @@ def _csv_header(path: Path) -> list[str]:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         if err.start < len(head) - 4:  # not just a multi-byte char cut at the 1 MiB boundary
-            raise BadExtractError(path.name, f"not UTF-8 text (bad byte at offset {err.start})")
+            raise BadExtractError(
+                path.name, f"not UTF-8 text (bad byte at offset {err.start})"
+            ) from None
         text = head[: err.start].decode("utf-8-sig")
     first = next(csv.reader(io.StringIO(text)), None)
     if not first:
