@@ -14,8 +14,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-CATEGORIES_CSV = Path(__file__).resolve().parents[1] / "schemas" / "reference" / (
-    "criminal_categories.csv"
+CATEGORIES_CSV = (
+    Path(__file__).resolve().parents[1] / "schemas" / "reference" / ("criminal_categories.csv")
 )
 
 # Table 3: approved disruptions + dismantlements per FY (FY2023/FY2024: plausible growth).
@@ -82,7 +82,7 @@ CATEGORY_PROFILES: dict[str, CategoryProfile] = {
         ("CN", "IR", "RU", "AE", "HK", "TR", "DE", "MX"),
     ),
     "Illicit Trade, Travel, and Finance (Non-Drug-Related)": CategoryProfile(
-        "non_drug", 0.16, 0.44, (4, 19, 9), ("FR", "HS", "IP", "MF"),
+        "non_drug", 0.16, 0.46, (4, 19, 9), ("FR", "HS", "IP", "MF"),
         (("Human Smuggling", 4, 1), ("Human Trafficking", 3, 2), ("Money Laundering", 3, 2),
          ("Intellectual Property Theft", 2, 3), ("Commercial Fraud", 2, 3),
          ("Bulk Cash Smuggling", 1, 0.5), ("Identity and Benefit Fraud", 0.5, 3),
@@ -96,7 +96,7 @@ CATEGORY_PROFILES: dict[str, CategoryProfile] = {
         ("RU", "UA", "RO", "NG", "CN", "IN", "BR", "NL"),
     ),
     "Illicit Trade, Travel, and Finance (Drug-Related)": CategoryProfile(
-        "drug", 0.20, 0.22, (0, 19, 1), ("QR", "NA"),
+        "drug", 0.20, 0.23, (0, 19, 1), ("QR", "NA"),
         (("Narcotics Smuggling", 5, 3), ("Fentanyl Trafficking", 3, 3),
          ("Drug Money Laundering", 2, 1), ("Precursor Chemical Trafficking", 1, 0.3),
          ("Cartel Operations", 2, 0.2)),
@@ -115,7 +115,7 @@ CATEGORY_PROFILES: dict[str, CategoryProfile] = {
         ("SV", "HN", "GT", "MX"),
     ),
     "National Security": CategoryProfile(
-        "natsec", 0.12, 0.68, (7, 0, 30), ("NS", "HR"),
+        "natsec", 0.12, 0.70, (7, 0, 30), ("NS", "HR"),
         (("Human Rights Violators", 2, 3), ("Terrorism Financing", 2, 1),
          ("Visa Security", 1, 3), ("Counterterrorism", 3, 2), ("War Crimes", 1, 2)),
         ("SY", "IQ", "AF", "SO", "IR", "YE", "PK", "RW", "BA", "GT"),
