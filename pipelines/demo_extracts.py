@@ -101,8 +101,10 @@ def _flip_indicators(rng: random.Random, scrs: list[Scr], n: int) -> list[str]:
     return sorted(s.scr_id for s in picked)
 
 
-def _correction_stamp(rng: random.Random) -> str:
-    return at(rng, business_day(rng, date(2024, 10, 1), date(2025, 1, 10))).isoformat()
+def _correction_stamp(rng: random.Random, i: int) -> str:
+    """Alternate between the two correction files' windows so both always carry some."""
+    lo = date(2024, 10, 1) if i % 2 == 0 else CORRECTIONS[0][0] + timedelta(days=1)
+    return at(rng, business_day(rng, lo, CORRECTIONS[i % 2][0])).isoformat()
 
 
 def _corrections(rng: random.Random, scrs: list[Scr], scale: float) -> dict[str, list[str]]:
@@ -114,7 +116,8 @@ def _corrections(rng: random.Random, scrs: list[Scr], scale: float) -> dict[str,
     for kind, n in (("late_approval", 6), ("approved_date_fix", 8), ("attribute_fix", 8)):
         while len(done[kind]) < max(1, round(n * scale)) and pool:
             scr = pool.pop()
-            true = {**scr.versions[-1], "last_modified_at": _correction_stamp(rng)}
+            stamp = _correction_stamp(rng, sum(map(len, done.values())))
+            true = {**scr.versions[-1], "last_modified_at": stamp}
             if kind == "late_approval":  # approval keyed in late: extracts showed PENDING
                 scr.versions = [*scr.versions[:-1], true]
             elif kind == "approved_date_fix":
@@ -192,7 +195,9 @@ def _file_for(stamp: str) -> str | None:
 
 def _route(scrs: list[Scr]) -> dict[str, list[dict[str, str]]]:
     """Each extract holds, per SCR, the last version modified in its period."""
-    files: dict[str, list[dict[str, str]]] = {}
+    names = [_file_for(f"{fy}-09-30T12:00:00") for fy in EXTRACT_DAYS]
+    files: dict[str, list[dict[str, str]]] = {n: [] for n in names if n}
+    files |= {name: [] for _, name in CORRECTIONS}
     for scr in scrs:
         if not scr.emit:
             continue
