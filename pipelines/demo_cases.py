@@ -29,6 +29,7 @@ from pipelines.demo_catalog import (
 CHECKBOX = datetime.fromisoformat(CHECKBOX_DATE)
 REASONS = ("no_association", "no_border_crossing", "both")
 NOT_APPROVED = ("REJECTED", "WITHDRAWN", "RETURNED")
+HOLIDAYS = {(1, 1), (6, 19), (7, 4), (11, 11), (12, 25)}
 
 
 def fiscal_year(day: date) -> int:
@@ -76,10 +77,13 @@ def _quarter_start(fy: int, q: int) -> date:
 
 
 def business_day(rng: random.Random, lo: date, hi: date) -> date:
+    """A random working day in [lo, hi] (weekends and fixed-date federal holidays skipped)."""
     day = lo + timedelta(days=rng.randint(0, (hi - lo).days))
-    if day.weekday() >= 5:
-        later = day + timedelta(days=7 - day.weekday())
-        day = later if later <= hi else day - timedelta(days=day.weekday() - 4)
+    step = timedelta(days=1)
+    while day.weekday() >= 5 or (day.month, day.day) in HOLIDAYS:
+        day += step
+        if day > hi:
+            day, step = hi, -step
     return day
 
 

@@ -315,3 +315,16 @@ def write_demo_extracts(landing_dir: Path, seed: int = 2023, scale: float = 1.0)
         "corrected_scr_ids": corrected | {"returned_resubmitted": sorted(s.scr_id for s in extra)},
         "resource_requests": requests,
     }
+
+
+if __name__ == "__main__":  # python -m pipelines.demo_extracts [landing_dir] [seed] [scale]
+    import json
+    import sys
+
+    args = sys.argv[1:]
+    summary = write_demo_extracts(
+        Path(args[0] if args else "data/landing"),
+        seed=int(args[1]) if len(args) > 1 else 2023,
+        scale=float(args[2]) if len(args) > 2 else 1.0,
+    )
+    print(json.dumps(summary, indent=2))
