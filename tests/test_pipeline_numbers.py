@@ -13,9 +13,8 @@ After file A and B (current records):
 from __future__ import annotations
 
 import pytest
-from fixtures_scr import FILE_A, FILE_B
-
 from conftest import write_scr_csv
+from fixtures_scr import FILE_A, FILE_B
 
 QUARTER_SQL = (
     "SELECT * EXCLUDE (quarter_start, quarter_end), CAST(quarter_start AS VARCHAR), "

@@ -6,9 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from fixtures_scr import FILE_A, FILE_B, NATSEC, scr
-
 from conftest import write_scr_csv
+from fixtures_scr import FILE_A, FILE_B, NATSEC, scr
 
 
 def test_second_refresh_adds_nothing_and_changes_no_output(project):
