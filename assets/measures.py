@@ -10,10 +10,10 @@ import dagster as dg
 import duckdb
 
 from pipelines.fiscal import parse_quarter_key, quarter_key
-from pipelines.metadata import markdown_preview, table_metadata
+from pipelines.metadata import table_metadata
 from pipelines.partitions import FISCAL_QUARTERS
 from pipelines.resources import WarehouseResource
-from schemas.reference import annual_targets_path, criminal_categories
+from schemas.reference import criminal_categories
 
 # One row per fiscal quarter with any counted SCR, for the fiscal years in $years.
 QUARTER_ROWS_SQL = """
@@ -100,7 +100,7 @@ def category_rows(con: duckdb.DuckDBPyConnection, years: list[int] | None = None
     ).to_arrow_table()
 
 
-def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table, fn in (("quarterly_measures", quarter_rows), ("category_measures", category_rows)):
         con.register("__empty", fn(con, [-1]))
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM __empty")
@@ -114,7 +114,7 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
     """(every quarter key present now or before, keys whose rows differ from the stored ones)."""
-    _ensure_tables(con)
+    ensure_tables(con)
     con.register("__q_new", quarter_rows(con))
     con.register("__c_new", category_rows(con))
     diff = """
@@ -215,7 +215,7 @@ def _partition_observations(context, rows) -> None:
 def quarterly_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     keys = list(context.partition_keys)
     with warehouse.connect() as con:
-        _ensure_tables(con)
+        ensure_tables(con)
         rows = quarter_rows(con, _years_of(keys))
         replace_partitions(con, "quarterly_measures", rows, keys, context.run_id)
         mine = con.sql(
@@ -251,79 +251,12 @@ def quarterly_measures(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 def category_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     keys = list(context.partition_keys)
     with warehouse.connect() as con:
-        _ensure_tables(con)
+        ensure_tables(con)
         rows = category_rows(con, _years_of(keys))
         replace_partitions(con, "category_measures", rows, keys)
         return dg.MaterializeResult(
             metadata={
                 "quarters": dg.MetadataValue.int(len(keys)),
                 **table_metadata(con, "category_measures"),
-            }
-        )
-
-
-ANNUAL_SQL = """
-WITH agg AS (
-    SELECT fiscal_year, count(*) AS quarters_reported,
-        sum(initial_approved) AS initial_approved, sum(dd_total) AS dd_total,
-        sum(dd_tco) AS dd_tco, sum(initial_tco) AS initial_tco
-    FROM quarterly_measures GROUP BY ALL
-), t AS (SELECT * FROM read_csv(?, header = true, all_varchar = true)),
-fy AS (
-    SELECT agg.*,
-        coalesce(t.measure_type, CASE WHEN agg.fiscal_year <= 2020 THEN 'percent' ELSE 'count' END)
-            AS measure_type,
-        TRY_CAST(t.target AS DOUBLE) AS target,
-        TRY_CAST(t.reported_result AS DOUBLE) AS reported_result
-    FROM agg LEFT JOIN t ON CAST(t.fiscal_year AS INTEGER) = agg.fiscal_year
-), res AS (
-    SELECT *,
-        CASE WHEN measure_type = 'percent' THEN
-            CASE WHEN initial_approved > 0 THEN dd_total / initial_approved END
-            ELSE dd_total END AS result_old_method,
-        CASE WHEN measure_type = 'percent' THEN
-            CASE WHEN initial_tco > 0 THEN dd_tco / initial_tco END
-            ELSE dd_tco END AS result_tco_validated
-    FROM fy
-)
-SELECT CAST(fiscal_year AS INTEGER) AS fiscal_year, measure_type, target, reported_result,
-    CAST(quarters_reported AS INTEGER) AS quarters_reported,
-    CAST(initial_approved AS BIGINT) AS initial_approved, CAST(dd_total AS BIGINT) AS dd_total,
-    CAST(initial_tco AS BIGINT) AS initial_tco, CAST(dd_tco AS BIGINT) AS dd_tco,
-    CAST(result_old_method AS DOUBLE) AS result_old_method,
-    CAST(result_tco_validated AS DOUBLE) AS result_tco_validated,
-    CASE WHEN target IS NULL OR result_old_method IS NULL THEN NULL
-         ELSE result_old_method >= target END AS met_target_old_method,
-    CASE WHEN target IS NULL OR result_tco_validated IS NULL THEN NULL
-         ELSE result_tco_validated >= target END AS met_target_tco_validated
-FROM res
-ORDER BY fiscal_year
-"""
-
-
-@dg.asset(
-    deps=["quarterly_measures"],
-    kinds={"duckdb"},
-    owners=["team:oao-data-engineering"],
-    group_name="publish",
-    description="One row per fiscal year: target (Table 1), result by the old approval-based "
-    "method and by the TCO-validated method (percent through FY2020, count from FY2021), met?",
-)
-def annual_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.connect() as con:
-        _ensure_tables(con)
-        con.execute(
-            f"CREATE OR REPLACE TABLE annual_measures AS {ANNUAL_SQL}", [str(annual_targets_path())]
-        )
-        return dg.MaterializeResult(
-            metadata={
-                **table_metadata(con, "annual_measures"),
-                "by_year": dg.MetadataValue.md(
-                    markdown_preview(
-                        con,
-                        "SELECT fiscal_year, measure_type, target, result_old_method, "
-                        "result_tco_validated FROM annual_measures ORDER BY fiscal_year DESC",
-                    )
-                ),
             }
         )
