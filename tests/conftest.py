@@ -88,3 +88,13 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     p = Project(tmp_path, monkeypatch)
     yield p
     p.instance.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_project(tmp_path_factory: pytest.TempPathFactory):
+    """One environment shared by a module's tests (refresh once, assert many times)."""
+    mp = pytest.MonkeyPatch()
+    p = Project(tmp_path_factory.mktemp("project"), mp)
+    yield p
+    p.instance.dispose()
+    mp.undo()

@@ -91,12 +91,12 @@ def quarter(project, fy: int, q: int) -> dict:
     return dict(zip(names, rows[0], strict=True))
 
 
-@pytest.fixture
-def refreshed(project):
-    write_scr_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
-    write_scr_csv(project.landing / "scr_extract_2024-02-01.csv", FILE_B)
-    project.refresh()
-    return project
+@pytest.fixture(scope="module")
+def refreshed(module_project):
+    write_scr_csv(module_project.landing / "scr_extract_2024-01-10.csv", FILE_A)
+    write_scr_csv(module_project.landing / "scr_extract_2024-02-01.csv", FILE_B)
+    module_project.refresh()
+    return module_project
 
 
 @pytest.mark.parametrize("fy_q", sorted(EXPECTED_AFTER_A_AND_B))
