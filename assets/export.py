@@ -37,9 +37,33 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def partition_file(root: Path, fiscal_year: int, fiscal_quarter: int) -> Path:
+    return root / f"fiscal_year={fiscal_year}" / f"fiscal_quarter={fiscal_quarter}" / "data.parquet"
+
+
+def unpublished_quarters(output: Path, keys: list[str]) -> list[str]:
+    """Quarter keys whose partition file is missing from the output dir (e.g. a new or wiped
+    SCR_OUTPUT_DIR), so a refresh republishes them even when no number changed."""
+    return [
+        k
+        for k in keys
+        if not all(
+            partition_file(output / t, *parse_quarter_key(k)).exists() for t in PARTITIONED_TABLES
+        )
+    ]
+
+
+def unpublished_tables(output: Path) -> list[str]:
+    return [
+        name
+        for name in ("validation_findings.parquet", *PUBLISHED_FILES)
+        if not (output / name).exists()
+    ]
+
+
 def publish_partition(root: Path, fiscal_year: int, fiscal_quarter: int, table: pa.Table) -> bool:
     """Replace one quarter's partition whole; an empty table removes it. Returns True if written."""
-    part = root / f"fiscal_year={fiscal_year}" / f"fiscal_quarter={fiscal_quarter}"
+    part = partition_file(root, fiscal_year, fiscal_quarter).parent
     if table.num_rows == 0:
         if part.exists():
             shutil.rmtree(part)

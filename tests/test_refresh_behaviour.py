@@ -134,3 +134,14 @@ def test_cli_refresh_bad_file_one_message_no_traceback(project, tmp_path):
     assert "scr_extract_2024-05-01.csv" in proc.stderr and "scr_type" in proc.stderr
     assert project.output_digest() == before
     assert project.query("SELECT count(*) FROM ingested_files") == [(1,)]
+
+
+def test_wiped_output_dir_is_republished_without_new_data(project):
+    import shutil
+
+    write_scr_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
+    project.refresh()
+    before = project.output_digest()
+    shutil.rmtree(project.output)
+    project.refresh()
+    assert project.output_digest() == before
