@@ -301,7 +301,7 @@ def published_resource_requests(
     counts = {}
     with warehouse.connect() as con:
         for name, sql in PUBLISHED.items():
-            table = con.execute(sql).to_arrow_table()
+            table = con.sql(sql).to_arrow_table()
             write_parquet_atomic(table, files.output / name)
             counts[name] = table.num_rows
     context.log.info("published " + ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items()))
