@@ -398,3 +398,23 @@ def _broken_rules(*files: list[dict]) -> list[set[str]]:
         for row in findings.select("file_id", "source_row", "rule_id").iter_rows():
             found[(row[0], row[1])].add(row[2])
     return [found[k] for k in keys]
+
+
+def test_demo_extracts_give_the_audit_figures(tmp_path: Path) -> None:
+    """The demo's requests (independent of its SCR scale): 128 in FY2017-FY2022, 3 citing."""
+    from pipelines.demo_extracts import write_demo_extracts
+
+    (tmp_path / "landing").mkdir()
+    write_demo_extracts(tmp_path / "landing", seed=2023, scale=0.05)
+    with pytest.MonkeyPatch.context() as mp:
+        _refresh(tmp_path, mp).dispose()
+    summary = _parquet(
+        tmp_path,
+        "resource_request_summary.parquet",
+        "SELECT sum(requests), sum(citing_scr_data), sum(not_citing_scr_data) FROM t "
+        "WHERE fiscal_year BETWEEN 2017 AND 2022",
+    )
+    assert summary == [(128, 3, 125)]
+    assert _parquet(
+        tmp_path, "quarantined_resource_requests.parquet", "SELECT count(*) FROM t"
+    ) == [(0,)]
