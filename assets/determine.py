@@ -83,8 +83,10 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {"scrs_rebuilt": int(affected) if exists else int(_count(con, "scr_current"))}
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true") -> int:
-    return int(con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0])
+def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true", params=None) -> int:
+    return int(
+        con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params or []).fetchone()[0]
+    )
 
 
 CHECKS = [

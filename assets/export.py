@@ -65,7 +65,7 @@ def partition_rows(con: duckdb.DuckDBPyConnection, table: str, fy: int, q: int) 
     order = ", ".join(c for c in ("criminal_category",) if c in cols) or "1"
     select = ", ".join(f'"{c}"' for c in cols)
     sql = f"SELECT {select} FROM {table} WHERE fiscal_year = ? AND fiscal_quarter = ? ORDER BY {order}"
-    return con.execute(sql, [fy, q]).to_arrow_table()
+    return con.sql(sql, params=[fy, q]).to_arrow_table()
 
 
 @dg.asset(
@@ -148,7 +148,7 @@ def published_tables(
     with warehouse.connect() as con:
         queries = {"validation_findings.parquet": findings_sql(con), **PUBLISHED_FILES}
         for name, sql in queries.items():
-            table = con.execute(sql).to_arrow_table()
+            table = con.sql(sql).to_arrow_table()
             write_parquet_atomic(table, files.output / name)
             counts[name] = table.num_rows
     context.log.info("published " + ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items()))

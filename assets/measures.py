@@ -90,13 +90,13 @@ def _sql(template: str, years: list[int] | None) -> tuple[str, dict]:
 def quarter_rows(con: duckdb.DuckDBPyConnection, years: list[int] | None = None):
     """Arrow table of quarterly rows (all fiscal years when ``years`` is None)."""
     sql, params = _sql(QUARTER_ROWS_SQL, years)
-    return con.execute(sql + " ORDER BY fiscal_year, fiscal_quarter", params).to_arrow_table()
+    return con.sql(sql + " ORDER BY fiscal_year, fiscal_quarter", params=params).to_arrow_table()
 
 
 def category_rows(con: duckdb.DuckDBPyConnection, years: list[int] | None = None):
     sql, params = _sql(CATEGORY_ROWS_SQL, years)
-    return con.execute(
-        sql + " ORDER BY fiscal_year, fiscal_quarter, criminal_category", params
+    return con.sql(
+        sql + " ORDER BY fiscal_year, fiscal_quarter, criminal_category", params=params
     ).to_arrow_table()
 
 
@@ -218,10 +218,10 @@ def quarterly_measures(context: dg.AssetExecutionContext, warehouse: WarehouseRe
         _ensure_tables(con)
         rows = quarter_rows(con, _years_of(keys))
         replace_partitions(con, "quarterly_measures", rows, keys, context.run_id)
-        mine = con.execute(
+        mine = con.sql(
             "SELECT * FROM quarterly_measures WHERE list_contains(?, [fiscal_year, fiscal_quarter]) "
             "ORDER BY fiscal_year, fiscal_quarter",
-            [[list(parse_quarter_key(k)) for k in keys]],
+            params=[[list(parse_quarter_key(k)) for k in keys]],
         ).to_arrow_table()
         _partition_observations(context, mine)
         sums = {
