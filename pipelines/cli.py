@@ -94,7 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     """Parse ``argv``, run the chosen command and exit with its return code."""
     settings.apply_defaults()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere: `scr-pipeline refresh --debug` too
+    args = parser.parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     if not args.debug:
         warnings.filterwarnings("ignore")
     try:
