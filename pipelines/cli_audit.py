@@ -133,6 +133,22 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _fiscal_years(text: str) -> str:
+    import warnings
+
+    from pipelines.errors import PipelineError
+
+    with warnings.catch_warnings():  # importing the asset modules warns about beta parameters
+        warnings.simplefilter("ignore")
+        from assets.audit_sample import parse_fiscal_years
+
+    try:
+        parse_fiscal_years(text)
+    except PipelineError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("--fiscal-years ")) from None
+    return text
+
+
 def _fraction(text: str) -> float:
     try:
         return float(text)
@@ -225,6 +241,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
     )
     dr.add_argument(
         "--fiscal-years",
+        type=_fiscal_years,
         default="2017-2022",
         help="fiscal years of approval, e.g. 2017-2022 or 2023 (default 2017-2022)",
     )
