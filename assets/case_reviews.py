@@ -15,8 +15,8 @@ import dagster as dg
 import duckdb
 
 from assets.audit_sample import ensure_audit_tables
-from assets.validate import rules_fingerprint, validate_new_files
-from pipelines.metadata import markdown_preview, table_metadata
+from assets.validate import rules_fingerprint, validate_new_files, validation_result
+from pipelines.metadata import table_metadata
 from pipelines.resources import WarehouseResource
 from schemas.case_review import TYPED_VIEW_SQL, case_review_schema
 from schemas.extracts import CASE_REVIEWS
@@ -71,30 +71,13 @@ def case_review_findings(
         fingerprint = rules_fingerprint(module.__file__) + ":" + samples_signature(con)
         stats = validate_new_files(
             con,
-            CASE_REVIEWS.name,
-            CASE_REVIEWS.findings_table,
+            CASE_REVIEWS,
             TYPED_VIEW_SQL,
             "case_review_versions",
             case_review_schema(),
-            CASE_REVIEWS.record_key,
             fingerprint,
         )
-        context.log.info(
-            f"validated {stats['rows_checked']:,} case review rows from "
-            f"{stats['files_validated']} file(s): {stats['new_findings']:,} finding(s)"
-        )
-        by_rule = markdown_preview(
-            con,
-            "SELECT rule_id, severity, count(*) AS findings FROM case_review_findings "
-            "GROUP BY ALL ORDER BY findings DESC",
-        )
-        return dg.MaterializeResult(
-            metadata={
-                **{k: dg.MetadataValue.int(v) for k, v in stats.items()},
-                **table_metadata(con, CASE_REVIEWS.findings_table),
-                "findings_by_rule": dg.MetadataValue.md(by_rule),
-            }
-        )
+        return validation_result(context, con, CASE_REVIEWS, stats)
 
 
 @dg.asset(

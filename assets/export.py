@@ -126,6 +126,27 @@ def published_quarters(
     )
 
 
+def publish_queries(
+    context: dg.AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    output: Path,
+    queries: dict[str, str],
+) -> dg.MaterializeResult:
+    """Write each query's result to ``output/<name>`` atomically; report row counts."""
+    counts = {}
+    for name, sql in queries.items():
+        table = con.sql(sql).to_arrow_table()
+        write_parquet_atomic(table, output / name)
+        counts[name] = table.num_rows
+    context.log.info("published " + ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items()))
+    return dg.MaterializeResult(
+        metadata={
+            k.removesuffix(".parquet") + "_rows": dg.MetadataValue.int(v) for k, v in counts.items()
+        }
+        | {"output_dir": dg.MetadataValue.path(str(output))}
+    )
+
+
 def findings_sql(con: duckdb.DuckDBPyConnection) -> str:
     """Every finding of every extract type, plus indicator-conflict warnings on current SCRs."""
     existing = {
@@ -168,16 +189,6 @@ PUBLISHED_FILES = {
 def published_tables(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
 ) -> dg.MaterializeResult:
-    counts = {}
     with warehouse.connect() as con:
         queries = {"validation_findings.parquet": findings_sql(con), **PUBLISHED_FILES}
-        for name, sql in queries.items():
-            table = con.sql(sql).to_arrow_table()
-            write_parquet_atomic(table, files.output / name)
-            counts[name] = table.num_rows
-    context.log.info("published " + ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items()))
-    return dg.MaterializeResult(
-        metadata={
-            k.removesuffix(".parquet") + "_rows": dg.MetadataValue.int(v) for k, v in counts.items()
-        }
-    )
+        return publish_queries(context, con, files.output, queries)

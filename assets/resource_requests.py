@@ -16,8 +16,8 @@ approved in it) in the request's categories.
 import dagster as dg
 import duckdb
 
-from assets.export import write_parquet_atomic
-from assets.validate import rules_fingerprint, validate_new_files
+from assets.export import publish_queries
+from assets.validate import rules_fingerprint, validate_new_files, validation_result
 from pipelines.metadata import markdown_preview, table_metadata
 from pipelines.resources import FilesResource, WarehouseResource
 from schemas.extracts import RESOURCE_REQUESTS
@@ -127,30 +127,13 @@ def resource_request_findings(
     with warehouse.connect() as con:
         stats = validate_new_files(
             con,
-            RESOURCE_REQUESTS.name,
-            RESOURCE_REQUESTS.findings_table,
+            RESOURCE_REQUESTS,
             TYPED_VIEW_SQL,
             "resource_request_versions",
             resource_request_schema(),
-            RESOURCE_REQUESTS.record_key,
             rules_fingerprint(module.__file__),
         )
-        context.log.info(
-            f"validated {stats['rows_checked']:,} resource request rows from "
-            f"{stats['files_validated']} file(s): {stats['new_findings']:,} finding(s)"
-        )
-        by_rule = markdown_preview(
-            con,
-            "SELECT rule_id, count(*) AS findings FROM resource_request_findings "
-            "GROUP BY ALL ORDER BY findings DESC, rule_id",
-        )
-        return dg.MaterializeResult(
-            metadata={
-                **{k: dg.MetadataValue.int(v) for k, v in stats.items()},
-                **table_metadata(con, "resource_request_findings"),
-                "findings_by_rule": dg.MetadataValue.md(by_rule),
-            }
-        )
+        return validation_result(context, con, RESOURCE_REQUESTS, stats)
 
 
 @dg.asset(
@@ -298,15 +281,5 @@ def resource_request_summary(
 def published_resource_requests(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
 ) -> dg.MaterializeResult:
-    counts = {}
     with warehouse.connect() as con:
-        for name, sql in PUBLISHED.items():
-            table = con.sql(sql).to_arrow_table()
-            write_parquet_atomic(table, files.output / name)
-            counts[name] = table.num_rows
-    context.log.info("published " + ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items()))
-    return dg.MaterializeResult(
-        metadata={
-            k.removesuffix(".parquet") + "_rows": dg.MetadataValue.int(v) for k, v in counts.items()
-        }
-    )
+        return publish_queries(context, con, files.output, PUBLISHED)
