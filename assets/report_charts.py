@@ -40,14 +40,15 @@ BASE_RC = {
     "text.parse_math": False,  # category labels may hold '$'
 }
 _PROLOG = re.compile(r"^.*?(?=<svg)", re.S)
+_RDF = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 
 
 def to_svg(fig: Figure, name: str) -> str:
-    """The figure as an ``<svg>`` element (XML prolog and DOCTYPE removed), ids salted by name."""
+    """The figure as an ``<svg>`` element (XML prolog, DOCTYPE and RDF block removed)."""
     buf = io.StringIO()
     with matplotlib.rc_context({**BASE_RC, "svg.hashsalt": name}):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    svg = _PROLOG.sub("", buf.getvalue(), count=1)
+    svg = _RDF.sub("", _PROLOG.sub("", buf.getvalue(), count=1), count=1)
     return svg.replace("<svg ", f'<svg role="img" aria-label="{name} chart" ', 1)
 
 
