@@ -1,7 +1,7 @@
 """A ten-row SCR extract whose measures are worked out by hand, and a helper to refresh it.
 
-Shared by tests/test_report.py and tests/test_ui_metadata.py (not a conftest fixture, so the
-two files stay independent of everyone else's fixtures).
+Shared by tests/test_report.py and tests/test_ui_metadata.py through ``refreshed_once`` (not a
+conftest fixture, so the two files stay independent of everyone else's fixtures).
 
 By hand (contract rules):
 FY2020 (percent): INITIAL I1 (TCO), I2 (not TCO: both prongs), I3 (TCO); DISRUPTION D1 (TCO),
@@ -12,7 +12,11 @@ FY2021 (count): D3 (TCO, Q1), D4 (not TCO: no border crossing, Q3), D5 (undeterm
   old 3, TCO-validated 1; target 366: neither met.
 """
 
+import atexit
 import csv
+import functools
+import shutil
+import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -75,3 +79,12 @@ def refresh(base: Path, instance: dg.DagsterInstance) -> dict[str, Path]:
         mp.setenv("DAGSTER_HOME", str(base / "dagster_home"))
         run_refresh(defs, instance, progress=lambda s: None)
     return paths
+
+
+@functools.cache
+def refreshed_once() -> tuple[dg.DagsterInstance, dict[str, Path]]:
+    """One refresh per test session, shared by both test files (it is the slow part)."""
+    base = Path(tempfile.mkdtemp(prefix="scr-report-"))
+    atexit.register(shutil.rmtree, base, ignore_errors=True)
+    instance = dg.DagsterInstance.ephemeral()
+    return instance, refresh(base, instance)

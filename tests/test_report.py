@@ -13,11 +13,10 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from report_fixture import refresh
+from report_fixture import refreshed_once
 
 from assets.report import gather, render
 from assets.report_html import Col, fmt_count, fmt_measure, fmt_money, fmt_pct, table
@@ -68,12 +67,9 @@ def parse(page: str) -> Tables:
 
 
 @pytest.fixture(scope="module")
-def refreshed(tmp_path_factory) -> dict[str, Path]:
-    base = tmp_path_factory.mktemp("report")
-    with dg.DagsterInstance.ephemeral() as instance:
-        paths = refresh(base, instance)
-    paths["report"] = paths["output"] / "report" / "index.html"
-    return paths
+def refreshed() -> dict[str, Path]:
+    _, paths = refreshed_once()
+    return paths | {"report": paths["output"] / "report" / "index.html"}
 
 
 def test_report_is_written_atomically_and_self_contained(refreshed):
