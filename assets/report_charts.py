@@ -75,8 +75,10 @@ def _count_axis(ax, label: str) -> None:
     ax.set_axisbelow(True)
 
 
-def _grouped_bars(ax, years: list[int], old: list, tco: list, target: list, pct: bool) -> None:
-    """Old vs TCO-validated bars per fiscal year, the target as a red tick across each pair."""
+def _grouped_bars(
+    ax, years: list[tuple[int, int]], old: list, tco: list, target: list, pct: bool
+) -> None:
+    """Old vs TCO-validated bars per (fiscal year, quarters reported); the target as a red line."""
     xs = range(len(years))
     w = 0.38
     scale = 100.0 if pct else 1.0
@@ -99,7 +101,8 @@ def _grouped_bars(ax, years: list[int], old: list, tco: list, target: list, pct:
             xytext=(0, 2),
             textcoords="offset points",
         )
-    ax.set_xticks(list(xs), [f"FY{y}" for y in years])
+    ax.set_xticks(list(xs), [f"FY{y}" + (f"\n(Q1-Q{q} only)" if q < 4 else "")
+                             for y, q in years])  # fmt: skip
     ax.set_xlabel("Fiscal year")
 
 
@@ -114,7 +117,7 @@ def annual_chart(rows: list[dict]) -> str:
     for ax, (panel, is_pct) in zip(axes, panels, strict=True):
         _grouped_bars(
             ax,
-            [r["fiscal_year"] for r in panel],
+            [(r["fiscal_year"], r.get("quarters_reported") or 4) for r in panel],
             [r["result_old_method"] for r in panel],
             [r["result_tco_validated"] for r in panel],
             [r["target"] for r in panel],

@@ -47,6 +47,10 @@ def fmt_met(v: object) -> str:
     return "no target" if _missing(v) else ("met" if v else "not met")
 
 
+def tone_met(v: object) -> str:
+    return "" if _missing(v) else ("good" if v else "bad")
+
+
 def fmt_text(v: object) -> str:
     if _missing(v):
         return DASH
@@ -74,6 +78,7 @@ class Col:
     heading: str
     fmt: Callable[[object], str] = fmt_text
     numeric: bool = False
+    tone: Callable[[object], str] | None = None  # a CSS class from the raw value
 
 
 def cell(tag: str, col: Col, text: str, extra_class: str = "") -> str:
@@ -99,7 +104,12 @@ def table(
         cls = row_class(r) if row_class else ""
         cls_attr = f' class="{esc(cls)}"' if cls else ""
         body.append(
-            f"<tr{cls_attr}>" + "".join(cell("td", c, c.fmt(r.get(c.key))) for c in cols) + "</tr>"
+            f"<tr{cls_attr}>"
+            + "".join(
+                cell("td", c, c.fmt(r.get(c.key)), c.tone(r.get(c.key)) if c.tone else "")
+                for c in cols
+            )
+            + "</tr>"
         )
     foot = ""
     if footer is not None:

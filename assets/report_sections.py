@@ -20,6 +20,7 @@ from assets.report_html import (
     key_figure,
     section,
     table,
+    tone_met,
     totals,
 )
 from schemas.reference import rules
@@ -44,8 +45,8 @@ def _annual_cols() -> list[Col]:
         _measure("reported_result", "Published result"),
         _measure("result_old_method", "Old method (approvals)"),
         _measure("result_tco_validated", "TCO-validated"),
-        Col("met_target_old_method", "Old method vs target", fmt_met),
-        Col("met_target_tco_validated", "TCO-validated vs target", fmt_met),
+        Col("met_target_old_method", "Old method vs target", fmt_met, tone=tone_met),
+        Col("met_target_tco_validated", "TCO-validated vs target", fmt_met, tone=tone_met),
         Col("dd_total", "Disruptions + dismantlements", fmt_count, True),
         Col("dd_tco", "of which TCO", fmt_count, True),
         Col("initial_approved", "Initial investigations", fmt_count, True),
