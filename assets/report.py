@@ -120,12 +120,15 @@ def render(data: dict, refreshed_at: datetime) -> str:
         sections.findings_section(data["findings_by_rule"], data["worst_files"]),
         sections.reconciliation_section(data["reconciliation"]),
     ]
-    if "rr_summary" in data or "rr_gaps" in data:
+    contents = list(sections.CONTENTS)
+    if data.get("rr_summary") or data.get("rr_gap_count", (0, 0))[1]:  # any request at all
         body.append(sections.evidence_section(data))
+        contents.append(("resource-requests", "Resource requests"))
     template = string.Template((TEMPLATE_DIR / "report.html").read_text(encoding="utf-8"))
     return template.substitute(
         css=(TEMPLATE_DIR / "report.css").read_text(encoding="utf-8"),
         header=sections.header(data, refreshed_at),
+        nav=sections.nav(contents),
         sections="\n".join(body),
         footer=sections.footer(refreshed_at),
     )
@@ -141,6 +144,7 @@ def render(data: dict, refreshed_at: datetime) -> str:
         "ingest_reconciliation",
         "published_tables",
         "resource_request_evidence",
+        "resource_request_summary",
     ],
     kinds={"html"},
     owners=["team:oao-data-engineering", "team:oao-analysts"],

@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 DASH = "\u2014"
 
@@ -67,6 +68,8 @@ def fmt_auto(v: object) -> str:
         return "yes" if v else "no"
     if isinstance(v, int):
         return fmt_count(v)
+    if isinstance(v, Decimal):
+        v = float(v)
     if isinstance(v, float) and not _missing(v):
         return f"{v:,.2f}" if v != int(v) else f"{v:,.0f}"
     return fmt_text(v)

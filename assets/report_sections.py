@@ -213,29 +213,66 @@ def reconciliation_section(recon: list[dict]) -> str:
     )
 
 
+RR_HEADINGS = {
+    "fiscal_year": "Budget year", "requests": "Requests", "citing_scr_data": "Citing SCR data",
+    "not_citing_scr_data": "Not citing", "evidence_available": "SCR evidence available",
+    "evidence_gaps": "Gaps (evidence not cited)", "amount_usd": "Amount requested",
+    "positions": "Positions", "gap_amount_usd": "Amount in gap requests",
+    "gap_positions": "Positions in gap requests", "request_id": "Request",
+    "program_office": "Program office", "title": "Title", "scr_categories": "SCR categories",
+    "evidence_fiscal_year": "Evidence year", "approved_scrs": "Approved SCRs",
+    "dd_total": "Disruptions + dismantlements", "dd_tco": "of which TCO",
+}  # fmt: skip
+RR_TEXT = {"fiscal_year", "evidence_fiscal_year", "request_id", "program_office", "title",
+           "scr_categories"}  # fmt: skip
+
+
+def _rr_cols(keys) -> list[Col]:
+    """Columns of a table another stage builds: known ones get headings and units."""
+    return [
+        Col(k, RR_HEADINGS.get(k, k.replace("_", " ").capitalize()),
+            fmt_money if k.endswith("amount_usd") else fmt_text if k in RR_TEXT else fmt_auto,
+            k not in RR_TEXT)
+        for k in keys
+    ]  # fmt: skip
+
+
 def evidence_section(data: dict) -> str:
     parts = []
     if data.get("rr_summary"):
-        cols = [Col(k, k.replace("_", " ").capitalize(), fmt_auto, k != "fiscal_year")
-                for k in data["rr_summary"][0]]  # fmt: skip
-        parts.append(table(cols, data["rr_summary"], "rr-summary-table", "By fiscal year"))
+        summary = data["rr_summary"]
+        foot = totals(summary, [k for k in summary[0] if k not in RR_TEXT], "fiscal_year", "Total")
+        parts.append(table(_rr_cols(summary[0]), summary, "rr-summary-table",
+                           "Resource requests by budget fiscal year", footer=foot))  # fmt: skip
     if "rr_gaps" in data:
         gaps, total = data["rr_gap_count"]
-        money = {"amount_usd": fmt_money, "fiscal_year": fmt_text, "evidence_fiscal_year": fmt_text}
-        cols = [Col(k, k.replace("_", " ").capitalize(), money.get(k, fmt_auto),
-                    k in ("amount_usd", "positions", "approved_scrs", "dd_total", "dd_tco"))
-                for k in data["rr_gaps"][0]] if data["rr_gaps"] else []  # fmt: skip
         parts.append(f"<p>{gaps:,} of {total:,} requests had SCR evidence available but did not "
                      "cite SCR data.</p>")  # fmt: skip
-        if cols:
-            parts.append(table(cols, data["rr_gaps"], "rr-gaps-table", "Largest gap requests"))
+        if data["rr_gaps"]:
+            parts.append(table(_rr_cols(data["rr_gaps"][0]), data["rr_gaps"], "rr-gaps-table",
+                               "The largest requests that did not cite available SCR evidence"))  # fmt: skip
     return section(
         "resource-requests",
         "6. Resource requests and SCR evidence",
         "Recommendation 3: program offices should use SCR data in their annual resource "
-        "requests where SCRs in the request's categories were approved.",
+        "requests. Evidence is the SCRs approved in the request's criminal categories in the "
+        "last complete fiscal year before it was submitted.",
         "".join(parts),
     )
+
+
+CONTENTS = (
+    ("annual", "By fiscal year"),
+    ("quarterly", "Quarter by quarter"),
+    ("categories", "Not a TCO, by category"),
+    ("findings", "Validation findings"),
+    ("reconciliation", "Reconciliation"),
+)
+
+
+def nav(contents: list[tuple[str, str]]) -> str:
+    items = "".join(f'<li><a href="#{esc(a)}">{esc(label)}</a></li>' for a, label in contents)
+    return f'<nav aria-label="Contents"><ol>{items}</ol></nav>'
 
 
 def header(data: dict, refreshed_at: datetime) -> str:

@@ -149,16 +149,16 @@ def test_header_shows_as_of_dates_and_refresh_time(refreshed):
     page = refreshed["report"].read_text(encoding="utf-8")
     assert "last approval 2021-05-20; last SCR change 2021-07-01 08:30" in page
     assert 'Refreshed</dt><dd id="refreshed-at">' + datetime.now(UTC).strftime("%Y-%m-%d") in page
-    assert 'id="resource-requests"' not in page  # no evidence tables in this warehouse
+    assert 'id="resource-requests"' not in page  # no resource requests landed: no section
 
 
 def test_resource_request_evidence_section_when_tables_exist(refreshed, tmp_path):
-    """Another stage builds these tables; the report shows them, escaped, once they exist."""
+    """Another stage builds these tables; the report shows them, escaped, once they hold rows."""
     db = tmp_path / "copy.duckdb"
     shutil.copy(refreshed["warehouse"], db)
     con = duckdb.connect(str(db))
     con.execute(
-        "CREATE TABLE resource_request_evidence AS SELECT * FROM (VALUES "
+        "CREATE OR REPLACE TABLE resource_request_evidence AS SELECT * FROM (VALUES "
         "('R1', 2020, 'Cyber Crimes Unit', '<script>alert(1)</script>', 8800000.0, 12, "
         "'Cyber-Enabled Crime', 2019, 4, 3, 2, true, true), "
         "('R2', 2020, 'Victim Assistance', 'Staff', 3000000.0, 16, NULL, 2019, 0, 0, 0, false, "
@@ -167,8 +167,9 @@ def test_resource_request_evidence_section_when_tables_exist(refreshed, tmp_path
         "evidence_available, evidence_gap)"
     )
     con.execute(
-        "CREATE TABLE resource_request_summary AS SELECT 2020 AS fiscal_year, 2 AS requests, "
-        "1 AS gaps, 8800000.0 AS gap_amount_usd"
+        "CREATE OR REPLACE TABLE resource_request_summary AS SELECT * FROM (VALUES "
+        "(2020, 2, 1, 1, 1, 8800000.00::DECIMAL(18, 2)), (2021, 3, 0, 2, 2, 1250.50::DECIMAL(18, 2))"
+        ") t(fiscal_year, requests, evidence_available, evidence_gaps, gap_positions, gap_amount_usd)"
     )
     page = render(gather(con), datetime(2026, 1, 2, tzinfo=UTC))
     t = parse(page).tables
@@ -176,7 +177,11 @@ def test_resource_request_evidence_section_when_tables_exist(refreshed, tmp_path
     assert gap["title"] == "<script>alert(1)</script>"  # shown as text ...
     assert "<script>" not in page  # ... never as markup
     assert (gap["amount_usd"], gap["positions"], gap["dd_tco"]) == ("$8.8M", "12", "2")
-    assert t["rr-summary-table"][0]["gaps"] == "1"
+    fy2020, fy2021, total = t["rr-summary-table"]
+    assert (fy2020["fiscal_year"], fy2020["evidence_gaps"], fy2020["gap_amount_usd"]) == (
+        "2020", "1", "$8.8M")  # fmt: skip
+    assert fy2021["gap_amount_usd"] == "$1,250"  # whole dollars below a million
+    assert (total["requests"], total["evidence_gaps"], total["gap_positions"]) == ("5", "3", "3")
     assert "1 of 2 requests had SCR evidence available" in page
 
 
