@@ -227,11 +227,16 @@ RR_TEXT = {"fiscal_year", "evidence_fiscal_year", "request_id", "program_office"
            "scr_categories"}  # fmt: skip
 
 
+def _fmt_labels(v: object) -> str:
+    return fmt_text(v).replace(";", "; ")
+
+
 def _rr_cols(keys) -> list[Col]:
     """Columns of a table another stage builds: known ones get headings and units."""
     return [
         Col(k, RR_HEADINGS.get(k, k.replace("_", " ").capitalize()),
-            fmt_money if k.endswith("amount_usd") else fmt_text if k in RR_TEXT else fmt_auto,
+            fmt_money if k.endswith("amount_usd") else _fmt_labels if k == "scr_categories"
+            else fmt_text if k in RR_TEXT else fmt_auto,
             k not in RR_TEXT)
         for k in keys
     ]  # fmt: skip
