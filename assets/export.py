@@ -169,7 +169,7 @@ PUBLISHED_FILES = {
 
 
 @dg.asset(
-    deps=["annual_measures", "scr_findings", "ingest_reconciliation"],
+    deps=["annual_measures", "scr_findings", "ingest_reconciliation", "case_review_findings"],
     kinds={"parquet"},
     owners=["team:oao-data-engineering"],
     group_name="publish",

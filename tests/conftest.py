@@ -11,24 +11,11 @@ import dagster as dg
 import duckdb
 import pytest
 
+from schemas.extracts import SCR
+
 warnings.filterwarnings("ignore")
 
-SCR_COLUMNS = [
-    "scr_id",
-    "case_number",
-    "scr_type",
-    "criminal_category",
-    "subcategory",
-    "field_office",
-    "status",
-    "created_at",
-    "submitted_date",
-    "approved_date",
-    "tco_involvement",
-    "subject_count",
-    "countries",
-    "last_modified_at",
-]
+SCR_COLUMNS = list(SCR.columns)
 
 
 def write_scr_csv(path: Path, rows: list[dict]) -> Path:
