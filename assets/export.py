@@ -9,6 +9,7 @@ reader (or a crashed refresh) never sees half a file. A quarter's partition dire
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -24,17 +25,27 @@ from schemas.extracts import EXTRACTS
 PARTITIONED_TABLES = ("quarterly_measures", "category_measures")
 
 
-def write_parquet_atomic(table: pa.Table, target: Path) -> None:
-    """Write ``table`` to ``target`` via a temp file in the same directory and a rename."""
+def replace_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temp file beside ``target``, fsync it, then rename it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_parquet_atomic(table: pa.Table, target: Path) -> None:
+    """Write ``table`` to ``target`` via a temp file in the same directory and a rename."""
+    replace_atomically(target, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def write_text_atomic(text: str, target: Path) -> None:
+    """Write UTF-8 ``text`` (e.g. the HTML report) to ``target`` the same all-or-nothing way."""
+    replace_atomically(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def partition_file(root: Path, fiscal_year: int, fiscal_quarter: int) -> Path:

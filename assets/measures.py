@@ -201,15 +201,27 @@ def replace_partitions(
     con.unregister("__rows")
 
 
+PLOTTED = ("dd_total", "dd_tco", "dd_non_tco", "dd_undetermined", "initial_approved",
+           "no_association", "no_border_crossing", "both", "indicator_no", "pct_all", "pct_tco")  # fmt: skip
+
+
 def _partition_observations(context, rows) -> None:
-    """Per-quarter numbers the UI can plot across partitions (one observation per key)."""
+    """Per-quarter numbers the UI can plot across partitions (one observation per key).
+
+    A single-run range materialization carries one metadata dict for every partition, so the
+    per-quarter numbers travel as observations (dagster issue 12498)."""
     for r in rows.to_pylist():
         context.log_event(
             dg.AssetObservation(
                 asset_key=context.asset_key,
                 partition=quarter_key(r["fiscal_year"], r["fiscal_quarter"]),
-                metadata={k: r[k] for k in ("dd_total", "dd_tco", "initial_approved") if k in r}
-                | ({"pct_all": r["pct_all"] or 0.0} if "pct_all" in r else {}),
+                metadata={
+                    k: dg.MetadataValue.float(float(r[k]))
+                    if k.startswith("pct_")
+                    else dg.MetadataValue.int(int(r[k]))
+                    for k in PLOTTED
+                    if r.get(k) is not None
+                },
             )
         )
 
@@ -244,7 +256,8 @@ def quarterly_measures(context: dg.AssetExecutionContext, warehouse: WarehouseRe
             metadata={
                 "quarters": dg.MetadataValue.int(len(keys)),
                 "quarters_with_data": dg.MetadataValue.int(mine.num_rows),
-                **{k: dg.MetadataValue.int(v) for k, v in sums.items()},
+                # run totals; per-quarter dd_total/dd_tco/pct are in the observations
+                **{f"run_{k}": dg.MetadataValue.int(v) for k, v in sums.items()},
                 **table_metadata(con, "quarterly_measures"),
             }
         )
@@ -266,6 +279,16 @@ def category_measures(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         ensure_tables(con)
         rows = category_rows(con, _years_of(keys))
         replace_partitions(con, "category_measures", rows, keys)
+        per_quarter = con.execute(
+            "SELECT fiscal_year, fiscal_quarter, sum(dd_total) AS dd_total, sum(dd_tco) AS dd_tco, "
+            "sum(dd_non_tco) AS dd_non_tco, sum(no_association) AS no_association, "
+            'sum(no_border_crossing) AS no_border_crossing, sum("both") AS "both", '
+            "sum(indicator_no) AS indicator_no, sum(dd_undetermined) AS dd_undetermined "
+            "FROM category_measures WHERE list_contains(?, [fiscal_year, fiscal_quarter]) "
+            "GROUP BY ALL ORDER BY ALL",
+            [[list(parse_quarter_key(k)) for k in keys]],
+        ).to_arrow_table()
+        _partition_observations(context, per_quarter)
         return dg.MaterializeResult(
             metadata={
                 "quarters": dg.MetadataValue.int(len(keys)),

@@ -151,6 +151,8 @@ def run_refresh(
         f"{pub.get('partitions_written', 0)} partition file(s) written; "
         f"output in {path_from_env('SCR_OUTPUT_DIR')} ({time.monotonic() - t0:.1f}s)"
     )
+    if "path" in out.metadata.get("quarterly_report", {}):
+        progress(f"[report] open {out.metadata['quarterly_report']['path']} in a browser")
     return out
 
 
