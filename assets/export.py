@@ -65,11 +65,9 @@ def unpublished_quarters(output: Path, keys: list[str]) -> list[str]:
 
 
 def unpublished_tables(output: Path) -> list[str]:
-    return [
-        name
-        for name in ("validation_findings.parquet", *PUBLISHED_FILES)
-        if not (output / name).exists()
-    ]
+    """Always-published outputs missing from the output dir (a refresh then republishes)."""
+    always = ("validation_findings.parquet", "report/index.html", *PUBLISHED_FILES)
+    return [name for name in always if not (output / name).exists()]
 
 
 def publish_partition(root: Path, fiscal_year: int, fiscal_quarter: int, table: pa.Table) -> bool:

@@ -145,3 +145,13 @@ def test_wiped_output_dir_is_republished_without_new_data(project):
     shutil.rmtree(project.output)
     project.refresh()
     assert project.output_digest() == before
+
+
+def test_deleted_report_is_rewritten_by_the_next_refresh(project):
+    write_scr_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
+    project.refresh()
+    report = project.output / "report" / "index.html"
+    assert report.is_file()
+    report.unlink()
+    project.refresh()
+    assert report.is_file() and "Disruptions" in report.read_text()
