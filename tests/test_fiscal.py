@@ -7,7 +7,7 @@ import datetime as dt
 
 import duckdb
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.fiscal import (
@@ -50,6 +50,7 @@ def test_fiscal_year_quarter_edges(day, expected, con):
     )
 
 
+@settings(deadline=None)
 @given(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 12, 31)))
 def test_python_and_sql_agree_and_day_lies_in_its_quarter(day):
     fy, q = fiscal_year_quarter(day)
