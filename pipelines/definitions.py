@@ -9,6 +9,7 @@ import dagster as dg
 
 import assets
 from pipelines import settings
+from pipelines.alerts import alert_on_run_failure, measure_freshness
 from pipelines.jobs import refresh_job
 from pipelines.resources import default_resources
 from pipelines.schedules import quarterly_refresh
@@ -21,6 +22,6 @@ defs = dg.Definitions(
     asset_checks=dg.load_asset_checks_from_package_module(assets),
     jobs=[refresh_job],
     schedules=[quarterly_refresh],
-    sensors=[landing_sensor, plan_after_ingest],
+    sensors=[landing_sensor, plan_after_ingest, alert_on_run_failure, measure_freshness],
     resources=default_resources(),
 )
