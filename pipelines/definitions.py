@@ -24,4 +24,6 @@ defs = dg.Definitions(
     schedules=[quarterly_refresh],
     sensors=[landing_sensor, plan_after_ingest, alert_on_run_failure, measure_freshness],
     resources=default_resources(),
+    # one process per run: steps share DuckDB's single-writer lock instead of racing for it
+    executor=dg.in_process_executor,
 )

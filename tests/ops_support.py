@@ -250,3 +250,120 @@ def _stop_group(proc: subprocess.Popen) -> None:
     # children (daemon, code server, run workers) share the group; make sure none remain
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+# --- GraphQL queries used by the end-to-end tests ----------------------------------------------
+
+RUNS_QUERY = """
+query Runs($filter: RunsFilter) {
+  runsOrError(filter: $filter, limit: 100) {
+    __typename
+    ... on Runs { results { runId status jobName creationTime startTime endTime
+                            tags { key value } } }
+    ... on PythonError { message }
+  }
+}"""
+
+LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+
+TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def repository_selector(server: DagsterDev) -> dict[str, str]:
+    data = server.graphql(
+        "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }"
+    )
+    [repo] = data["repositoriesOrError"]["nodes"]
+    return {"repositoryName": repo["name"], "repositoryLocationName": repo["location"]["name"]}
+
+
+def runs(server: DagsterDev) -> list[dict]:
+    data = server.graphql(RUNS_QUERY, {"filter": {"pipelineName": "scr_refresh"}})["runsOrError"]
+    assert data["__typename"] == "Runs", data
+    for run in data["results"]:
+        run["tags"] = {t["key"]: t["value"] for t in run["tags"]}
+    return data["results"]
+
+
+def launch_stage_run(server: DagsterDev, stage: str, tags: dict[str, str]) -> str:
+    """launchRun for scr_refresh with one stage's asset selection (what the sensors request)."""
+    from pipelines.definitions import defs
+    from pipelines.stages import RunPlan, stage_keys
+
+    keys = stage_keys(defs.resolve_asset_graph(), stage)
+    params = {
+        "selector": {
+            **repository_selector(server),
+            "jobName": "scr_refresh",
+            "assetSelection": [{"path": k.path} for k in keys],
+        },
+        "executionMetadata": {
+            "tags": [{"key": k, "value": v} for k, v in (RunPlan(stage).run_tags() | tags).items()]
+        },
+    }
+    result = server.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
+    assert result["__typename"] == "LaunchRunSuccess", result
+    return result["run"]["runId"]
+
+
+def wait_for_runs(server: DagsterDev, run_ids: list[str], timeout: float) -> dict[str, dict]:
+    """Wait until every run in ``run_ids`` has finished; returns their records by id."""
+
+    def finished():
+        by_id = {r["runId"]: r for r in runs(server) if r["runId"] in run_ids}
+        done = len(by_id) == len(run_ids) and all(r["status"] in TERMINAL for r in by_id.values())
+        return by_id if done else None
+
+    return wait_for(finished, timeout, f"runs {run_ids} to finish\n{server.tail()}", interval=2)
+
+
+def wait_until_idle(server: DagsterDev, timeout: float) -> list[dict]:
+    """Wait until no scr_refresh run is queued or in progress; returns all runs."""
+
+    def idle():
+        current = runs(server)
+        return current if current and all(r["status"] in TERMINAL for r in current) else None
+
+    return wait_for(idle, timeout, f"the run queue to drain\n{server.tail()}", interval=2)
+
+
+# --- one server for the session ------------------------------------------------------------------
+
+_SHARED: dict = {}
+
+
+def first_refresh_done(server: DagsterDev) -> bool:
+    """The landing sensor's ingest run and the planned measures and publish runs succeeded."""
+    current = wait_until_idle(server, timeout=180)
+    failed = [r for r in current if r["status"] != "SUCCESS"]
+    assert not failed, f"runs failed: {failed}\n{server.tail()}"
+    return {r["tags"].get("scr/stage") for r in current} >= {"ingest", "measures", "publish"}
+
+
+def shared_server(config: pytest.Config, tmp_root: Path) -> tuple[DagsterDev, dict[str, str]]:
+    """One `dagster dev` for the webserver and concurrency tests (startup is the slow part).
+
+    Started with the fixture extract landed and no refresh: the sensors do the first refresh.
+    Stopped when the pytest session ends (``config.add_cleanup``), or at once if it fails.
+    """
+    if "server" not in _SHARED:
+        env = project_env(tmp_root)
+        stack = contextlib.ExitStack()
+        config.add_cleanup(stack.close)
+        try:
+            server = stack.enter_context(dagster_dev(env, tmp_root))
+            wait_for(lambda: first_refresh_done(server), 240, "the sensors' first refresh", 3)
+        except BaseException:
+            stack.close()
+            raise
+        _SHARED.update(server=server, env=env)
+    return _SHARED["server"], _SHARED["env"]
