@@ -31,6 +31,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
     print(f"refresh: landing dir {settings.path_from_env('SCR_LANDING_DIR')}")
     with refresh_lock(wait=args.wait), _instance() as instance:
+        from pipelines.instance import wait_for_queued_runs
+
+        wait_for_queued_runs(instance, wait=args.wait)
         run_refresh(defs, instance, debug=args.debug)
     return 0
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from pathlib import Path
 
 import yaml
 
 from pipelines import settings
-from pipelines.errors import PipelineError
+from pipelines.errors import PipelineError, WarehouseBusyError
 
 MANAGED_HEADER = "# Dagster instance settings"
 TEMPLATE = settings.PROJECT_ROOT / "dagster.yaml"
@@ -128,6 +129,43 @@ def main(argv: list[str] | None = None) -> None:
     except InstanceConfigError as err:
         raise SystemExit(f"error: {err}") from None
     print(f"{path}: run history in {storage_summary()}")
+
+
+def runs_in_progress(instance) -> list[str]:
+    """Queued or running Dagster runs other than a CLI refresh ("<run id> (<stage>)").
+
+    Every run of this code location writes the warehouse (UI materializations included, which
+    carry no writer tag); in-process CLI runs are excluded because a killed CLI refresh can
+    leave its run marked STARTED forever, and the refresh lock already covers the CLI.
+    """
+    import dagster as dg
+
+    from pipelines.stages import STAGE_TAG
+
+    active = [
+        dg.DagsterRunStatus.QUEUED,
+        dg.DagsterRunStatus.NOT_STARTED,
+        dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED,
+        dg.DagsterRunStatus.CANCELING,
+    ]
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=active), limit=20)
+    return [
+        f"{r.run_id} ({r.tags.get(STAGE_TAG, 'all assets')})"
+        for r in runs
+        if r.tags.get("scr/trigger") != "cli"
+    ]
+
+
+def wait_for_queued_runs(instance, wait: bool, poll_seconds: float = 10.0) -> None:
+    """Before an in-process refresh: the daemon's runs go first (they hold the warehouse)."""
+    while busy := runs_in_progress(instance):
+        if not wait:
+            raise WarehouseBusyError(
+                f"Dagster run(s) {', '.join(busy)} are queued or running against this "
+                "warehouse; wait for them to finish (see the UI) or use --wait"
+            )
+        time.sleep(poll_seconds)
 
 
 if __name__ == "__main__":

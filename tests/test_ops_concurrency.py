@@ -40,3 +40,33 @@ def test_two_writer_runs_launched_at_once_never_overlap(server) -> None:
     assert len(history) >= 5  # the sensors' ingest, measures and publish runs, and these two
     for earlier, later in zip(history, history[1:], strict=False):
         assert later["startTime"] >= earlier["endTime"], (earlier["runId"], later["runId"])
+
+
+def test_cli_refresh_waits_behind_the_daemons_runs(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """`scr-pipeline refresh` runs in-process, outside the queue: it defers to the daemon's runs."""
+    import dagster as dg
+    from ops_support import project_env
+
+    from pipelines.cli import EXIT_BUSY, main
+    from pipelines.definitions import defs
+    from pipelines.instance import get_instance
+
+    for name, value in project_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    with get_instance() as instance:
+        running = instance.create_run_for_job(
+            defs.resolve_job_def("scr_refresh"),
+            status=dg.DagsterRunStatus.STARTED,
+            tags={**WRITER_TAG, "scr/trigger": "landing_sensor"},
+        )
+    with pytest.raises(SystemExit) as exc:
+        main(["refresh"])
+    assert exc.value.code == EXIT_BUSY
+    assert running.run_id in capsys.readouterr().err
+    with get_instance() as instance:
+        instance.report_run_failed(running)
+    with pytest.raises(SystemExit) as exc:
+        main(["refresh"])
+    assert exc.value.code == 0
