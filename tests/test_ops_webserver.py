@@ -14,6 +14,7 @@ from ops_support import (
     quarter_parquet,
     repository_selector,
     shared_server,
+    stop_shared_server,
     wait_for_runs,
 )
 
@@ -34,9 +35,11 @@ query Instigators($selector: RepositorySelector!) {
 }"""
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    return shared_server(request.config, tmp_path_factory.mktemp("ops_server"))
+    """The server test_ops_concurrency.py may have started; stopped when this module ends."""
+    yield shared_server(request.config, tmp_path_factory.mktemp("ops_server"))
+    stop_shared_server()
 
 
 def test_ui_and_daemon_end_to_end(server) -> None:
