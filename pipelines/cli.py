@@ -20,14 +20,9 @@ EXIT_FAILED, EXIT_BUSY = 1, 3
 
 
 def _instance():
-    import dagster as dg
+    from pipelines.instance import get_instance
 
-    home = settings.path_from_env("DAGSTER_HOME")
-    home.mkdir(parents=True, exist_ok=True)
-    template = settings.PROJECT_ROOT / "dagster.yaml"
-    if not (home / "dagster.yaml").exists() and template.exists():
-        (home / "dagster.yaml").write_text(template.read_text())
-    return dg.DagsterInstance.get()
+    return get_instance()
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -36,6 +31,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
     print(f"refresh: landing dir {settings.path_from_env('SCR_LANDING_DIR')}")
     with refresh_lock(wait=args.wait), _instance() as instance:
+        from pipelines.instance import wait_for_queued_runs
+
+        wait_for_queued_runs(instance, wait=args.wait)
         run_refresh(defs, instance, debug=args.debug)
     return 0
 
