@@ -1,7 +1,7 @@
 """The Dagster instance: SQLite under DAGSTER_HOME by default, PostgreSQL when configured.
 
 A ``dagster.yaml`` cannot branch on the environment, so this module writes the instance's
-``DAGSTER_HOME/dagster.yaml`` from the project's template (``dagster.yaml`` at the project root)
+``DAGSTER_HOME/dagster.yaml`` from the project's template (``dagster.template.yaml`` at the project root)
 each time the CLI starts, and on demand for ``dagster dev`` / the daemon / the webserver::
 
     python -m pipelines.instance          # writes $DAGSTER_HOME/dagster.yaml, prints the storage
@@ -25,7 +25,7 @@ from pipelines import settings
 from pipelines.errors import PipelineError, WarehouseBusyError
 
 MANAGED_HEADER = "# Dagster instance settings"
-TEMPLATE = settings.PROJECT_ROOT / "dagster.yaml"
+TEMPLATE = settings.PROJECT_ROOT / "dagster.template.yaml"
 PG_REQUIRED = ("DAGSTER_PG_HOST", "DAGSTER_PG_USER", "DAGSTER_PG_DB")
 PG_OPTIONAL = ("DAGSTER_PG_PORT", "DAGSTER_PG_PASSWORD")
 PG_SCHEME = "postgresql+psycopg2"
