@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 import pyarrow.parquet as pq
 
+from pipelines.errors import innermost_message
 from pipelines.fiscal import last_closed_quarter, quarter_bounds, quarter_key
 from pipelines.resources import FilesResource
 from pipelines.settings import path_from_env
@@ -70,17 +71,6 @@ def _now() -> str:
 # --- failed runs ------------------------------------------------------------------------------
 
 
-def innermost_message(error) -> str:
-    """The user's error inside Dagster's wrappers (e.g. the BadExtractError, not the wrapper)."""
-    while error is not None and error.cause is not None and "DagsterExecution" in error.cls_name:
-        error = error.cause
-    if error is None:
-        return "unknown error"
-    text = error.message.strip()
-    head, sep, rest = text.partition(": ")  # "pipelines.errors.BadExtractError: <message>"
-    return rest if sep and head.split(".")[-1] == error.cls_name else text
-
-
 def assets_of_step(repository_def, step_key: str) -> list[str]:
     """Asset keys computed by the failed step (several for a multi-asset)."""
     if repository_def is None:
@@ -98,7 +88,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> dict:
         {
             "step": ev.step_key,
             "assets": assets_of_step(context.repository_def, ev.step_key),
-            "message": innermost_message(ev.step_failure_data.error),
+            "message": innermost_message(ev.step_failure_data.error)[0],
         }
         for ev in context.get_step_failure_events()
     ]

@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.export import unpublished_tables
-from pipelines.errors import PipelineError, WarehouseBusyError
+from pipelines.errors import PipelineError, WarehouseBusyError, innermost_message
 from pipelines.partitions import FISCAL_QUARTERS
 from pipelines.settings import path_from_env
 from pipelines.stages import (
@@ -72,21 +72,11 @@ def refresh_lock(wait: bool = False) -> Iterator[None]:
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """The innermost error of the first failed step, without a traceback."""
     for event in result.all_events:
-        if not event.is_step_failure:
-            continue
-        err = event.step_failure_data.error
-        while (
-            err is not None
-            and err.cause is not None
-            and "DagsterExecutionStepExecutionError" in err.cls_name
-        ):
-            err = err.cause
-        text = (err.message if err else "unknown error").strip()
-        prefix = f"{err.cls_name}: " if err else ""
-        for cls in ("BadExtractError", "WarehouseBusyError", "PipelineError"):
-            if err and err.cls_name == cls:
-                return text.split(": ", 1)[1] if text.startswith(prefix) or ": " in text else text
-        return f"step {event.step_key} failed: {text} (run with --debug for the traceback)"
+        if event.is_step_failure:
+            text, is_user_error = innermost_message(event.step_failure_data.error)
+            if is_user_error:
+                return text
+            return f"step {event.step_key} failed: {text} (run with --debug for the traceback)"
     return "the run failed (see the Dagster UI or run with --debug)"
 
 
