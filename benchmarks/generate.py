@@ -205,6 +205,7 @@ def write_correction(landing: Path, rows: int, seed: int = 7, share_pct: int = 5
     """
     fy, q = CORRECTION_QUARTER
     start, end = quarter_bounds(fy, q)
+    landing.mkdir(parents=True, exist_ok=True)
     con = _connect(seed)
     # the final version of every SCR: rows whose version equals its number of versions
     con.execute(
