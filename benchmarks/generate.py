@@ -139,6 +139,7 @@ CONTRACT_COLUMNS = (
 
 def _connect(seed: int) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"threads": 2, "memory_limit": "2GB"})
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET VARIABLE seed = ?", [seed])
     con.execute(MACROS)
     return con

@@ -72,8 +72,8 @@ def render_table(result: dict) -> str:
         f"memory_limit {result['memory_limit']}, {result['threads']} threads; {result['cpus']} "
         f"CPUs; load average {result['load_before']} before, {result['load_after']} after)",
         "",
-        "| run | wall s | rows/s | peak RSS MB |",
-        "|---|---:|---:|---:|",
+        "| run | wall s | rows/s | peak RSS MB | CPU s |",
+        "|---|---:|---:|---:|---:|",
     ]
     for key, label in LABELS.items():
         r = runs.get(key)
@@ -82,12 +82,14 @@ def render_table(result: dict) -> str:
             continue
         n = result["correction_rows"] if key == "pipeline_one_quarter" else rows
         lines.append(
-            f"| {label} | {r['wall_s']:.1f} | {n / r['wall_s']:,.0f} | {r['peak_rss_mb']:,.0f} |"
+            f"| {label} | {r['wall_s']:.1f} | {n / r['wall_s']:,.0f} | {r['peak_rss_mb']:,.0f} "
+            f"| {r.get('cpu_s', float('nan')):.1f} |"
         )
     full, base = runs.get("pipeline_full"), runs.get("baseline_pandas")
     lines += [
         "",
-        f"- pipeline / floor (defaults): {_ratio(full, runs.get('floor'), 'wall_s')} wall; "
+        f"- pipeline / floor (defaults): {_ratio(full, runs.get('floor'), 'wall_s')} wall, "
+        f"{_ratio(full, runs.get('floor'), 'cpu_s')} CPU; "
         f"pipeline / floor (capped): {_ratio(full, runs.get('floor_capped'), 'wall_s')} wall",
         f"- one-quarter / full refresh: {_ratio(runs.get('pipeline_one_quarter'), full, 'wall_s')}",
         f"- baseline / pipeline: {_ratio(base, full, 'wall_s')} wall, "

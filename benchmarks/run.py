@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,10 @@ PY = sys.executable
 
 
 def measure(cmd: list[str], env: dict | None = None, log: Path | None = None) -> dict:
-    """Run ``cmd``; wall seconds and peak RSS (MB) summed over the process and its children."""
+    """Run ``cmd``; wall seconds, peak RSS (MB) summed over the process and its children, and
+    CPU seconds (user + system, all threads), which stay comparable when other work shares the
+    cores."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -43,12 +47,14 @@ def measure(cmd: list[str], env: dict | None = None, log: Path | None = None) ->
             pass
         time.sleep(0.02)
     wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if log:
         out.close()
     if proc.returncode != 0:
         tail = log.read_text()[-2000:] if log else ""
         raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1)}
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), "cpu_s": round(cpu, 2)}
 
 
 def prepare(work: Path, rows: int, seed: int) -> tuple[Path, Path]:
