@@ -37,9 +37,33 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def partition_file(root: Path, fiscal_year: int, fiscal_quarter: int) -> Path:
+    return root / f"fiscal_year={fiscal_year}" / f"fiscal_quarter={fiscal_quarter}" / "data.parquet"
+
+
+def unpublished_quarters(output: Path, keys: list[str]) -> list[str]:
+    """Quarter keys whose partition file is missing from the output dir (e.g. a new or wiped
+    SCR_OUTPUT_DIR), so a refresh republishes them even when no number changed."""
+    return [
+        k
+        for k in keys
+        if not all(
+            partition_file(output / t, *parse_quarter_key(k)).exists() for t in PARTITIONED_TABLES
+        )
+    ]
+
+
+def unpublished_tables(output: Path) -> list[str]:
+    return [
+        name
+        for name in ("validation_findings.parquet", *PUBLISHED_FILES)
+        if not (output / name).exists()
+    ]
+
+
 def publish_partition(root: Path, fiscal_year: int, fiscal_quarter: int, table: pa.Table) -> bool:
     """Replace one quarter's partition whole; an empty table removes it. Returns True if written."""
-    part = root / f"fiscal_year={fiscal_year}" / f"fiscal_quarter={fiscal_quarter}"
+    part = partition_file(root, fiscal_year, fiscal_quarter).parent
     if table.num_rows == 0:
         if part.exists():
             shutil.rmtree(part)
@@ -65,7 +89,7 @@ def partition_rows(con: duckdb.DuckDBPyConnection, table: str, fy: int, q: int) 
     order = ", ".join(c for c in ("criminal_category",) if c in cols) or "1"
     select = ", ".join(f'"{c}"' for c in cols)
     sql = f"SELECT {select} FROM {table} WHERE fiscal_year = ? AND fiscal_quarter = ? ORDER BY {order}"
-    return con.execute(sql, [fy, q]).to_arrow_table()
+    return con.sql(sql, params=[fy, q]).to_arrow_table()
 
 
 @dg.asset(
@@ -134,7 +158,7 @@ PUBLISHED_FILES = {
 
 
 @dg.asset(
-    deps=["annual_measures", "scr_findings", "ingest_reconciliation"],
+    deps=["annual_measures", "scr_findings", "ingest_reconciliation", "case_review_findings"],
     kinds={"parquet"},
     owners=["team:oao-data-engineering"],
     group_name="publish",
@@ -148,7 +172,7 @@ def published_tables(
     with warehouse.connect() as con:
         queries = {"validation_findings.parquet": findings_sql(con), **PUBLISHED_FILES}
         for name, sql in queries.items():
-            table = con.execute(sql).to_arrow_table()
+            table = con.sql(sql).to_arrow_table()
             write_parquet_atomic(table, files.output / name)
             counts[name] = table.num_rows
     context.log.info("published " + ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items()))

@@ -43,7 +43,7 @@ def reconciliation_sql(con: duckdb.DuckDBPyConnection) -> str:
 
 
 @dg.asset(
-    deps=["scr_current"],
+    deps=["scr_current", "resource_request_findings"],
     check_specs=[
         dg.AssetCheckSpec(
             "rows_reconcile",

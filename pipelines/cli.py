@@ -13,7 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from pipelines import cli_audit, settings
+from pipelines import cli_audit, cli_audit_draw, settings
 from pipelines.errors import PipelineError
 
 EXIT_FAILED, EXIT_BUSY = 1, 3
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
 
-    cli_audit.register(sub)
+    cli_audit_draw.register(cli_audit.register(sub))
     return parser
 
 
@@ -94,7 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     """Parse ``argv``, run the chosen command and exit with its return code."""
     settings.apply_defaults()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere: `scr-pipeline refresh --debug` too
+    args = parser.parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     if not args.debug:
         warnings.filterwarnings("ignore")
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.export import unpublished_tables
 from pipelines.errors import PipelineError, WarehouseBusyError
 from pipelines.partitions import FISCAL_QUARTERS
 from pipelines.settings import path_from_env
@@ -130,7 +131,11 @@ def run_refresh(
     _report_ingest(out.metadata, progress)
     out.changed_quarters = changed_quarters_of_run(instance, first.run_id) or []
     new_files = sum(out.metadata.get(k, {}).get("new_files", 0) for k in out.metadata)
-    if not out.changed_quarters and not new_files:
+    if (
+        not out.changed_quarters
+        and not new_files
+        and not unpublished_tables(path_from_env("SCR_OUTPUT_DIR"))
+    ):
         progress(f"nothing new: outputs left as they were ({time.monotonic() - t0:.1f}s)")
         return out
     keys = instance.get_dynamic_partitions(FISCAL_QUARTERS.name)
