@@ -27,7 +27,6 @@ import math
 from collections.abc import Callable
 from numbers import Integral, Real
 
-
 METHODS: tuple[str, ...] = ("normal", "normal-fpc", "exact")
 """Projection methods accepted by :func:`project`."""
 
