@@ -32,12 +32,15 @@ LABELS = {
 }
 
 
-def stage_times(dagster_home: Path, skip: set[str] = frozenset()) -> dict:
-    """Seconds per stage over the runs in ``dagster_home`` (except ``skip``), and Dagster's
-    own share: run time not spent inside any step."""
+def stage_times(dagster_home: Path, measured: dict, skip: set[str] = frozenset()) -> dict:
+    """Seconds and peak RSS (MB) per stage over the runs in ``dagster_home`` (except ``skip``),
+    and Dagster's own share: run time not spent inside any step. ``measured`` holds the RSS
+    timeline of the process (consumed here)."""
     import dagster as dg
 
+    timeline = measured.pop("_timeline", [])
     stages: dict[str, float] = {}
+    peaks: dict[str, float] = {}
     run_ids, in_runs = [], 0.0
     with dg.DagsterInstance.from_config(str(dagster_home)) as inst:
         for run in inst.get_runs():
@@ -48,15 +51,20 @@ def stage_times(dagster_home: Path, skip: set[str] = frozenset()) -> dict:
             in_runs += (stats.end_time or 0) - (stats.start_time or 0)
             for step in inst.get_run_step_stats(run.run_id):
                 stage = STAGE_OF.get(step.step_key.split("[")[0], "other")
-                took = (step.end_time or 0) - (step.start_time or 0)
-                stages[stage] = round(stages.get(stage, 0.0) + took, 2)
-    stages["dagster_runs"] = len(run_ids)
-    stages["dagster_in_run_overhead"] = round(
-        in_runs - sum(v for k, v in stages.items() if not k.startswith("dagster")), 2
-    )
-    stages["in_runs"] = round(in_runs, 2)
-    stages["run_ids"] = run_ids
-    return stages
+                start, end = step.start_time or 0, step.end_time or 0
+                stages[stage] = round(stages.get(stage, 0.0) + end - start, 2)
+                rss = max((r for t, r in timeline if start <= t <= end), default=0)
+                peaks[stage] = max(peaks.get(stage, 0.0), round(rss / 2**20))
+    stages["dagster_in_run_overhead"] = round(in_runs - sum(stages.values()), 2)
+    return {
+        "stages_s": stages
+        | {
+            "process_outside_runs": round(measured["wall_s"] - in_runs, 2),
+            "dagster_runs": len(run_ids),
+            "run_ids": run_ids,
+        },
+        "stage_peak_rss_mb": peaks,
+    }
 
 
 def _ratio(a: dict | None, b: dict | None, key: str) -> str:
@@ -98,12 +106,11 @@ def render_table(result: dict) -> str:
     for key in ("pipeline_full", "pipeline_one_quarter"):
         st = runs.get(key, {}).get("stages_s")
         if st:
-            parts = {k: v for k, v in st.items() if k not in ("run_ids", "in_runs")}
-            outside = round(runs[key]["wall_s"] - st["in_runs"], 2)
+            parts = {k: v for k, v in st.items() if k not in ("run_ids", "dagster_runs")}
+            lines.append(f"- {key} seconds: " + ", ".join(f"{k} {v}" for k, v in parts.items()))
+            peaks = runs[key].get("stage_peak_rss_mb", {})
             lines.append(
-                f"- {key} stages (s): "
-                + ", ".join(f"{k} {v}" for k, v in parts.items())
-                + f", process start-up + between runs {outside}"
+                f"- {key} peak RSS MB: " + ", ".join(f"{k} {v:,.0f}" for k, v in peaks.items())
             )
     return "\n".join(lines)
 

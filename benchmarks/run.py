@@ -38,11 +38,12 @@ def measure(cmd: list[str], env: dict | None = None, log: Path | None = None) ->
     t0 = time.monotonic()
     out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-    ps, peak = psutil.Process(proc.pid), 0
+    ps, peak, timeline = psutil.Process(proc.pid), 0, []
     while proc.poll() is None:
         try:
             rss = sum(p.memory_info().rss for p in [ps, *ps.children(recursive=True)])
             peak = max(peak, rss)
+            timeline.append((time.time(), rss))
         except psutil.Error:
             pass
         time.sleep(0.02)
@@ -54,7 +55,8 @@ def measure(cmd: list[str], env: dict | None = None, log: Path | None = None) ->
     if proc.returncode != 0:
         tail = log.read_text()[-2000:] if log else ""
         raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), "cpu_s": round(cpu, 2)}
+    out = {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), "cpu_s": round(cpu, 2)}
+    return out | {"_timeline": timeline}
 
 
 def prepare(work: Path, rows: int, seed: int) -> tuple[Path, Path]:
@@ -97,12 +99,14 @@ def run_pipeline(work: Path, full: Path, corr: Path) -> dict[str, dict]:
     env = pipeline_env(run_dir, landing)
     cli = [str(Path(PY).with_name("scr-pipeline")), "refresh"]
     out = {"pipeline_full": measure(cli, env, work / "pipeline_full.log")}
-    out["pipeline_full"]["stages_s"] = stage_times(Path(env["DAGSTER_HOME"]))
+    out["pipeline_full"] |= stage_times(Path(env["DAGSTER_HOME"]), out["pipeline_full"])
     for f in corr.glob("scr_extract_*.csv"):
         os.link(f, landing / f.name)
-    before = set(out["pipeline_full"]["stages_s"].get("run_ids", []))
+    before = set(out["pipeline_full"]["stages_s"]["run_ids"])
     out["pipeline_one_quarter"] = measure(cli, env, work / "pipeline_one_quarter.log")
-    out["pipeline_one_quarter"]["stages_s"] = stage_times(Path(env["DAGSTER_HOME"]), skip=before)
+    out["pipeline_one_quarter"] |= stage_times(
+        Path(env["DAGSTER_HOME"]), out["pipeline_one_quarter"], skip=before
+    )
     return out
 
 
@@ -116,6 +120,8 @@ def run_others(work: Path, full: Path, rows: int, baseline_max: int, memory_limi
     if rows <= baseline_max:
         base = [PY, "-m", "benchmarks.baseline_pandas", str(full), str(work / "baseline_out")]
         out["baseline_pandas"] = measure(base, log=work / "baseline.log")
+    for name in list(out):
+        out[name].pop("_timeline", None)
     for name in ("floor", "floor_capped", "baseline_pandas"):
         log = work / f"{name.removesuffix('_pandas')}.log"
         if name in out and log.exists():
