@@ -95,8 +95,8 @@ def collect_findings(
     for batch in reader:
         checked += batch.num_rows
         part = failures_of_batch(batch, schema, record_key)
-        if part is not None:
-            parts.append(part)
+        if part is not None:  # a copy: polars' string views would pin the whole batch
+            parts.append(pl.from_arrow(part.to_arrow(compat_level=pl.CompatLevel.oldest())))
     return checked, (pl.concat(parts) if parts else None)
 
 
