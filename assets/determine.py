@@ -21,7 +21,10 @@ from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_COLUMNS_SQL, TYPE
 # work of parsing every version and carrying every column through the window's sort.
 CURRENT_SQL = (
     """
-WITH errs AS (
+WITH candidates AS NOT MATERIALIZED (  -- a table filter: the raw scan skips untouched SCRs
+    SELECT * FROM raw_scr_versions
+    WHERE NOT $partial OR scr_id IN (SELECT scr_id FROM __affected)
+), errs AS (
     SELECT file_id, source_row, string_agg(DISTINCT rule_id, ', ' ORDER BY rule_id) AS rules
     FROM scr_findings WHERE severity = 'error' GROUP BY ALL
 ), ranked AS (
@@ -29,15 +32,17 @@ WITH errs AS (
         row_number() OVER (PARTITION BY scr_id ORDER BY last_modified_ts DESC NULLS FIRST,
                            source_file DESC, file_id DESC, source_row DESC) AS rn,
         count(*) OVER (PARTITION BY scr_id) AS versions
-    FROM scr_versions
-    WHERE scr_id IS NOT NULL AND (NOT $partial OR scr_id IN (SELECT scr_id FROM __affected))
+    FROM (SELECT """
+    + TYPED_COLUMNS_SQL
+    + """ FROM candidates)
+    WHERE scr_id IS NOT NULL
 ), winners AS (
     SELECT file_id, source_row, versions FROM ranked WHERE rn = 1
 ), typed AS (
     SELECT """
     + TYPED_COLUMNS_SQL
     + """, versions
-    FROM (SELECT r.*, w.versions FROM raw_scr_versions r JOIN winners w USING (file_id, source_row))
+    FROM (SELECT r.*, w.versions FROM candidates r JOIN winners w USING (file_id, source_row))
 ), cur AS (
     SELECT t.*, e.rules AS quarantine_rules, e.rules IS NOT NULL AS quarantined,
         subject_count_i >= 2 AS association,
