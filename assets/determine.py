@@ -101,10 +101,11 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'scr_current'"
         ).fetchone()[0]
     )
-    con.execute(
+    con.execute(  # a full build reads every SCR anyway: no need to list them first
         "CREATE OR REPLACE TEMP TABLE __affected AS SELECT DISTINCT scr_id FROM scr_versions "
-        "WHERE scr_id IS NOT NULL AND file_id IN (SELECT file_id FROM ingested_files "
-        "WHERE extract_type = 'scr_extract' AND NOT current_built)"
+        "WHERE NOT ? AND scr_id IS NOT NULL AND file_id IN (SELECT file_id FROM ingested_files "
+        "WHERE extract_type = 'scr_extract' AND NOT current_built)",
+        [full],
     )
     affected = con.execute("SELECT count(*) FROM __affected").fetchone()[0]
     con.execute("BEGIN TRANSACTION")
