@@ -27,8 +27,6 @@ import math
 from collections.abc import Callable
 from numbers import Integral, Real
 
-from scipy.stats import hypergeom, norm
-
 METHODS: tuple[str, ...] = ("normal", "normal-fpc", "exact")
 """Projection methods accepted by :func:`project`."""
 
@@ -59,6 +57,8 @@ def _check_open_unit(name: str, value: object, hint: str) -> float:
 
 def _z(confidence: float) -> float:
     """Two-sided standard normal quantile z_{1-alpha/2} (1.6449 for 90% confidence)."""
+    from scipy.stats import norm  # imported here: scipy.stats costs ~1 s at every CLI start
+
     return float(norm.ppf(1.0 - (1.0 - confidence) / 2.0))
 
 
@@ -174,6 +174,8 @@ def exact_bounds(population: int, sample_size: int, exceptions: int, confidence:
     bound is found by bisection over D in [k, N - (n - k)], the values D can take given what
     the sample showed. Inputs are assumed validated (see :func:`project`).
     """
+    from scipy.stats import hypergeom
+
     N, n, k = population, sample_size, exceptions
     half_alpha = (1.0 - confidence) / 2.0
     d_min, d_max = k, N - (n - k)

@@ -14,26 +14,41 @@ import duckdb
 
 from pipelines.metadata import markdown_preview, table_metadata
 from pipelines.resources import WarehouseResource
-from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_VIEW_SQL
+from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_COLUMNS_SQL, TYPED_VIEW_SQL
 
-CURRENT_SQL = """
-WITH errs AS (
+# The ranking reads only the columns it orders by (the view's other parsed columns are pruned),
+# and only the winning version of each SCR is parsed in full: at 10M versions this halves the
+# work of parsing every version and carrying every column through the window's sort.
+CURRENT_SQL = (
+    """
+WITH candidates AS NOT MATERIALIZED (  -- a table filter: the raw scan skips untouched SCRs
+    SELECT * FROM raw_scr_versions
+    WHERE NOT $partial OR scr_id IN (SELECT scr_id FROM __affected)
+), errs AS (
     SELECT file_id, source_row, string_agg(DISTINCT rule_id, ', ' ORDER BY rule_id) AS rules
     FROM scr_findings WHERE severity = 'error' GROUP BY ALL
 ), ranked AS (
-    SELECT v.*,
+    SELECT file_id, source_row,
         row_number() OVER (PARTITION BY scr_id ORDER BY last_modified_ts DESC NULLS FIRST,
                            source_file DESC, file_id DESC, source_row DESC) AS rn,
         count(*) OVER (PARTITION BY scr_id) AS versions
-    FROM scr_versions v
-    WHERE scr_id IS NOT NULL AND (NOT $partial OR scr_id IN (SELECT scr_id FROM __affected))
+    FROM (SELECT """
+    + TYPED_COLUMNS_SQL
+    + """ FROM candidates)
+    WHERE scr_id IS NOT NULL
+), winners AS (
+    SELECT file_id, source_row, versions FROM ranked WHERE rn = 1
+), typed AS (
+    SELECT """
+    + TYPED_COLUMNS_SQL
+    + """, versions
+    FROM (SELECT r.*, w.versions FROM candidates r JOIN winners w USING (file_id, source_row))
 ), cur AS (
-    SELECT r.*, e.rules AS quarantine_rules, e.rules IS NOT NULL AS quarantined,
+    SELECT t.*, e.rules AS quarantine_rules, e.rules IS NOT NULL AS quarantined,
         subject_count_i >= 2 AS association,
         len(list_filter(string_split(countries, ';'), lambda c: c <> 'US')) > 0 AS international,
         subject_count_i IS NOT NULL AND countries IS NOT NULL AS definition_testable
-    FROM ranked r LEFT JOIN errs e USING (file_id, source_row)
-    WHERE rn = 1
+    FROM typed t LEFT JOIN errs e USING (file_id, source_row)
 )
 SELECT scr_id, case_number, scr_type, criminal_category, subcategory, field_office, status,
     created_ts AS created_at, submitted_d AS submitted_date, approved_d AS approved_date,
@@ -59,6 +74,7 @@ SELECT scr_id, case_number, scr_type, criminal_category, subcategory, field_offi
     CASE WHEN approved_d IS NOT NULL THEN fiscal_quarter(approved_d) END AS fiscal_quarter
 FROM cur
 """
+)
 
 
 def _logic_changed(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
@@ -85,10 +101,11 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'scr_current'"
         ).fetchone()[0]
     )
-    con.execute(
+    con.execute(  # a full build reads every SCR anyway: no need to list them first
         "CREATE OR REPLACE TEMP TABLE __affected AS SELECT DISTINCT scr_id FROM scr_versions "
-        "WHERE scr_id IS NOT NULL AND file_id IN (SELECT file_id FROM ingested_files "
-        "WHERE extract_type = 'scr_extract' AND NOT current_built)"
+        "WHERE NOT ? AND scr_id IS NOT NULL AND file_id IN (SELECT file_id FROM ingested_files "
+        "WHERE extract_type = 'scr_extract' AND NOT current_built)",
+        [full],
     )
     affected = con.execute("SELECT count(*) FROM __affected").fetchone()[0]
     con.execute("BEGIN TRANSACTION")

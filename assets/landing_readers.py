@@ -98,12 +98,24 @@ def _as_contract_types(batch: pa.RecordBatch, spec: ExtractSpec) -> pa.RecordBat
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
-def read_batches(path: Path, spec: ExtractSpec) -> Iterator[tuple[list[str], pa.RecordBatch]]:
-    """Yield (header, batch) pairs; raise BadExtractError for a file that is not an extract."""
+def _check_not_empty(path: Path) -> None:
     if path.stat().st_size == 0:
         raise BadExtractError(
             path.name, "the file is empty (0 bytes); an extract needs a header row"
         )
+
+
+def csv_columns(path: Path, spec: ExtractSpec) -> list[str]:
+    """The header of a CSV extract, with the same checks (and messages) as ``read_batches``."""
+    _check_not_empty(path)
+    columns = _csv_header(path)
+    _check_header(path.name, columns, spec)
+    return columns
+
+
+def read_batches(path: Path, spec: ExtractSpec) -> Iterator[tuple[list[str], pa.RecordBatch]]:
+    """Yield (header, batch) pairs; raise BadExtractError for a file that is not an extract."""
+    _check_not_empty(path)
     reader = _parquet_batches if path.suffix == ".parquet" else _csv_batches
     try:
         yield from reader(path, spec)

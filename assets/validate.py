@@ -90,13 +90,14 @@ def collect_findings(
     con: duckdb.DuckDBPyConnection, select_sql: str, params: list, schema, record_key: str
 ) -> tuple[int, pl.DataFrame | None]:
     """Validate every row of ``select_sql`` batch by batch; returns (rows checked, findings)."""
-    reader = con.execute(select_sql, params).to_arrow_reader(BATCH_ROWS)
+    # con.sql streams; con.execute(...).to_arrow_reader copies the whole result first
+    reader = con.sql(select_sql, params=params).to_arrow_reader(BATCH_ROWS)
     checked, parts = 0, []
     for batch in reader:
         checked += batch.num_rows
         part = failures_of_batch(batch, schema, record_key)
-        if part is not None:
-            parts.append(part)
+        if part is not None:  # a copy: polars' string views would pin the whole batch
+            parts.append(pl.from_arrow(part.to_arrow(compat_level=pl.CompatLevel.oldest())))
     return checked, (pl.concat(parts) if parts else None)
 
 

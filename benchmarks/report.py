@@ -1,0 +1,129 @@
+"""Where the time goes and how results are shown: per-stage times read back from the Dagster
+run history of a benchmark refresh, and the markdown tables written into benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BEGIN, END = "<!-- bench-results:begin -->", "<!-- bench-results:end -->"
+
+# step key (asset) -> stage of the report; anything else is "other".
+STAGE_OF = {
+    "landing_extracts": "ingest",
+    "scr_findings": "validation",
+    "scr_current": "determine",
+    "changed_quarters": "measures",
+    "quarterly_measures": "measures",
+    "category_measures": "measures",
+    "annual_measures": "measures",
+    "ingest_reconciliation": "reconcile",
+    "published_quarters": "export",
+    "published_tables": "export",
+}
+LABELS = {
+    "pipeline_full": "(a) pipeline, full refresh",
+    "pipeline_one_quarter": "(b) pipeline, one-quarter refresh",
+    "floor": "(c) floor: bare DuckDB, defaults",
+    "floor_capped": "(c') floor: bare DuckDB, capped like the pipeline",
+    "baseline_pandas": "(d) baseline: pandas + pandera",
+}
+
+
+def stage_times(dagster_home: Path, measured: dict, skip: set[str] = frozenset()) -> dict:
+    """Seconds and peak RSS (MB) per stage over the runs in ``dagster_home`` (except ``skip``),
+    and Dagster's own share: run time not spent inside any step. ``measured`` holds the RSS
+    timeline of the process (consumed here)."""
+    import dagster as dg
+
+    timeline = measured.pop("_timeline", [])
+    stages: dict[str, float] = {}
+    peaks: dict[str, float] = {}
+    run_ids, in_runs = [], 0.0
+    with dg.DagsterInstance.from_config(str(dagster_home)) as inst:
+        for run in inst.get_runs():
+            if run.run_id in skip:
+                continue
+            run_ids.append(run.run_id)
+            stats = inst.get_run_stats(run.run_id)
+            in_runs += (stats.end_time or 0) - (stats.start_time or 0)
+            for step in inst.get_run_step_stats(run.run_id):
+                stage = STAGE_OF.get(step.step_key.split("[")[0], "other")
+                start, end = step.start_time or 0, step.end_time or 0
+                stages[stage] = round(stages.get(stage, 0.0) + end - start, 2)
+                rss = max((r for t, r in timeline if start <= t <= end), default=0)
+                peaks[stage] = max(peaks.get(stage, 0.0), round(rss / 2**20))
+    stages["dagster_in_run_overhead"] = round(in_runs - sum(stages.values()), 2)
+    return {
+        "stages_s": stages
+        | {
+            "process_outside_runs": round(measured["wall_s"] - in_runs, 2),
+            "dagster_runs": len(run_ids),
+            "run_ids": run_ids,
+        },
+        "stage_peak_rss_mb": peaks,
+    }
+
+
+def _ratio(a: dict | None, b: dict | None, key: str) -> str:
+    if not a or not b or not b.get(key):
+        return "n/a"
+    return f"{a[key] / b[key]:.2f}x"
+
+
+def render_table(result: dict) -> str:
+    rows, runs = result["rows"], result["runs"]
+    lines = [
+        f"**{rows:,} SCR rows** (correction: {result['correction_rows']:,} rows; pipeline "
+        f"memory_limit {result['memory_limit']}, {result['threads']} threads; {result['cpus']} "
+        f"CPUs; load average {result['load_before']} before, {result['load_after']} after)",
+        "",
+        "| run | wall s | rows/s | peak RSS MB | CPU s |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for key, label in LABELS.items():
+        r = runs.get(key)
+        if r is None:
+            lines.append(f"| {label} | not run (> BENCH_BASELINE_MAX_ROWS) | | |")
+            continue
+        n = result["correction_rows"] if key == "pipeline_one_quarter" else rows
+        lines.append(
+            f"| {label} | {r['wall_s']:.1f} | {n / r['wall_s']:,.0f} | {r['peak_rss_mb']:,.0f} "
+            f"| {r.get('cpu_s', float('nan')):.1f} |"
+        )
+    full, base = runs.get("pipeline_full"), runs.get("baseline_pandas")
+    lines += [
+        "",
+        f"- pipeline / floor (defaults): {_ratio(full, runs.get('floor'), 'wall_s')} wall, "
+        f"{_ratio(full, runs.get('floor'), 'cpu_s')} CPU; "
+        f"pipeline / floor (capped): {_ratio(full, runs.get('floor_capped'), 'wall_s')} wall",
+        f"- one-quarter / full refresh: {_ratio(runs.get('pipeline_one_quarter'), full, 'wall_s')}",
+        f"- baseline / pipeline: {_ratio(base, full, 'wall_s')} wall, "
+        f"{_ratio(base, full, 'peak_rss_mb')} peak RSS",
+    ]
+    for key in ("pipeline_full", "pipeline_one_quarter"):
+        st = runs.get(key, {}).get("stages_s")
+        if st:
+            parts = {k: v for k, v in st.items() if k not in ("run_ids", "dagster_runs")}
+            lines.append(f"- {key} seconds: " + ", ".join(f"{k} {v}" for k, v in parts.items()))
+            peaks = runs[key].get("stage_peak_rss_mb", {})
+            lines.append(
+                f"- {key} peak RSS MB: " + ", ".join(f"{k} {v:,.0f}" for k, v in peaks.items())
+            )
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path) -> None:
+    """Replace the results block of the README with one table per size in results/."""
+    results = []
+    for path in sorted(RESULTS.glob("[0-9]*.json"), key=lambda p: int(p.stem)):
+        results.append(render_table(json.loads(path.read_text())))
+    block = "\n\n".join([BEGIN, *results, END])
+    text = readme.read_text() if readme.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text:
+        text += f"\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    readme.write_text(head + block + tail)

@@ -1,0 +1,174 @@
+"""``make bench``: the pipeline against a bare-DuckDB floor and a pandas + pandera baseline.
+
+Every run is a separate subprocess on the same generated files, measured for wall time and
+peak RSS of its whole process tree (psutil, polled every 20 ms). Results go to
+``benchmarks/results/latest.json`` (and ``results/<rows>.json``) and a markdown table in
+``benchmarks/README.md``. Sizes: ``BENCH_ROWS`` (default 1,000,000); the baseline runs only up
+to ``BENCH_BASELINE_MAX_ROWS`` (default 3,000,000), beyond that it does not fit next to other
+work on a 24 GB machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from benchmarks.generate import write_correction, write_extracts
+from benchmarks.report import render_table, stage_times, update_readme
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+PY = sys.executable
+
+
+def measure(cmd: list[str], env: dict | None = None, log: Path | None = None) -> dict:
+    """Run ``cmd``; wall seconds, peak RSS (MB) summed over the process and its children, and
+    CPU seconds (user + system, all threads), which stay comparable when other work shares the
+    cores."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    out = open(log, "w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    ps, peak, timeline = psutil.Process(proc.pid), 0, []
+    while proc.poll() is None:
+        try:
+            rss = sum(p.memory_info().rss for p in [ps, *ps.children(recursive=True)])
+            peak = max(peak, rss)
+            timeline.append((time.time(), rss))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if log:
+        out.close()
+    if proc.returncode != 0:
+        tail = log.read_text()[-2000:] if log else ""
+        raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
+    out = {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), "cpu_s": round(cpu, 2)}
+    return out | {"_timeline": timeline}
+
+
+def prepare(work: Path, rows: int, seed: int) -> tuple[Path, Path]:
+    """Generated files, reused when the same size and seed were generated before."""
+    full, corr = work / f"extracts_{rows}", work / f"correction_{rows}"
+    stamp = full / ".generated.json"
+    if not (stamp.exists() and json.loads(stamp.read_text()).get("seed") == seed):
+        shutil.rmtree(full, ignore_errors=True)
+        shutil.rmtree(corr, ignore_errors=True)
+        t0 = time.monotonic()
+        summary = write_extracts(full, rows, seed)
+        summary["correction"] = write_correction(corr, rows, seed)
+        summary.pop("bad_rows")
+        summary["generate_s"] = round(time.monotonic() - t0, 1)
+        stamp.write_text(json.dumps(summary))
+        print(f"generated {rows:,} rows in {summary['generate_s']}s: {summary}")
+    return full, corr
+
+
+def pipeline_env(run_dir: Path, landing: Path) -> dict:
+    env = dict(os.environ)
+    env.update(
+        SCR_LANDING_DIR=str(landing),
+        SCR_WAREHOUSE=str(run_dir / "warehouse.duckdb"),
+        SCR_OUTPUT_DIR=str(run_dir / "output"),
+        DAGSTER_HOME=str(run_dir / "dagster_home"),
+        PYTHONWARNINGS="ignore",
+    )
+    return env
+
+
+def run_pipeline(work: Path, full: Path, corr: Path) -> dict[str, dict]:
+    """(a) full refresh on a fresh warehouse, (b) one-quarter refresh after adding a correction."""
+    run_dir = work / "pipeline"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    landing = run_dir / "landing"
+    landing.mkdir(parents=True)
+    for f in full.glob("scr_extract_*.csv"):
+        os.link(f, landing / f.name)  # same files, no copy
+    env = pipeline_env(run_dir, landing)
+    cli = [str(Path(PY).with_name("scr-pipeline")), "refresh"]
+    out = {"pipeline_full": measure(cli, env, work / "pipeline_full.log")}
+    out["pipeline_full"] |= stage_times(Path(env["DAGSTER_HOME"]), out["pipeline_full"])
+    for f in corr.glob("scr_extract_*.csv"):
+        os.link(f, landing / f.name)
+    before = set(out["pipeline_full"]["stages_s"]["run_ids"])
+    out["pipeline_one_quarter"] = measure(cli, env, work / "pipeline_one_quarter.log")
+    out["pipeline_one_quarter"] |= stage_times(
+        Path(env["DAGSTER_HOME"]), out["pipeline_one_quarter"], skip=before
+    )
+    return out
+
+
+def run_others(work: Path, full: Path, rows: int, baseline_max: int, memory_limit: str) -> dict:
+    out = {}
+    floor = [PY, "-m", "benchmarks.floor", str(full), str(work / "floor_out")]
+    out["floor"] = measure(floor, log=work / "floor.log")
+    out["floor_capped"] = measure(
+        floor + ["--memory-limit", memory_limit, "--threads", "2"], log=work / "floor_capped.log"
+    )
+    if rows <= baseline_max:
+        base = [PY, "-m", "benchmarks.baseline_pandas", str(full), str(work / "baseline_out")]
+        out["baseline_pandas"] = measure(base, log=work / "baseline.log")
+    for name in list(out):
+        out[name].pop("_timeline", None)
+    for name in ("floor", "floor_capped", "baseline_pandas"):
+        log = work / f"{name.removesuffix('_pandas')}.log"
+        if name in out and log.exists():
+            last = log.read_text().strip().splitlines()[-1]
+            out[name]["steps"] = last
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", 1_000_000)))
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--work", type=Path, default=Path(os.environ.get("BENCH_WORK", ROOT / "data" / "bench"))
+    )
+    parser.add_argument(
+        "--baseline-max-rows",
+        type=int,
+        default=int(os.environ.get("BENCH_BASELINE_MAX_ROWS", 3_000_000)),
+    )
+    args = parser.parse_args(argv)
+    memory_limit = os.environ.get("SCR_DUCKDB_MEMORY_LIMIT", "2GB")
+    args.work.mkdir(parents=True, exist_ok=True)
+    full, corr = prepare(args.work, args.rows, args.seed)
+    load = os.getloadavg()[0]
+    runs = run_pipeline(args.work, full, corr)
+    runs |= run_others(args.work, full, args.rows, args.baseline_max_rows, memory_limit)
+    result = {
+        "rows": args.rows,
+        "correction_rows": json.loads((full / ".generated.json").read_text())["correction"]["rows"],
+        "memory_limit": memory_limit,
+        "threads": int(os.environ.get("SCR_DUCKDB_THREADS", 2)),
+        "cpus": os.cpu_count(),
+        "load_before": round(load, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+        "baseline_skipped": args.rows > args.baseline_max_rows,
+        "runs": runs,
+        **runs,  # per-run keys at the top level too: result[run]["wall_s"], ["peak_rss_mb"]
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2)
+    (RESULTS / "latest.json").write_text(text)
+    (RESULTS / f"{args.rows}.json").write_text(text)
+    table = render_table(result)
+    update_readme(ROOT / "benchmarks" / "README.md")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
