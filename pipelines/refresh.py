@@ -68,6 +68,16 @@ def refresh_lock(wait: bool = False) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _failed_checks(result: dg.ExecuteInProcessResult) -> str:
+    """'check: description' for every failed asset check of the run."""
+    failed = [ev for ev in result.get_asset_check_evaluations() if not ev.passed]
+    return "; ".join(
+        f"check {ev.check_name} on {ev.asset_key.to_user_string()} failed"
+        + (f" ({ev.description})" if ev.description else "")
+        for ev in failed
+    )
+
+
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """The innermost error of the first failed step, without a traceback."""
     for event in result.all_events:
@@ -80,6 +90,11 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
             and "DagsterExecutionStepExecutionError" in err.cls_name
         ):
             err = err.cause
+        if err is not None and err.cls_name == "DagsterAssetCheckFailedError":
+            return (
+                f"{_failed_checks(result)}. Nothing further was published; the previous outputs "
+                "stand. Inspect the warehouse tables named above (run with --debug for details)."
+            )
         text = (err.message if err else "unknown error").strip()
         prefix = f"{err.cls_name}: " if err else ""
         for cls in ("BadExtractError", "WarehouseBusyError", "PipelineError"):
