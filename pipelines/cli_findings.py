@@ -54,6 +54,7 @@ def open_read_only(path: Path):
 def _table(rows: list[tuple], names: list[str]) -> str:
     cells = [names] + [["" if v is None else str(v).replace("\n", " ") for v in r] for r in rows]
     widths = [min(max(len(c[i]) for c in cells), 80) for i in range(len(names))]
+    widths[-1] = max(len(c[-1]) for c in cells)  # the last column (message) is never cut
     return "\n".join(
         "  ".join(c[i][: widths[i]].ljust(widths[i]) for i in range(len(names))).rstrip()
         for c in cells
