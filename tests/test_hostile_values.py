@@ -41,6 +41,7 @@ HOSTILE_TEXT = {
     "ten_kb_multibyte": "Ω漢🚔" * 1_200,
     "markdown_pipe": "| a | b |\n|---|",
     "json_like": '{"scr_id": "X", "extra": [1, 2]}',
+    "nul_and_controls": "a\x00b\x07c\x1bd",
 }
 # ids are 1-40 characters of anything: odd ones must still work as keys
 HOSTILE_IDS = ['O\'Brien "X"; DROP--', "SCR-ü-東京", "1e5", "null", " leading-space", "a,b"]
@@ -55,18 +56,26 @@ def _rows(prefix: str) -> list[dict[str, str]]:
     return rows
 
 
+def _lf(row: dict[str, str]) -> dict[str, str]:
+    """The BOM file was rewritten with LF line ends, inside quoted values too."""
+    return {k: v.replace("\r\n", "\n") for k, v in row.items()}
+
+
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
-    csv_rows, pq_rows = _rows("csv"), _rows("pq")
+    csv_rows, pq_rows, bom_rows = _rows("csv"), _rows("pq"), _rows("bom")
     bad = valid_row("BAD-SQL", status=SQL, approved_date="")
     write_csv(root / "landing" / "scr_extract_2024-02-01.csv", csv_rows + [bad])
+    # a UTF-8 byte-order mark and bare LF line ends (as Excel / Unix tools write them)
+    bom = write_csv(root / "landing" / "scr_extract_2024-02-03.csv", bom_rows)
+    bom.write_bytes(b"\xef\xbb\xbf" + bom.read_bytes().replace(b"\r\n", b"\n"))
     table = pa.Table.from_pylist(pq_rows, schema=pa.schema([(c, pa.string()) for c in SCR_COLUMNS]))
     pq.write_table(table, root / "landing" / "scr_extract_2024-02-02.parquet")
     with pytest.MonkeyPatch.context() as mp:
         use_env(mp, root)
         refresh_in_process(root)
-    return root, csv_rows + pq_rows
+    return root, csv_rows + pq_rows + [_lf(r) for r in bom_rows]
 
 
 def test_raw_table_holds_every_value_byte_exact(refreshed):
@@ -87,7 +96,7 @@ def test_raw_table_holds_every_value_byte_exact(refreshed):
 def test_every_hostile_row_is_counted(refreshed):
     root, rows = refreshed
     q = quarterly(root / "output")[(2024, 2)]
-    assert q["disruptions"] == len(rows) == 2 * (len(HOSTILE_TEXT) + len(HOSTILE_IDS))
+    assert q["disruptions"] == len(rows) == 3 * (len(HOSTILE_TEXT) + len(HOSTILE_IDS))
     assert q["dd_tco"] == len(rows)
     assert query(
         root / "warehouse.duckdb",
@@ -123,9 +132,11 @@ def test_hostile_enum_value_is_quarantined_not_executed(refreshed):
 def test_published_findings_and_reconciliation_are_readable(refreshed):
     root, rows = refreshed
     rec = read_output(root / "output", "ingest_reconciliation.parquet")
+    n = len(rows) // 3
     assert [(r["file"], r["rows_read"], r["rows_valid"], r["rows_quarantined"]) for r in rec] == [
-        ("scr_extract_2024-02-01.csv", len(rows) // 2 + 1, len(rows) // 2, 1),
-        ("scr_extract_2024-02-02.parquet", len(rows) // 2, len(rows) // 2, 0),
+        ("scr_extract_2024-02-01.csv", n + 1, n, 1),
+        ("scr_extract_2024-02-02.parquet", n, n, 0),
+        ("scr_extract_2024-02-03.csv", n, n, 0),
     ]
 
 
