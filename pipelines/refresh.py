@@ -126,8 +126,22 @@ def _execute(
         raise_on_error=debug,
     )
     if not result.success:
-        raise RefreshFailed(failure_message(result))
+        message = failure_message(result)
+        if _failed_with(result, "WarehouseBusyError"):
+            raise WarehouseBusyError(message)  # exit code 3, like a held refresh lock
+        raise RefreshFailed(message)
     return result
+
+
+def _failed_with(result: dg.ExecuteInProcessResult, cls_name: str) -> bool:
+    """Whether a step failed with ``cls_name`` (at any depth of its error chain)."""
+    for event in result.all_events:
+        err = event.step_failure_data.error if event.is_step_failure else None
+        while err is not None:
+            if err.cls_name == cls_name:
+                return True
+            err = err.cause
+    return False
 
 
 def run_refresh(
