@@ -236,3 +236,48 @@ def test_failed_reconciliation_blocks_publishing(refreshed, tmp_path):
     finally:
         landing_extra.unlink(missing_ok=True)
         wh.write_bytes(backup.read_bytes())
+
+
+def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    from pipelines.cli import main
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+def test_findings_command_summarizes_by_rule_and_file(refreshed, capsys):
+    code, out, _ = _cli(["findings"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].endswith("2 error(s), 2 warning(s); 2 current SCR(s) quarantined in total")
+    rows = [line.split() for line in lines[2:]]
+    assert rows == [
+        ["scr.approved_date.format", "error", F2, "1", "1"],
+        ["scr.countries.format", "error", F1, "1", "1"],
+        ["scr.tco_involvement.conflict", "warning", F1, "1", "1"],
+        ["scr.tco_involvement.conflict", "warning", F2, "1", "1"],
+    ]
+
+
+def test_findings_command_filters(refreshed, capsys):
+    code, out, _ = _cli(["findings", "--rule", "scr.countries.format"], capsys)
+    assert code == 0 and len(out.splitlines()) == 3 and F1 in out and F2 not in out
+    code, out, _ = _cli(["findings", "--file", F2, "--details"], capsys)
+    assert code == 0
+    assert "1 error(s), 1 warning(s)" in out and F1 not in out
+    assert "approved_date must be an ISO 8601 date (YYYY-MM-DD) (got '2024-13-01')" in out
+    code, _, err = _cli(["findings", "--rule", "scr.nope"], capsys)
+    assert code == 1 and err.startswith("error: unknown rule 'scr.nope'")
+
+
+def test_findings_help(capsys):
+    from pipelines.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["findings", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--rule" in out and "--file" in out and "read" in out
