@@ -22,9 +22,13 @@ CHECKBOX_FROM = dt.datetime(2023, 7, 18)  # ICM made "TCO involvement" mandatory
 MAX_ID_LENGTH = 40
 
 _DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-_TS_RE = (
-    _DATE_RE + r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
-)
+_OFFSET_RE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
+_TS_RE = _DATE_RE + r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?" + _OFFSET_RE
+# A date column may carry a midnight time: Parquet files written from pandas store dates as
+# timestamps, which arrive as '2024-01-03 00:00:00'. Any other time of day is an error.
+_DATE_OR_MIDNIGHT_RE = _DATE_RE + r"([T ]00:00(:00(\.0{1,9})?)?" + _OFFSET_RE + ")?"
+# A whole number, also written as 3.0 (pandas stores an integer column with gaps as float).
+_WHOLE_RE = r"[+-]?[0-9]{1,18}(\.0+)?"
 
 
 def _blank_to_null(col: str) -> str:
@@ -64,10 +68,12 @@ TYPED_COLUMNS_SQL = ",\n".join(
             )
         ),
         _parsed("created_at", _TS_RE, "TIMESTAMP", "created_ts"),
-        _parsed("submitted_date", _DATE_RE, "DATE", "submitted_d"),
-        _parsed("approved_date", _DATE_RE, "DATE", "approved_d"),
+        _parsed("submitted_date", _DATE_OR_MIDNIGHT_RE, "DATE", "submitted_d"),
+        _parsed("approved_date", _DATE_OR_MIDNIGHT_RE, "DATE", "approved_d"),
         _parsed("last_modified_at", _TS_RE, "TIMESTAMP", "last_modified_ts"),
-        _parsed("subject_count", "[+-]?[0-9]{1,18}", "BIGINT", "subject_count_i"),
+        _parsed("subject_count", _WHOLE_RE, "DECIMAL(38, 10)", "subject_count_i").replace(
+            " AS subject_count_i", "::BIGINT AS subject_count_i"
+        ),
     ]
 )
 

@@ -145,3 +145,45 @@ def test_findings_command_prints_hostile_values_on_one_line(refreshed):
     proc = run_cli(root, "findings", "--details")
     assert proc.returncode == 0, proc.stderr
     assert "scr.status.enum" in proc.stdout and "DROP TABLE scr_current" in proc.stdout
+
+
+def test_odd_but_valid_typed_parquet_is_counted(tmp_path, monkeypatch):
+    """A Parquet extract written from pandas: dates as timestamps (midnight, some tz-aware),
+    subject_count as float with gaps, created_at as a timestamp. Every row is valid and counts."""
+    import pandas as pd
+
+    use_env(monkeypatch, tmp_path)
+    n = 6
+    frame = pd.DataFrame(
+        {
+            "scr_id": [f"PD-{i}" for i in range(n)],
+            "case_number": [f"CASE-PD-{i}" for i in range(n)],
+            "scr_type": ["DISRUPTION"] * n,
+            "criminal_category": ["National Security"] * n,
+            "subcategory": [None] * n,
+            "field_office": ["SAC Houston"] * n,
+            "status": ["APPROVED"] * n,
+            "created_at": pd.to_datetime(["2024-01-02 09:00:00"] * n),
+            "submitted_date": pd.to_datetime(["2024-01-03"] * n),
+            "approved_date": pd.to_datetime(["2024-01-10"] * n).tz_localize("UTC"),
+            "tco_involvement": ["Y"] * n,
+            "subject_count": [3.0, None, 2.0, 5.0, None, 4.0],  # float64 with gaps
+            "countries": ["US;MX"] * n,
+            "last_modified_at": pd.to_datetime(["2024-01-10 12:00:00"] * n),
+        }
+    )
+    frame.to_parquet(tmp_path / "landing" / "scr_extract_2024-02-01.parquet", index=False)
+    write_csv(
+        tmp_path / "landing" / "scr_extract_2024-02-02.csv",
+        [
+            valid_row(
+                "MID", submitted_date="2024-01-03T00:00:00", approved_date="2024-01-10 00:00"
+            ),
+            valid_row("FLT", subject_count="3.0"),
+            valid_row("NOON", approved_date="2024-01-10T12:00:00"),  # a time of day: error
+        ],
+    )
+    refresh_in_process(tmp_path)
+    assert quarterly(tmp_path / "output")[(2024, 2)]["disruptions"] == n + 2
+    found = read_output(tmp_path / "output", "validation_findings.parquet")
+    assert [(f["scr_id"], f["rule_id"]) for f in found] == [("NOON", "scr.approved_date.format")]
