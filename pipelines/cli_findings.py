@@ -9,6 +9,8 @@ lock error.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from pipelines import settings
@@ -107,11 +109,16 @@ def cmd_findings(args: argparse.Namespace) -> int:
 def cmd_rules(args: argparse.Namespace) -> int:
     from schemas.reference import rules, rules_markdown
 
-    if args.markdown:
-        print(rules_markdown())
-        return 0
     rows = [(r.rule_id, r.severity, r.column, r.description) for r in rules().values()]
-    print(_table(rows, ["rule_id", "severity", "column", "description"]))
+    text = (
+        rules_markdown()
+        if args.markdown
+        else _table(rows, ["rule_id", "severity", "column", "description"])
+    )
+    try:
+        print(text)
+    except BrokenPipeError:  # `scr-pipeline rules | head` is fine
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
     return 0
 
 
