@@ -243,13 +243,17 @@ def test_debug_shows_the_traceback(results, tmp_path):
     assert "Traceback" in proc.stderr and "BadExtractError" in proc.stderr
 
 
-def test_operator_removes_the_file_and_refreshes(results):
+def test_operator_removes_the_file_and_refreshes(results, monkeypatch):
     """README's next step: move the broken file out; the next refresh ingests the rest."""
+    from pipelines.cli import main
+
     _, cases, out = results
     name, _, _ = cases["zero-byte file"]
     root = out["zero-byte file"][0]
     (root / "landing" / name).unlink()
-    proc = run_cli(root, "refresh")
-    assert proc.returncode == 0, proc.stderr
+    use_env(monkeypatch, root)
+    with pytest.raises(SystemExit) as exc:
+        main(["refresh"])
+    assert exc.value.code == 0
     counts = table_counts(root / "warehouse.duckdb")
     assert counts["raw_scr_versions"] == 4 and counts["ingested_files"] == 2

@@ -1,6 +1,6 @@
 """A killed refresh loses nothing; two refreshes never run at once; readers are told, not crashed.
 
-A real ``scr-pipeline refresh`` (subprocess) on a generated extract of 300,000 SCR versions is
+A real ``scr-pipeline refresh`` (subprocess) on a generated extract of 200,000 SCR versions is
 killed with SIGKILL while it ingests (the big file is open) or while it publishes. The last
 published outputs stay byte-identical (killed in ingest) or at least every published file stays
 whole (killed in publish), and the next refresh succeeds with the exact counts the generated
@@ -37,7 +37,7 @@ from scr_fixtures import (
 )
 
 BIG = "scr_extract_2023-10-13.csv"
-SCRS, VERSIONS = 60_000, 5  # 300,000 rows; the last version of each SCR is approved
+SCRS, VERSIONS = 40_000, 5  # 200,000 rows; the last version of each SCR is approved
 # approved dates cycle over FY2023 Q1..Q4 (Oct 2022 .. Sep 2023)
 APPROVED = ["2022-11-15", "2023-02-15", "2023-05-15", "2023-08-15"]
 
