@@ -263,7 +263,8 @@ def project(
 
     if method == "exact":
         lower, upper = exact_bounds(N, n, k, confidence)
-        rate_lower, rate_upper = lower / N, upper / N
+        # D is a whole number, so D/N can fall just inside k/n; keep the sample rate in the interval
+        rate_lower, rate_upper = min(lower / N, rate), max(upper / N, rate)
     else:
         se = math.sqrt(rate * (1.0 - rate) / n)
         if method == "normal-fpc":

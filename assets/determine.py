@@ -7,6 +7,8 @@ the latest, so an undatable correction quarantines its SCR instead of hiding beh
 valid version. Only SCRs touched by new files are rebuilt.
 """
 
+import hashlib
+
 import dagster as dg
 import duckdb
 
@@ -59,32 +61,55 @@ FROM cur
 """
 
 
+def _logic_changed(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    """True when the determination SQL differs from the one that built the stored table."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS build_state (name VARCHAR PRIMARY KEY, fingerprint VARCHAR)"
+    )
+    stored = con.execute(
+        "SELECT fingerprint FROM build_state WHERE name = 'scr_current'"
+    ).fetchone()
+    return stored is None or stored[0] != hashlib.sha256(sql.encode()).hexdigest()[:16]
+
+
 def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """(Re)build current records for SCRs in files not yet reflected; returns counts."""
+    """(Re)build current records for SCRs in files not yet reflected; returns counts.
+
+    Everything is rebuilt when the table is new or the determination logic changed.
+    """
     con.execute(TYPED_VIEW_SQL)
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'scr_current'"
-    ).fetchone()[0]
+    sql = CURRENT_SQL.replace("$dd_types", str(DD_TYPES))
+    full = (
+        _logic_changed(con, sql)
+        or not con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'scr_current'"
+        ).fetchone()[0]
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __affected AS SELECT DISTINCT scr_id FROM scr_versions "
         "WHERE scr_id IS NOT NULL AND file_id IN (SELECT file_id FROM ingested_files "
         "WHERE extract_type = 'scr_extract' AND NOT current_built)"
     )
     affected = con.execute("SELECT count(*) FROM __affected").fetchone()[0]
-    sql = CURRENT_SQL.replace("$dd_types", str(DD_TYPES))
     con.execute("BEGIN TRANSACTION")
-    if not exists:
-        con.execute(f"CREATE TABLE scr_current AS {sql.replace('$partial', 'false')}")
+    if full:
+        con.execute(f"CREATE OR REPLACE TABLE scr_current AS {sql.replace('$partial', 'false')}")
+        con.execute(
+            "INSERT OR REPLACE INTO build_state VALUES ('scr_current', ?)",
+            [hashlib.sha256(sql.encode()).hexdigest()[:16]],
+        )
     elif affected:
         con.execute("DELETE FROM scr_current WHERE scr_id IN (SELECT scr_id FROM __affected)")
         con.execute(f"INSERT INTO scr_current {sql.replace('$partial', 'true')}")
     con.execute("UPDATE ingested_files SET current_built = true WHERE extract_type = 'scr_extract'")
     con.execute("COMMIT")
-    return {"scrs_rebuilt": int(affected) if exists else int(_count(con, "scr_current"))}
+    return {"scrs_rebuilt": _count(con, "scr_current") if full else int(affected)}
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true") -> int:
-    return int(con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0])
+def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true", params=None) -> int:
+    return int(
+        con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params or []).fetchone()[0]
+    )
 
 
 CHECKS = [

@@ -9,6 +9,7 @@ reader (or a crashed refresh) never sees half a file. A quarter's partition dire
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -24,12 +25,12 @@ from schemas.extracts import EXTRACTS
 PARTITIONED_TABLES = ("quarterly_measures", "category_measures")
 
 
-def write_parquet_atomic(table: pa.Table, target: Path) -> None:
-    """Write ``table`` to ``target`` via a temp file in the same directory and a rename."""
+def replace_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temp file beside ``target``, fsync it, then rename it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -37,9 +38,41 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def write_parquet_atomic(table: pa.Table, target: Path) -> None:
+    """Write ``table`` to ``target`` via a temp file in the same directory and a rename."""
+    replace_atomically(target, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def write_text_atomic(text: str, target: Path) -> None:
+    """Write UTF-8 ``text`` (e.g. the HTML report) to ``target`` the same all-or-nothing way."""
+    replace_atomically(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def partition_file(root: Path, fiscal_year: int, fiscal_quarter: int) -> Path:
+    return root / f"fiscal_year={fiscal_year}" / f"fiscal_quarter={fiscal_quarter}" / "data.parquet"
+
+
+def unpublished_quarters(output: Path, keys: list[str]) -> list[str]:
+    """Quarter keys whose partition file is missing from the output dir (e.g. a new or wiped
+    SCR_OUTPUT_DIR), so a refresh republishes them even when no number changed."""
+    return [
+        k
+        for k in keys
+        if not all(
+            partition_file(output / t, *parse_quarter_key(k)).exists() for t in PARTITIONED_TABLES
+        )
+    ]
+
+
+def unpublished_tables(output: Path) -> list[str]:
+    """Always-published outputs missing from the output dir (a refresh then republishes)."""
+    always = ("validation_findings.parquet", "report/index.html", *PUBLISHED_FILES)
+    return [name for name in always if not (output / name).exists()]
+
+
 def publish_partition(root: Path, fiscal_year: int, fiscal_quarter: int, table: pa.Table) -> bool:
     """Replace one quarter's partition whole; an empty table removes it. Returns True if written."""
-    part = root / f"fiscal_year={fiscal_year}" / f"fiscal_quarter={fiscal_quarter}"
+    part = partition_file(root, fiscal_year, fiscal_quarter).parent
     if table.num_rows == 0:
         if part.exists():
             shutil.rmtree(part)
@@ -65,7 +98,7 @@ def partition_rows(con: duckdb.DuckDBPyConnection, table: str, fy: int, q: int) 
     order = ", ".join(c for c in ("criminal_category",) if c in cols) or "1"
     select = ", ".join(f'"{c}"' for c in cols)
     sql = f"SELECT {select} FROM {table} WHERE fiscal_year = ? AND fiscal_quarter = ? ORDER BY {order}"
-    return con.execute(sql, [fy, q]).to_arrow_table()
+    return con.sql(sql, params=[fy, q]).to_arrow_table()
 
 
 @dg.asset(
@@ -102,6 +135,27 @@ def published_quarters(
     )
 
 
+def publish_queries(
+    context: dg.AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    output: Path,
+    queries: dict[str, str],
+) -> dg.MaterializeResult:
+    """Write each query's result to ``output/<name>`` atomically; report row counts."""
+    counts = {}
+    for name, sql in queries.items():
+        table = con.sql(sql).to_arrow_table()
+        write_parquet_atomic(table, output / name)
+        counts[name] = table.num_rows
+    context.log.info("published " + ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items()))
+    return dg.MaterializeResult(
+        metadata={
+            k.removesuffix(".parquet") + "_rows": dg.MetadataValue.int(v) for k, v in counts.items()
+        }
+        | {"output_dir": dg.MetadataValue.path(str(output))}
+    )
+
+
 def findings_sql(con: duckdb.DuckDBPyConnection) -> str:
     """Every finding of every extract type, plus indicator-conflict warnings on current SCRs."""
     existing = {
@@ -134,7 +188,7 @@ PUBLISHED_FILES = {
 
 
 @dg.asset(
-    deps=["annual_measures", "scr_findings", "ingest_reconciliation"],
+    deps=["annual_measures", "scr_findings", "ingest_reconciliation", "case_review_findings"],
     kinds={"parquet"},
     owners=["team:oao-data-engineering"],
     group_name="publish",
@@ -144,16 +198,6 @@ PUBLISHED_FILES = {
 def published_tables(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
 ) -> dg.MaterializeResult:
-    counts = {}
     with warehouse.connect() as con:
         queries = {"validation_findings.parquet": findings_sql(con), **PUBLISHED_FILES}
-        for name, sql in queries.items():
-            table = con.execute(sql).to_arrow_table()
-            write_parquet_atomic(table, files.output / name)
-            counts[name] = table.num_rows
-    context.log.info("published " + ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items()))
-    return dg.MaterializeResult(
-        metadata={
-            k.removesuffix(".parquet") + "_rows": dg.MetadataValue.int(v) for k, v in counts.items()
-        }
-    )
+        return publish_queries(context, con, files.output, queries)

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from assets.landing_readers import read_batches
 from pipelines.errors import BadExtractError
-from pipelines.metadata import markdown_preview
+from pipelines.metadata import markdown_preview, table_schema
 from pipelines.resources import FilesResource, WarehouseResource
 from schemas.extracts import EXTRACTS, ExtractSpec, spec_for
 
@@ -190,6 +190,9 @@ def landing_extracts(
                     "rows_read": dg.MetadataValue.int(s["rows"]),
                     "files_already_ingested": dg.MetadataValue.int(len(s["skipped"])),
                     "dagster/row_count": dg.MetadataValue.int(int(total)),
+                    "dagster/column_schema": dg.MetadataValue.table_schema(
+                        table_schema(con, spec.raw_table)
+                    ),
                     "files": dg.MetadataValue.md(
                         markdown_preview(
                             con,

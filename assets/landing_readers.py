@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -73,7 +74,28 @@ def _parquet_batches(path: Path, spec: ExtractSpec) -> Iterator[tuple[list[str],
     columns = list(pf.schema_arrow.names)
     _check_header(path.name, columns, spec)
     for batch in pf.iter_batches(batch_size=BATCH_ROWS):
-        yield columns, batch
+        yield columns, _as_contract_types(batch, spec)
+
+
+def _whole(arr: pa.Array, unit: pa.Array) -> bool:
+    return bool(pc.all(pc.equal(arr, unit)).as_py() in (True, None))
+
+
+def _as_contract_types(batch: pa.RecordBatch, spec: ExtractSpec) -> pa.RecordBatch:
+    """Typed Parquet written by pandas stores dates as midnight timestamps and integer columns
+    with gaps as floats; give such values their contract text form (``2024-01-05``, ``3``).
+    Anything else is left for the rules to judge (e.g. 3.5 subjects, a non-midnight date)."""
+    arrays = []
+    for name, arr in zip(batch.schema.names, batch.columns, strict=True):
+        if name in spec.date_columns and pa.types.is_timestamp(arr.type):
+            day = pc.cast(pc.floor_temporal(arr, unit="day"), pa.date32())
+            if _whole(pc.cast(day, arr.type), arr):
+                arr = day
+        elif name in spec.integer_columns and pa.types.is_floating(arr.type):
+            if _whole(pc.floor(arr), arr):
+                arr = pc.cast(arr, pa.int64())
+        arrays.append(arr)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def read_batches(path: Path, spec: ExtractSpec) -> Iterator[tuple[list[str], pa.RecordBatch]]:

@@ -9,11 +9,12 @@ later quarters of the same year change too).
 import dagster as dg
 import duckdb
 
+from assets.export import unpublished_quarters
 from pipelines.fiscal import parse_quarter_key, quarter_key
-from pipelines.metadata import markdown_preview, table_metadata
+from pipelines.metadata import table_metadata
 from pipelines.partitions import FISCAL_QUARTERS
-from pipelines.resources import WarehouseResource
-from schemas.reference import annual_targets_path, criminal_categories
+from pipelines.resources import FilesResource, WarehouseResource
+from schemas.reference import criminal_categories
 
 # One row per fiscal quarter with any counted SCR, for the fiscal years in $years.
 QUARTER_ROWS_SQL = """
@@ -90,17 +91,17 @@ def _sql(template: str, years: list[int] | None) -> tuple[str, dict]:
 def quarter_rows(con: duckdb.DuckDBPyConnection, years: list[int] | None = None):
     """Arrow table of quarterly rows (all fiscal years when ``years`` is None)."""
     sql, params = _sql(QUARTER_ROWS_SQL, years)
-    return con.execute(sql + " ORDER BY fiscal_year, fiscal_quarter", params).to_arrow_table()
+    return con.sql(sql + " ORDER BY fiscal_year, fiscal_quarter", params=params).to_arrow_table()
 
 
 def category_rows(con: duckdb.DuckDBPyConnection, years: list[int] | None = None):
     sql, params = _sql(CATEGORY_ROWS_SQL, years)
-    return con.execute(
-        sql + " ORDER BY fiscal_year, fiscal_quarter, criminal_category", params
+    return con.sql(
+        sql + " ORDER BY fiscal_year, fiscal_quarter, criminal_category", params=params
     ).to_arrow_table()
 
 
-def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table, fn in (("quarterly_measures", quarter_rows), ("category_measures", category_rows)):
         con.register("__empty", fn(con, [-1]))
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM __empty")
@@ -114,7 +115,7 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
     """(every quarter key present now or before, keys whose rows differ from the stored ones)."""
-    _ensure_tables(con)
+    ensure_tables(con)
     con.register("__q_new", quarter_rows(con))
     con.register("__c_new", category_rows(con))
     diff = """
@@ -148,9 +149,19 @@ def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], lis
     description="Which fiscal quarters' measures differ from what was last materialized; "
     "registers their partition keys. The refresh re-materializes exactly these quarters.",
 )
-def changed_quarters(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def changed_quarters(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
+):
     with warehouse.connect() as con:
         present, changed = changed_quarter_keys(con)
+        stored = [
+            quarter_key(fy, q)
+            for fy, q in con.execute(
+                "SELECT fiscal_year, fiscal_quarter FROM quarterly_measures"
+            ).fetchall()
+        ]
+    missing = [k for k in unpublished_quarters(files.output, stored) if k not in changed]
+    changed = sorted(set(changed) | set(missing))
     known = set(context.instance.get_dynamic_partitions(FISCAL_QUARTERS.name))
     new_keys = [k for k in present if k not in known]
     if new_keys:
@@ -161,6 +172,7 @@ def changed_quarters(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             "changed_quarters": dg.MetadataValue.json(changed),
             "changed_count": dg.MetadataValue.int(len(changed)),
             "quarters_present": dg.MetadataValue.int(len(present)),
+            "republished_missing_outputs": dg.MetadataValue.json(missing),
         }
     )
 
@@ -189,15 +201,27 @@ def replace_partitions(
     con.unregister("__rows")
 
 
+PLOTTED = ("dd_total", "dd_tco", "dd_non_tco", "dd_undetermined", "initial_approved",
+           "no_association", "no_border_crossing", "both", "indicator_no", "pct_all", "pct_tco")  # fmt: skip
+
+
 def _partition_observations(context, rows) -> None:
-    """Per-quarter numbers the UI can plot across partitions (one observation per key)."""
+    """Per-quarter numbers the UI can plot across partitions (one observation per key).
+
+    A single-run range materialization carries one metadata dict for every partition, so the
+    per-quarter numbers travel as observations (dagster issue 12498)."""
     for r in rows.to_pylist():
         context.log_event(
             dg.AssetObservation(
                 asset_key=context.asset_key,
                 partition=quarter_key(r["fiscal_year"], r["fiscal_quarter"]),
-                metadata={k: r[k] for k in ("dd_total", "dd_tco", "initial_approved") if k in r}
-                | ({"pct_all": r["pct_all"] or 0.0} if "pct_all" in r else {}),
+                metadata={
+                    k: dg.MetadataValue.float(float(r[k]))
+                    if k.startswith("pct_")
+                    else dg.MetadataValue.int(int(r[k]))
+                    for k in PLOTTED
+                    if r.get(k) is not None
+                },
             )
         )
 
@@ -215,13 +239,13 @@ def _partition_observations(context, rows) -> None:
 def quarterly_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     keys = list(context.partition_keys)
     with warehouse.connect() as con:
-        _ensure_tables(con)
+        ensure_tables(con)
         rows = quarter_rows(con, _years_of(keys))
         replace_partitions(con, "quarterly_measures", rows, keys, context.run_id)
-        mine = con.execute(
+        mine = con.sql(
             "SELECT * FROM quarterly_measures WHERE list_contains(?, [fiscal_year, fiscal_quarter]) "
             "ORDER BY fiscal_year, fiscal_quarter",
-            [[list(parse_quarter_key(k)) for k in keys]],
+            params=[[list(parse_quarter_key(k)) for k in keys]],
         ).to_arrow_table()
         _partition_observations(context, mine)
         sums = {
@@ -232,7 +256,8 @@ def quarterly_measures(context: dg.AssetExecutionContext, warehouse: WarehouseRe
             metadata={
                 "quarters": dg.MetadataValue.int(len(keys)),
                 "quarters_with_data": dg.MetadataValue.int(mine.num_rows),
-                **{k: dg.MetadataValue.int(v) for k, v in sums.items()},
+                # run totals; per-quarter dd_total/dd_tco/pct are in the observations
+                **{f"run_{k}": dg.MetadataValue.int(v) for k, v in sums.items()},
                 **table_metadata(con, "quarterly_measures"),
             }
         )
@@ -251,79 +276,22 @@ def quarterly_measures(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 def category_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     keys = list(context.partition_keys)
     with warehouse.connect() as con:
-        _ensure_tables(con)
+        ensure_tables(con)
         rows = category_rows(con, _years_of(keys))
         replace_partitions(con, "category_measures", rows, keys)
+        per_quarter = con.execute(
+            "SELECT fiscal_year, fiscal_quarter, sum(dd_total) AS dd_total, sum(dd_tco) AS dd_tco, "
+            "sum(dd_non_tco) AS dd_non_tco, sum(no_association) AS no_association, "
+            'sum(no_border_crossing) AS no_border_crossing, sum("both") AS "both", '
+            "sum(indicator_no) AS indicator_no, sum(dd_undetermined) AS dd_undetermined "
+            "FROM category_measures WHERE list_contains(?, [fiscal_year, fiscal_quarter]) "
+            "GROUP BY ALL ORDER BY ALL",
+            [[list(parse_quarter_key(k)) for k in keys]],
+        ).to_arrow_table()
+        _partition_observations(context, per_quarter)
         return dg.MaterializeResult(
             metadata={
                 "quarters": dg.MetadataValue.int(len(keys)),
                 **table_metadata(con, "category_measures"),
-            }
-        )
-
-
-ANNUAL_SQL = """
-WITH agg AS (
-    SELECT fiscal_year, count(*) AS quarters_reported,
-        sum(initial_approved) AS initial_approved, sum(dd_total) AS dd_total,
-        sum(dd_tco) AS dd_tco, sum(initial_tco) AS initial_tco
-    FROM quarterly_measures GROUP BY ALL
-), t AS (SELECT * FROM read_csv(?, header = true, all_varchar = true)),
-fy AS (
-    SELECT agg.*,
-        coalesce(t.measure_type, CASE WHEN agg.fiscal_year <= 2020 THEN 'percent' ELSE 'count' END)
-            AS measure_type,
-        TRY_CAST(t.target AS DOUBLE) AS target,
-        TRY_CAST(t.reported_result AS DOUBLE) AS reported_result
-    FROM agg LEFT JOIN t ON CAST(t.fiscal_year AS INTEGER) = agg.fiscal_year
-), res AS (
-    SELECT *,
-        CASE WHEN measure_type = 'percent' THEN
-            CASE WHEN initial_approved > 0 THEN dd_total / initial_approved END
-            ELSE dd_total END AS result_old_method,
-        CASE WHEN measure_type = 'percent' THEN
-            CASE WHEN initial_tco > 0 THEN dd_tco / initial_tco END
-            ELSE dd_tco END AS result_tco_validated
-    FROM fy
-)
-SELECT CAST(fiscal_year AS INTEGER) AS fiscal_year, measure_type, target, reported_result,
-    CAST(quarters_reported AS INTEGER) AS quarters_reported,
-    CAST(initial_approved AS BIGINT) AS initial_approved, CAST(dd_total AS BIGINT) AS dd_total,
-    CAST(initial_tco AS BIGINT) AS initial_tco, CAST(dd_tco AS BIGINT) AS dd_tco,
-    CAST(result_old_method AS DOUBLE) AS result_old_method,
-    CAST(result_tco_validated AS DOUBLE) AS result_tco_validated,
-    CASE WHEN target IS NULL OR result_old_method IS NULL THEN NULL
-         ELSE result_old_method >= target END AS met_target_old_method,
-    CASE WHEN target IS NULL OR result_tco_validated IS NULL THEN NULL
-         ELSE result_tco_validated >= target END AS met_target_tco_validated
-FROM res
-ORDER BY fiscal_year
-"""
-
-
-@dg.asset(
-    deps=["quarterly_measures"],
-    kinds={"duckdb"},
-    owners=["team:oao-data-engineering"],
-    group_name="publish",
-    description="One row per fiscal year: target (Table 1), result by the old approval-based "
-    "method and by the TCO-validated method (percent through FY2020, count from FY2021), met?",
-)
-def annual_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.connect() as con:
-        _ensure_tables(con)
-        con.execute(
-            f"CREATE OR REPLACE TABLE annual_measures AS {ANNUAL_SQL}", [str(annual_targets_path())]
-        )
-        return dg.MaterializeResult(
-            metadata={
-                **table_metadata(con, "annual_measures"),
-                "by_year": dg.MetadataValue.md(
-                    markdown_preview(
-                        con,
-                        "SELECT fiscal_year, measure_type, target, result_old_method, "
-                        "result_tco_validated FROM annual_measures ORDER BY fiscal_year DESC",
-                    )
-                ),
             }
         )

@@ -80,7 +80,7 @@ def reconcile_problems(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
 
 
 @dg.asset(
-    deps=["scr_current"],
+    deps=["scr_current", "resource_request_findings", "case_review_findings"],
     check_specs=[
         dg.AssetCheckSpec(
             "rows_reconcile",

@@ -16,6 +16,7 @@ import pyarrow as pa_arrow
 
 from pipelines.metadata import markdown_preview, table_metadata
 from pipelines.resources import WarehouseResource
+from schemas.extracts import SCR, ExtractSpec
 from schemas.reference import REFERENCE_DIR, rules, rules_markdown
 from schemas.scr_extract import TYPED_VIEW_SQL, scr_version_schema
 
@@ -116,15 +117,14 @@ def store_findings(
 
 def validate_new_files(
     con: duckdb.DuckDBPyConnection,
-    extract_type: str,
-    findings_table: str,
+    spec: ExtractSpec,
     view_sql: str,
     view: str,
     schema,
-    record_key: str,
     fingerprint: str,
 ) -> dict[str, int]:
     """Validate rows of files not yet checked under ``fingerprint``; replaces their findings."""
+    extract_type, findings_table, record_key = spec.name, spec.findings_table, spec.record_key
     con.execute(f"CREATE TABLE IF NOT EXISTS {findings_table} ({FINDINGS_COLUMNS})")
     con.execute(view_sql)
     todo = [
@@ -154,6 +154,31 @@ def validate_new_files(
     }
 
 
+def validation_result(
+    context: dg.AssetExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    spec: ExtractSpec,
+    stats: dict,
+) -> dg.MaterializeResult:
+    """Log a validation pass and report it: counts, the findings table and findings by rule."""
+    context.log.info(
+        f"validated {stats['rows_checked']:,} {spec.name} rows from {stats['files_validated']} "
+        f"file(s): {stats['new_findings']:,} finding(s)"
+    )
+    by_rule = markdown_preview(
+        con,
+        f"SELECT rule_id, severity, count(*) AS findings FROM {spec.findings_table} "
+        "GROUP BY ALL ORDER BY findings DESC, rule_id",
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **{k: dg.MetadataValue.int(v) for k, v in stats.items()},
+            **table_metadata(con, spec.findings_table),
+            "findings_by_rule": dg.MetadataValue.md(by_rule),
+        }
+    )
+
+
 @dg.asset(
     deps=["raw_scr_versions"],
     kinds={"duckdb", "pandera"},
@@ -171,27 +196,10 @@ def scr_findings(
     with warehouse.connect() as con:
         stats = validate_new_files(
             con,
-            "scr_extract",
-            "scr_findings",
+            SCR,
             TYPED_VIEW_SQL,
             "scr_versions",
             scr_version_schema(),
-            "scr_id",
             rules_fingerprint(module.__file__),
         )
-        context.log.info(
-            f"validated {stats['rows_checked']:,} SCR rows from {stats['files_validated']} "
-            f"file(s): {stats['new_findings']:,} finding(s)"
-        )
-        by_rule = markdown_preview(
-            con,
-            "SELECT rule_id, severity, count(*) AS findings FROM scr_findings "
-            "GROUP BY ALL ORDER BY findings DESC",
-        )
-        return dg.MaterializeResult(
-            metadata={
-                **{k: dg.MetadataValue.int(v) for k, v in stats.items()},
-                **table_metadata(con, "scr_findings"),
-                "findings_by_rule": dg.MetadataValue.md(by_rule),
-            }
-        )
+        return validation_result(context, con, SCR, stats)

@@ -13,21 +13,16 @@ import sys
 import warnings
 from pathlib import Path
 
-from pipelines import cli_audit, cli_findings, settings
+from pipelines import cli_audit, cli_audit_draw, cli_findings, settings
 from pipelines.errors import PipelineError
 
 EXIT_FAILED, EXIT_BUSY = 1, 3
 
 
 def _instance():
-    import dagster as dg
+    from pipelines.instance import get_instance
 
-    home = settings.path_from_env("DAGSTER_HOME")
-    home.mkdir(parents=True, exist_ok=True)
-    template = settings.PROJECT_ROOT / "dagster.yaml"
-    if not (home / "dagster.yaml").exists() and template.exists():
-        (home / "dagster.yaml").write_text(template.read_text())
-    return dg.DagsterInstance.get()
+    return get_instance()
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -36,6 +31,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
     print(f"refresh: landing dir {settings.path_from_env('SCR_LANDING_DIR')}")
     with refresh_lock(wait=args.wait), _instance() as instance:
+        from pipelines.instance import wait_for_queued_runs
+
+        wait_for_queued_runs(instance, wait=args.wait)
         run_refresh(defs, instance, debug=args.debug)
     return 0
 
@@ -86,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
 
-    cli_audit.register(sub)
+    cli_audit_draw.register(cli_audit.register(sub))
     cli_findings.register(sub)
     return parser
 
@@ -95,7 +93,10 @@ def main(argv: list[str] | None = None) -> None:
     """Parse ``argv``, run the chosen command and exit with its return code."""
     settings.apply_defaults()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere: `scr-pipeline refresh --debug` too
+    args = parser.parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     if not args.debug:
         warnings.filterwarnings("ignore")
     try:

@@ -150,4 +150,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "schemas/reference/scr_rules.csv.",
     )
     p.add_argument("--markdown", action="store_true", help="as a markdown table (for README)")
+    p.add_argument(
+        "--prefix", default="", help="only rules whose id starts with this (scr., rr., cr.)"
+    )
     p.set_defaults(func=cmd_rules)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import dagster as dg
 
 import assets
+from assets.audit_sample import AUDIT_SAMPLES, audit_draw_job
 from pipelines import settings
+from pipelines.alerts import alert_on_run_failure, measure_freshness
 from pipelines.jobs import refresh_job
 from pipelines.resources import default_resources
 from pipelines.schedules import quarterly_refresh
@@ -17,10 +19,12 @@ from pipelines.sensors import landing_sensor, plan_after_ingest
 settings.apply_defaults()
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_package_module(assets),
+    assets=[*dg.load_assets_from_package_module(assets), AUDIT_SAMPLES],
     asset_checks=dg.load_asset_checks_from_package_module(assets),
-    jobs=[refresh_job],
+    jobs=[refresh_job, audit_draw_job],
     schedules=[quarterly_refresh],
-    sensors=[landing_sensor, plan_after_ingest],
+    sensors=[landing_sensor, plan_after_ingest, alert_on_run_failure, measure_freshness],
     resources=default_resources(),
+    # one process per run: steps share DuckDB's single-writer lock instead of racing for it
+    executor=dg.in_process_executor,
 )

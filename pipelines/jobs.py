@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipelines.stages import JOB_NAME
 
-# Runs of this job write the DuckDB warehouse; the run queue admits one at a time (dagster.yaml).
+# Runs of this job write the DuckDB warehouse; the run queue admits one at a time (dagster.template.yaml).
 WRITER_TAG = {"scr/warehouse-writer": "true"}
 
 refresh_job = dg.define_asset_job(

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.errors import PipelineError, WarehouseBusyError
+from assets.export import unpublished_tables
+from pipelines.errors import PipelineError, WarehouseBusyError, innermost_message
 from pipelines.partitions import FISCAL_QUARTERS
 from pipelines.settings import path_from_env
 from pipelines.stages import (
@@ -81,26 +82,18 @@ def _failed_checks(result: dg.ExecuteInProcessResult) -> str:
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """The innermost error of the first failed step, without a traceback."""
     for event in result.all_events:
-        if not event.is_step_failure:
-            continue
-        err = event.step_failure_data.error
-        while (
-            err is not None
-            and err.cause is not None
-            and "DagsterExecutionStepExecutionError" in err.cls_name
-        ):
-            err = err.cause
-        if err is not None and err.cls_name == "DagsterAssetCheckFailedError":
-            return (
-                f"{_failed_checks(result)}. Nothing further was published; the previous outputs "
-                "stand. Inspect the warehouse tables named above (run with --debug for details)."
-            )
-        text = (err.message if err else "unknown error").strip()
-        prefix = f"{err.cls_name}: " if err else ""
-        for cls in ("BadExtractError", "WarehouseBusyError", "PipelineError"):
-            if err and err.cls_name == cls:
-                return text.split(": ", 1)[1] if text.startswith(prefix) or ": " in text else text
-        return f"step {event.step_key} failed: {text} (run with --debug for the traceback)"
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            if _error_chain_has(error, "DagsterAssetCheckFailedError"):
+                return (
+                    f"{_failed_checks(result)}. Nothing further was published; the previous "
+                    "outputs stand. Inspect the warehouse tables named above (run with --debug "
+                    "for details)."
+                )
+            text, is_user_error = innermost_message(error)
+            if is_user_error:
+                return text
+            return f"step {event.step_key} failed: {text} (run with --debug for the traceback)"
     return "the run failed (see the Dagster UI or run with --debug)"
 
 
@@ -133,15 +126,21 @@ def _execute(
     return result
 
 
+def _error_chain_has(error, cls_name: str) -> bool:
+    while error is not None:
+        if error.cls_name == cls_name:
+            return True
+        error = error.cause
+    return False
+
+
 def _failed_with(result: dg.ExecuteInProcessResult, cls_name: str) -> bool:
     """Whether a step failed with ``cls_name`` (at any depth of its error chain)."""
-    for event in result.all_events:
-        err = event.step_failure_data.error if event.is_step_failure else None
-        while err is not None:
-            if err.cls_name == cls_name:
-                return True
-            err = err.cause
-    return False
+    return any(
+        _error_chain_has(event.step_failure_data.error, cls_name)
+        for event in result.all_events
+        if event.is_step_failure
+    )
 
 
 def run_refresh(
@@ -159,7 +158,11 @@ def run_refresh(
     _report_ingest(out.metadata, progress)
     out.changed_quarters = changed_quarters_of_run(instance, first.run_id) or []
     new_files = sum(out.metadata.get(k, {}).get("new_files", 0) for k in out.metadata)
-    if not out.changed_quarters and not new_files:
+    if (
+        not out.changed_quarters
+        and not new_files
+        and not unpublished_tables(path_from_env("SCR_OUTPUT_DIR"))
+    ):
         progress(f"nothing new: outputs left as they were ({time.monotonic() - t0:.1f}s)")
         return out
     keys = instance.get_dynamic_partitions(FISCAL_QUARTERS.name)
@@ -175,6 +178,8 @@ def run_refresh(
         f"{pub.get('partitions_written', 0)} partition file(s) written; "
         f"output in {path_from_env('SCR_OUTPUT_DIR')} ({time.monotonic() - t0:.1f}s)"
     )
+    if "path" in out.metadata.get("quarterly_report", {}):
+        progress(f"[report] open {out.metadata['quarterly_report']['path']} in a browser")
     return out
 
 

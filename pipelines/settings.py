@@ -31,6 +31,8 @@ def apply_defaults() -> None:
             os.environ[name] = value
         else:
             os.environ[name] = str(PROJECT_ROOT / value)
+    # Dagster refuses a DAGSTER_HOME that does not exist; make the default one usable.
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
 def path_from_env(name: str) -> Path:

@@ -19,6 +19,8 @@ class ExtractSpec:
     header_required: tuple[str, ...]
     record_key: str
     findings_table: str
+    date_columns: tuple[str, ...] = ()
+    integer_columns: tuple[str, ...] = ()
 
     def matches(self, file_name: str) -> bool:
         return bool(re.fullmatch(re.escape(self.prefix) + r".+\.(csv|parquet)", file_name))
@@ -57,6 +59,8 @@ SCR = ExtractSpec(
     ),
     record_key="scr_id",
     findings_table="scr_findings",
+    date_columns=("submitted_date", "approved_date"),
+    integer_columns=("subject_count",),
 )
 
 RESOURCE_REQUESTS = ExtractSpec(
@@ -86,6 +90,8 @@ RESOURCE_REQUESTS = ExtractSpec(
     ),
     record_key="request_id",
     findings_table="resource_request_findings",
+    date_columns=("submitted_date",),
+    integer_columns=("fiscal_year", "positions"),
 )
 
 CASE_REVIEWS = ExtractSpec(
@@ -107,6 +113,7 @@ CASE_REVIEWS = ExtractSpec(
     ),
     record_key="case_number",
     findings_table="case_review_findings",
+    date_columns=("reviewed_on",),
 )
 
 EXTRACTS: tuple[ExtractSpec, ...] = (SCR, RESOURCE_REQUESTS, CASE_REVIEWS)

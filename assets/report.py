@@ -1,0 +1,179 @@
+"""The OAO quarterly report: one self-contained HTML page written on every refresh.
+
+Why: analysts would rather look than read Parquet, and forward a page to people who will never
+open the Dagster UI. ``SCR_OUTPUT_DIR/report/index.html`` opens offline (inline CSS and SVG,
+no scripts, no web fonts), prints cleanly, and shows the TCO-validated figure beside the old
+approval-based one, why SCRs drop out, what validation found, and that every row adds up.
+Everything on it is read (read-only) from the warehouse tables of this refresh.
+"""
+
+import string
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from assets import report_charts as charts
+from assets import report_sections as sections
+from assets.export import findings_sql, write_text_atomic
+from pipelines.resources import FilesResource, WarehouseResource
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+REPORT_PATH = Path("report") / "index.html"
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    """A small aggregated result as dicts (the report never pulls row-level data)."""
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+
+
+CATEGORY_SQL = """
+SELECT criminal_category, sum(dd_total) AS dd_total, sum(dd_tco) AS dd_tco,
+    sum(dd_non_tco) AS dd_non_tco, sum(no_association) AS no_association,
+    sum(no_border_crossing) AS no_border_crossing, sum("both") AS "both",
+    sum(indicator_no) AS indicator_no, sum(dd_undetermined) AS dd_undetermined,
+    CASE WHEN sum(dd_total) > 0 THEN sum(dd_non_tco) / sum(dd_total) END AS share_non_tco
+FROM category_measures GROUP BY ALL ORDER BY dd_non_tco DESC, criminal_category
+"""
+FINDINGS_BY_RULE_SQL = """
+SELECT rule_id, severity, extract_type, count(*) AS findings,
+    count(DISTINCT record_id) AS records, count(DISTINCT source_file) AS files
+FROM ({findings}) GROUP BY ALL ORDER BY severity, findings DESC, rule_id
+"""
+WORST_FILES_SQL = """
+SELECT source_file, count(*) AS findings, count(*) FILTER (severity = 'error') AS errors,
+    count(*) FILTER (severity = 'warning') AS warnings, count(DISTINCT rule_id) AS rules
+FROM ({findings}) GROUP BY ALL ORDER BY findings DESC, source_file LIMIT 10
+"""
+AS_OF_SQL = """
+SELECT max(approved_date) FILTER (counted) AS last_approval, max(last_modified_at) AS last_change,
+    count(*) AS scrs, count(*) FILTER (counted) AS counted, count(*) FILTER (quarantined) AS quarantined
+FROM scr_current
+"""
+
+
+def gather(con: duckdb.DuckDBPyConnection) -> dict:
+    """Every number the report shows, from small aggregate queries."""
+    have = existing_tables(con)
+    data: dict = {"tables": have}
+    data["annual"] = rows(con, "SELECT * FROM annual_measures ORDER BY fiscal_year")
+    data["quarters"] = rows(
+        con,
+        "SELECT * FROM quarterly_measures WHERE fiscal_year >= "
+        "(SELECT max(fiscal_year) - 1 FROM quarterly_measures) ORDER BY fiscal_year, fiscal_quarter",
+    )
+    data["categories"] = rows(con, CATEGORY_SQL)
+    data["category_years"] = con.execute(
+        "SELECT min(fiscal_year), max(fiscal_year) FROM category_measures"
+    ).fetchone()
+    findings = findings_sql(con)
+    data["findings_by_rule"] = rows(con, FINDINGS_BY_RULE_SQL.format(findings=findings))
+    data["worst_files"] = rows(con, WORST_FILES_SQL.format(findings=findings))
+    data["reconciliation"] = rows(con, "SELECT * FROM ingest_reconciliation ORDER BY file_id")
+    data["as_of"] = rows(con, AS_OF_SQL)[0]
+    if "resource_request_summary" in have:
+        data["rr_summary"] = rows(con, "SELECT * FROM resource_request_summary ORDER BY 1")
+    if "resource_request_evidence" in have:
+        cols = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                ["resource_request_evidence"],
+            ).fetchall()
+        }
+        wanted = [c for c in sections.EVIDENCE_COLUMNS if c in cols]
+        if "evidence_gap" in cols and wanted:
+            select = ", ".join(f'"{c}"' for c in wanted)
+            order = "amount_usd DESC NULLS LAST," if "amount_usd" in cols else ""
+            data["rr_gaps"] = rows(
+                con,
+                f"SELECT {select} FROM resource_request_evidence WHERE evidence_gap "
+                f"ORDER BY {order} 1 LIMIT 15",
+            )
+            data["rr_gap_count"] = con.execute(
+                "SELECT count(*) FILTER (evidence_gap), count(*) FROM resource_request_evidence"
+            ).fetchone()
+    return data
+
+
+def render(data: dict, refreshed_at: datetime) -> str:
+    """The whole page: header, key figures, one section per topic, method notes."""
+    body = [
+        sections.annual_section(data["annual"], charts.annual_chart(data["annual"])),
+        sections.quarterly_section(
+            data["quarters"], charts.quarterly_chart(data["quarters"]) if data["quarters"] else ""
+        ),
+        sections.category_section(
+            data["categories"],
+            data["category_years"],
+            charts.category_chart(data["categories"]) if data["categories"] else "",
+        ),
+        sections.findings_section(data["findings_by_rule"], data["worst_files"]),
+        sections.reconciliation_section(data["reconciliation"]),
+    ]
+    contents = list(sections.CONTENTS)
+    if data.get("rr_summary") or data.get("rr_gap_count", (0, 0))[1]:  # any request at all
+        body.append(sections.evidence_section(data))
+        contents.append(("resource-requests", "Resource requests"))
+    template = string.Template((TEMPLATE_DIR / "report.html").read_text(encoding="utf-8"))
+    return template.substitute(
+        css=(TEMPLATE_DIR / "report.css").read_text(encoding="utf-8"),
+        header=sections.header(data, refreshed_at),
+        nav=sections.nav(contents),
+        sections="\n".join(body),
+        footer=sections.footer(refreshed_at),
+    )
+
+
+@dg.asset(
+    deps=[
+        "annual_measures",
+        "quarterly_measures",
+        "category_measures",
+        "scr_current",
+        "scr_findings",
+        "ingest_reconciliation",
+        "published_tables",
+        "resource_request_evidence",
+        "resource_request_summary",
+    ],
+    kinds={"html"},
+    owners=["team:oao-data-engineering", "team:oao-analysts"],
+    group_name="publish",
+    description="The OAO quarterly report, SCR_OUTPUT_DIR/report/index.html: old vs "
+    "TCO-validated measure vs target by fiscal year, the last two fiscal years by quarter, "
+    "non-TCO SCRs by category and reason, validation findings, per-file reconciliation and "
+    "resource-request evidence gaps. Self-contained (inline CSS and SVG), opens offline.",
+)
+def quarterly_report(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
+) -> dg.MaterializeResult:
+    refreshed_at = datetime.now(UTC).replace(microsecond=0)
+    with warehouse.connect() as con:  # queries only; the report writes no table
+        data = gather(con)
+    page = render(data, refreshed_at)
+    target = files.output / REPORT_PATH
+    write_text_atomic(page, target)
+    context.log.info(f"wrote the quarterly report: {target} ({len(page):,} bytes)")
+    latest = data["annual"][-1] if data["annual"] else {}
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(target)),
+            "url": dg.MetadataValue.url(target.resolve().as_uri()),
+            "size_bytes": dg.MetadataValue.int(len(page.encode("utf-8"))),
+            "charts": dg.MetadataValue.int(page.count("<svg ")),
+            "fiscal_years": dg.MetadataValue.int(len(data["annual"])),
+            "latest_fiscal_year": dg.MetadataValue.int(int(latest.get("fiscal_year") or 0)),
+            "data_as_of": dg.MetadataValue.text(str(data["as_of"]["last_change"])),
+            "sections": dg.MetadataValue.int(page.count("<section ")),
+        }
+    )

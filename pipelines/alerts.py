@@ -1,0 +1,174 @@
+"""Alerts: someone is told when a run fails or a closed quarter's measure is late.
+
+Every alert is appended, as one JSON object per line, to ``DAGSTER_HOME/alerts/alerts.jsonl``
+(the record that survives a webhook outage) and, when ``SCR_ALERT_WEBHOOK_URL`` is set, POSTed
+to it as JSON. What each alert means and what to do: docs/RUNBOOK.md, "Alerts".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+
+from pipelines.errors import innermost_message
+from pipelines.fiscal import last_closed_quarter, quarter_bounds, quarter_key
+from pipelines.resources import FilesResource
+from pipelines.settings import path_from_env
+from pipelines.stages import RANGE_END, RANGE_START, STAGE_TAG
+
+WEBHOOK_ENV = "SCR_ALERT_WEBHOOK_URL"
+DUE_AFTER_DAYS = 45  # a closed quarter's measure is late this many days after the quarter ends
+WEBHOOK_TIMEOUT_SECONDS = 10
+
+
+def alerts_path() -> Path:
+    return path_from_env("DAGSTER_HOME") / "alerts" / "alerts.jsonl"
+
+
+def post_json(url: str, payload: dict) -> int:
+    """POST ``payload`` as JSON; raises on a network error or a non-2xx answer."""
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "scr-pipeline-alerts"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=WEBHOOK_TIMEOUT_SECONDS) as resp:
+        return resp.status
+
+
+def deliver(alert: dict, path: Path | None = None, webhook_url: str | None = None) -> dict:
+    """Post the alert (if a webhook is configured), then record it with the delivery outcome.
+
+    A webhook that cannot be reached does not lose the alert: the line in the JSONL file says
+    ``"webhook": "failed: ..."``.
+    """
+    url = os.environ.get(WEBHOOK_ENV, "") if webhook_url is None else webhook_url
+    record = dict(alert)
+    if url:
+        try:
+            record["webhook"] = f"delivered ({post_json(url, alert)})"
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            record["webhook"] = f"failed: {err}"
+    path = alerts_path() if path is None else path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, default=str) + "\n")
+    return record
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+# --- failed runs ------------------------------------------------------------------------------
+
+
+def assets_of_step(repository_def, step_key: str) -> list[str]:
+    """Asset keys computed by the failed step (several for a multi-asset)."""
+    if repository_def is None:
+        return []
+    for assets_def in repository_def.asset_graph.assets_defs:
+        if assets_def.is_executable and assets_def.node_def.name == step_key:
+            return sorted(k.to_user_string() for k in assets_def.keys)
+    return []
+
+
+def run_failure_alert(context: dg.RunFailureSensorContext) -> dict:
+    """What failed (run, stage, quarters, step, assets) and why, in one JSON object."""
+    run = context.dagster_run
+    steps = [
+        {
+            "step": ev.step_key,
+            "assets": assets_of_step(context.repository_def, ev.step_key),
+            "message": innermost_message(ev.step_failure_data.error)[0],
+        }
+        for ev in context.get_step_failure_events()
+    ]
+    quarters = [run.tags[t] for t in (RANGE_START, RANGE_END) if t in run.tags]
+    return {
+        "kind": "run_failure",
+        "recorded_at": _now(),
+        "run_id": run.run_id,
+        "job": run.job_name,
+        "stage": run.tags.get(STAGE_TAG),
+        "trigger": run.tags.get("scr/trigger"),
+        "quarters": quarters,
+        "assets": sorted({a for s in steps for a in s["assets"]}),
+        "steps": steps,
+        "message": steps[0]["message"] if steps else (context.failure_event.message or ""),
+    }
+
+
+@dg.run_failure_sensor(
+    name="alert_on_run_failure",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Records every failed run of this code location (run id, stage, failed step and "
+    "assets, the error) in DAGSTER_HOME/alerts/alerts.jsonl and POSTs it to "
+    "SCR_ALERT_WEBHOOK_URL when that is set.",
+)
+def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
+    record = deliver(run_failure_alert(context))
+    context.log.info(f"alert recorded for failed run {record['run_id']}: {record['message']}")
+
+
+# --- late measures ----------------------------------------------------------------------------
+
+
+def due_quarter(today: dt.date, due_after_days: int = DUE_AFTER_DAYS) -> tuple[int, int]:
+    """The latest fiscal quarter whose measure is due by ``today`` (ended > 45 days ago)."""
+    return last_closed_quarter(today - dt.timedelta(days=due_after_days))
+
+
+def quarter_published(output_dir: Path, fiscal_year: int, fiscal_quarter: int) -> bool:
+    """Whether the quarter's measure row is in the published Parquet (what OAO reads)."""
+    part = output_dir / "quarterly_measures" / f"fiscal_year={fiscal_year}"
+    files = list((part / f"fiscal_quarter={fiscal_quarter}").glob("*.parquet"))
+    return sum(pq.read_metadata(f).num_rows for f in files) > 0
+
+
+def late_measure_alert(today: dt.date, output_dir: Path) -> dict | None:
+    """An alert when the due quarter has no published measure; None when it is on time."""
+    fy, q = due_quarter(today)
+    if quarter_published(output_dir, fy, q):
+        return None
+    _, end = quarter_bounds(fy, q)
+    due = end + dt.timedelta(days=DUE_AFTER_DAYS)
+    return {
+        "kind": "late_measure",
+        "recorded_at": _now(),
+        "quarter": quarter_key(fy, q),
+        "quarter_end": end.isoformat(),
+        "due": due.isoformat(),
+        "days_late": (today - due).days,
+        "message": f"fiscal quarter {quarter_key(fy, q)} ended {end} and has no published "
+        f"measure in {output_dir / 'quarterly_measures'} (due {due}, {(today - due).days} "
+        "day(s) late)",
+    }
+
+
+@dg.sensor(
+    name="measure_freshness",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=6 * 3600,
+    description=f"Alerts (once per quarter) when a closed fiscal quarter has no published measure "
+    f"{DUE_AFTER_DAYS} days after it ended.",
+)
+def measure_freshness(context: dg.SensorEvaluationContext, files: FilesResource):
+    alert = late_measure_alert(dt.date.today(), files.output)
+    if alert is None:
+        fy, q = due_quarter(dt.date.today())
+        return dg.SkipReason(f"on time: {quarter_key(fy, q)} is published")
+    if context.cursor == alert["quarter"]:
+        return dg.SkipReason(f"LATE: {alert['message']} (alert already sent)")
+    deliver(alert)
+    context.update_cursor(alert["quarter"])
+    return dg.SkipReason(f"LATE, alert sent: {alert['message']}")

@@ -1,0 +1,114 @@
+"""`scr-pipeline audit draw`: draw, record and export a reproducible audit sample.
+
+Why: the analysts' entry point to the re-audit. The work happens in the `audit_draw` Dagster job
+(assets/audit_sample.py); this module parses arguments, holds the refresh lock while the job
+writes the warehouse, and prints what was drawn and what to do next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    """Handle `audit draw`: run the `audit_draw` Dagster job in-process under the refresh lock."""
+    from pipelines.cli import _instance
+    from pipelines.definitions import defs
+    from pipelines.errors import PipelineError
+    from pipelines.refresh import QUIET, failure_message, refresh_lock
+
+    config = {"fiscal_years": args.fiscal_years, "size": args.size, "seed": args.seed}
+    run_config = {"ops": {"draw_audit_sample": {"config": config}}} | ({} if args.debug else QUIET)
+    with refresh_lock(wait=args.wait), _instance() as instance:
+        result = defs.resolve_job_def("audit_draw").execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            tags={"scr/trigger": "cli"},
+            raise_on_error=args.debug,
+        )
+    if not result.success:
+        raise PipelineError(failure_message(result))
+    res = result.output_for_node("draw_audit_sample")
+    if args.json:
+        print(json.dumps(res))
+        return 0
+    print(
+        f"Drew sample {res['sample_id']}: {res['sample_size']:,} of {res['population']:,} cases "
+        f"with counted SCRs in {res['fiscal_years']} (seed {res['seed']})"
+    )
+    print(
+        f"  SCRs of the sampled cases      {res['sample_scrs']:>9,} (population {res['population_scrs']:,})"
+    )
+    print(f"  recorded in the warehouse      audit_samples, sample_id {res['sample_id']}")
+    print(f"  cases                          {res['cases_file']}")
+    print(f"  review worksheet               {res['worksheet']}")
+    print(
+        "Next: fill reviewed_on (YYYY-MM-DD), association_of_individuals and "
+        "crosses_international_border (Y/N) for every case, save the worksheet in the landing dir "
+        "as case_reviews_<YYYY-MM-DD>.csv and run `scr-pipeline refresh`; the projection is "
+        "written to audit_projection.parquet."
+    )
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _fiscal_years(text: str) -> str:
+    import warnings
+
+    from pipelines.errors import PipelineError
+
+    with warnings.catch_warnings():  # importing the asset modules warns about beta parameters
+        warnings.simplefilter("ignore")
+        from assets.audit_sample import parse_fiscal_years
+
+    try:
+        parse_fiscal_years(text)
+    except PipelineError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix("--fiscal-years ")) from None
+    return text
+
+
+def register(audit_sub: argparse._SubParsersAction) -> None:
+    """Add `draw` to the `audit` sub-commands returned by :func:`pipelines.cli_audit.register`."""
+    dr = audit_sub.add_parser(
+        "draw",
+        help="draw a reproducible random sample of cases from the warehouse",
+        description=(
+            "Simple random sample without replacement of the cases that have at least one "
+            "counted (approved, valid) SCR approved in the fiscal years given. Cases are ranked "
+            "by SHA-256 of '<seed>:<case_number>': the same seed and population always give the "
+            "same cases. The sample is recorded in the warehouse (audit_samples, "
+            "audit_sample_cases) and exported to SCR_OUTPUT_DIR/audit_sample/ with a review "
+            "worksheet CSV. Needs a refreshed warehouse; waits for no refresh unless --wait."
+        ),
+    )
+    dr.add_argument(
+        "--fiscal-years",
+        type=_fiscal_years,
+        default="2017-2022",
+        help="fiscal years of approval, e.g. 2017-2022 or 2023 (default 2017-2022)",
+    )
+    dr.add_argument(
+        "--size", type=_positive_int, default=258, help="cases to draw (default 258, the OIG's)"
+    )
+    dr.add_argument(
+        "--seed",
+        type=int,
+        required=True,
+        help="random seed; fix it before drawing and record it (same seed, same sample)",
+    )
+    dr.add_argument(
+        "--wait", action="store_true", help="wait for a running refresh instead of exiting"
+    )
+    dr.add_argument("--json", action="store_true", help="print one JSON object")
+    dr.set_defaults(func=cmd_draw)

@@ -1,0 +1,59 @@
+"""Rules for case reviews: the typed view over raw review rows and the pandera schema for it.
+
+As for SCRs (``schemas/scr_extract.py``), parsing and look-ups happen once in DuckDB: blank
+values become NULL, ``reviewed_d`` is the parsed date (NULL when present but unreadable) and
+``in_sample`` says whether the case was drawn into any recorded audit sample. Each pandera check
+is named by its ``rule_id`` from ``reference/case_review_rules.csv``.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.extracts import CASE_REVIEWS
+from schemas.rule_blocks import (
+    DATE_RE,
+    YES_NO,
+    blank_to_null,
+    col,
+    length_ok,
+    one_of,
+    parsed,
+    schema_from_rules,
+)
+
+RULE_PREFIX = "cr."
+
+
+# Needs audit_sample_cases (created empty by assets.audit_sample.ensure_audit_tables).
+TYPED_VIEW_SQL = f"""
+CREATE OR REPLACE VIEW case_review_versions AS
+SELECT file_id, source_file, source_row, {", ".join(blank_to_null(c) for c in CASE_REVIEWS.columns)},
+    {parsed("reviewed_on", DATE_RE, "DATE", "reviewed_d")},
+    case_number IN (SELECT case_number FROM audit_sample_cases) AS in_sample
+FROM raw_case_reviews
+"""
+
+
+def rule_expressions() -> dict[str, pl.Expr]:
+    """rule_id -> polars expression that is True where a review row passes the rule."""
+    return {
+        "cr.case_number.required": col("case_number").is_not_null(),
+        "cr.case_number.length": length_ok("case_number"),
+        "cr.case_number.in_sample": col("case_number").is_null()
+        | col("in_sample").fill_null(False),
+        "cr.reviewed_on.required": col("reviewed_on").is_not_null(),
+        "cr.reviewed_on.format": col("reviewed_on").is_null() | col("reviewed_d").is_not_null(),
+        "cr.association_of_individuals.required": col("association_of_individuals").is_not_null(),
+        "cr.association_of_individuals.enum": one_of("association_of_individuals", YES_NO),
+        "cr.crosses_international_border.required": col(
+            "crosses_international_border"
+        ).is_not_null(),
+        "cr.crosses_international_border.enum": one_of("crosses_international_border", YES_NO),
+    }
+
+
+def case_review_schema() -> pa.DataFrameSchema:
+    """pandera schema over one batch of ``case_review_versions`` rows."""
+    return schema_from_rules("case_review", RULE_PREFIX, rule_expressions())
