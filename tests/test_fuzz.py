@@ -24,7 +24,7 @@ import duckdb
 import hypothesis.strategies as st
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from scr_fixtures import (
     SCR_COLUMNS,
     env_for,
@@ -194,6 +194,20 @@ def _check_refresh(root: Path, files: list[list[tuple]]) -> None:
     rows=st.lists(scr_rows(), min_size=2, max_size=14),
     split=st.integers(0, 14),
 )
+@example(  # found by this test: nothing counted at all made the report's annual chart crash
+    rows=[
+        (
+            {"scr_id": "S-1", "case_number": "C-1", "scr_type": "DISRUPTION",
+             "criminal_category": "Illicit Trade", "subcategory": "", "field_office": "0",
+             "subject_count": "", "countries": "US", "created_at": "2022-10-28 03:05:11",
+             "submitted_date": "2022-11-16", "status": "APPROVED", "approved_date": "2022-11-22",
+             "tco_involvement": "Y", "last_modified_at": "2022-11-22T12:00:00"},
+            True,
+            dt.datetime(2022, 11, 22, 12, 0),
+        )
+    ],
+    split=0,
+)  # fmt: skip
 def test_refresh_counts_or_quarantines_every_scr(rows, split, tmp_path_factory, monkeypatch):
     root = tmp_path_factory.mktemp("fuzz")
     for k, v in env_for(root).items():
