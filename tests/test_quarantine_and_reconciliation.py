@@ -268,7 +268,9 @@ def test_findings_command_filters(refreshed, capsys):
     code, out, _ = _cli(["findings", "--file", F2, "--details"], capsys)
     assert code == 0
     assert "1 error(s), 1 warning(s)" in out and F1 not in out
-    assert "approved_date must be an ISO 8601 date (YYYY-MM-DD) (got '2024-13-01')" in out
+    from schemas.reference import rules
+
+    assert f"{rules()['scr.approved_date.format'].description} (got '2024-13-01')" in out
     code, _, err = _cli(["findings", "--rule", "scr.nope"], capsys)
     assert code == 1 and err.startswith("error: unknown rule 'scr.nope'")
 
