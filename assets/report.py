@@ -108,7 +108,9 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
 def render(data: dict, refreshed_at: datetime) -> str:
     """The whole page: header, key figures, one section per topic, method notes."""
     body = [
-        sections.annual_section(data["annual"], charts.annual_chart(data["annual"])),
+        sections.annual_section(
+            data["annual"], charts.annual_chart(data["annual"]) if data["annual"] else ""
+        ),
         sections.quarterly_section(
             data["quarters"], charts.quarterly_chart(data["quarters"]) if data["quarters"] else ""
         ),

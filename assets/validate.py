@@ -17,7 +17,7 @@ import pyarrow as pa_arrow
 from pipelines.metadata import markdown_preview, table_metadata
 from pipelines.resources import WarehouseResource
 from schemas.extracts import SCR, ExtractSpec
-from schemas.reference import REFERENCE_DIR, rules
+from schemas.reference import REFERENCE_DIR, rules, rules_markdown
 from schemas.scr_extract import TYPED_VIEW_SQL, scr_version_schema
 
 BATCH_ROWS = 500_000
@@ -185,7 +185,9 @@ def validation_result(
     kinds={"duckdb", "pandera"},
     owners=["team:oao-data-engineering"],
     group_name="validate",
-    description="One row per failed rule per SCR version (pandera checks named by rule_id).",
+    description="One row per failed rule per SCR version (pandera checks named by rule_id). "
+    "The rule catalogue (schemas/reference/scr_rules.csv) is in this asset's metadata.",
+    metadata={"rule_catalogue": dg.MetadataValue.md(rules_markdown("scr."))},
 )
 def scr_findings(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource

@@ -13,7 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from pipelines import cli_audit, cli_audit_draw, settings
+from pipelines import cli_audit, cli_audit_draw, cli_findings, settings
 from pipelines.errors import PipelineError
 
 EXIT_FAILED, EXIT_BUSY = 1, 3
@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ui)
 
     cli_audit_draw.register(cli_audit.register(sub))
+    cli_findings.register(sub)
     return parser
 
 

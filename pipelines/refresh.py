@@ -69,11 +69,28 @@ def refresh_lock(wait: bool = False) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _failed_checks(result: dg.ExecuteInProcessResult) -> str:
+    """'check: description' for every failed asset check of the run."""
+    failed = [ev for ev in result.get_asset_check_evaluations() if not ev.passed]
+    return "; ".join(
+        f"check {ev.check_name} on {ev.asset_key.to_user_string()} failed"
+        + (f" ({ev.description})" if ev.description else "")
+        for ev in failed
+    )
+
+
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """The innermost error of the first failed step, without a traceback."""
     for event in result.all_events:
         if event.is_step_failure:
-            text, is_user_error = innermost_message(event.step_failure_data.error)
+            error = event.step_failure_data.error
+            if _error_chain_has(error, "DagsterAssetCheckFailedError"):
+                return (
+                    f"{_failed_checks(result)}. Nothing further was published; the previous "
+                    "outputs stand. Inspect the warehouse tables named above (run with --debug "
+                    "for details)."
+                )
+            text, is_user_error = innermost_message(error)
             if is_user_error:
                 return text
             return f"step {event.step_key} failed: {text} (run with --debug for the traceback)"
@@ -102,8 +119,28 @@ def _execute(
         raise_on_error=debug,
     )
     if not result.success:
-        raise RefreshFailed(failure_message(result))
+        message = failure_message(result)
+        if _failed_with(result, "WarehouseBusyError"):
+            raise WarehouseBusyError(message)  # exit code 3, like a held refresh lock
+        raise RefreshFailed(message)
     return result
+
+
+def _error_chain_has(error, cls_name: str) -> bool:
+    while error is not None:
+        if error.cls_name == cls_name:
+            return True
+        error = error.cause
+    return False
+
+
+def _failed_with(result: dg.ExecuteInProcessResult, cls_name: str) -> bool:
+    """Whether a step failed with ``cls_name`` (at any depth of its error chain)."""
+    return any(
+        _error_chain_has(event.step_failure_data.error, cls_name)
+        for event in result.all_events
+        if event.is_step_failure
+    )
 
 
 def run_refresh(

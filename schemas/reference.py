@@ -51,3 +51,13 @@ def rules() -> dict[str, Rule]:
                 raise ValueError(f"duplicate rule_id {r['rule_id']} in {path.name}")
             out[r["rule_id"]] = Rule(r["rule_id"], r["column"], r["severity"], r["description"])
     return out
+
+
+def rules_markdown(prefix: str = "") -> str:
+    """The rule catalogue as a markdown table (README, Dagster UI, ``scr-pipeline rules``)."""
+    lines = ["| rule_id | column | severity | description |", "|---|---|---|---|"]
+    for r in rules().values():
+        if r.rule_id.startswith(prefix):
+            desc = r.description.replace("|", "\\|")
+            lines.append(f"| `{r.rule_id}` | {r.column} | {r.severity} | {desc} |")
+    return "\n".join(lines)

@@ -1,0 +1,284 @@
+"""The rule catalogue (schemas/reference/scr_rules.csv) pinned down rule by rule, from the CSV.
+
+For every rule there is one hand-written failing row that yields exactly that rule's finding
+(naming scr_id, source_file, source_row and column) and one passing row that yields none. All
+rows go through one real refresh (Dagster in-process, DuckDB file, Parquet read back). A rule
+added to the CSV without a case here fails ``test_every_rule_has_a_case``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from scr_fixtures import (
+    DRUGS,
+    PROJECT_ROOT,
+    query,
+    read_output,
+    refresh_in_process,
+    valid_row,
+    write_csv,
+)
+
+from schemas.reference import REFERENCE_DIR, rules, rules_markdown
+
+RULES_CSV = REFERENCE_DIR / "scr_rules.csv"
+CATALOGUE = list(csv.DictReader(open(RULES_CSV, newline="", encoding="utf-8")))
+FILE = "scr_extract_2024-02-01.csv"
+
+# rule_id -> (overrides that break exactly this rule, overrides that pass it)
+CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "scr.scr_id.required": ({"scr_id": ""}, {"scr_id": "P-scr-id"}),
+    "scr.scr_id.length": ({"scr_id": "X" * 41}, {"scr_id": "X" * 40}),
+    "scr.case_number.required": ({"case_number": ""}, {"case_number": "C"}),
+    "scr.case_number.length": ({"case_number": "C" * 41}, {"case_number": "C" * 40}),
+    "scr.scr_type.required": ({"scr_type": ""}, {"scr_type": "INITIAL"}),
+    "scr.scr_type.enum": ({"scr_type": "DISRUPT"}, {"scr_type": "DISMANTLEMENT"}),
+    "scr.criminal_category.required": ({"criminal_category": ""}, {"criminal_category": DRUGS}),
+    "scr.criminal_category.enum": (
+        {"criminal_category": "Illicit Trade"},
+        {"criminal_category": "Cyber-Enabled Crime"},
+    ),
+    "scr.field_office.required": ({"field_office": "  "}, {"field_office": "SAC New York, NY"}),
+    "scr.status.required": (
+        {"status": "", "approved_date": ""},
+        {"status": "PENDING", "approved_date": ""},
+    ),
+    "scr.status.enum": (
+        {"status": "Approved", "approved_date": ""},
+        {"status": "WITHDRAWN", "approved_date": ""},
+    ),
+    "scr.created_at.required": ({"created_at": ""}, {"created_at": "2024-01-02"}),
+    "scr.created_at.format": (
+        {"created_at": "01/02/2024 09:00"},
+        {"created_at": "2024-01-02 09:00:00.123"},
+    ),
+    "scr.submitted_date.required": ({"submitted_date": ""}, {"submitted_date": "2024-01-02"}),
+    "scr.submitted_date.format": (
+        {"submitted_date": "2024-02-30"},
+        {"submitted_date": "2024-01-05"},
+    ),
+    "scr.submitted_date.after_created": (
+        {"created_at": "2024-01-05T10:00:00", "submitted_date": "2024-01-04"},
+        {"created_at": "2024-01-05T10:00:00", "submitted_date": "2024-01-05"},
+    ),
+    "scr.approved_date.format": ({"approved_date": "2024/01/10"}, {"approved_date": "2024-01-03"}),
+    "scr.approved_date.required_when_approved": (
+        {"approved_date": ""},
+        {"status": "RETURNED", "approved_date": ""},
+    ),
+    "scr.approved_date.only_when_approved": (
+        {"status": "PENDING"},
+        {"status": "PENDING", "approved_date": ""},
+    ),
+    "scr.approved_date.after_submitted": (
+        {"approved_date": "2024-01-02"},
+        {"approved_date": "2024-01-03"},
+    ),
+    "scr.tco_involvement.enum": (
+        {"tco_involvement": "Yes"},
+        {"tco_involvement": "N", "countries": "US"},
+    ),
+    "scr.tco_involvement.required_from_2023_07_18": (
+        {
+            "created_at": "2023-07-18T00:00:00",
+            "submitted_date": "2023-07-20",
+            "tco_involvement": "",
+        },
+        {
+            "created_at": "2023-07-17T23:59:59",
+            "submitted_date": "2023-07-20",
+            "tco_involvement": "",
+        },
+    ),
+    "scr.subject_count.integer": ({"subject_count": "2.5"}, {"subject_count": "12"}),
+    "scr.subject_count.min": (
+        {"subject_count": "0"},
+        {"subject_count": "1", "tco_involvement": "N"},
+    ),
+    "scr.countries.format": ({"countries": "USA;MX"}, {"countries": "GB;FR"}),
+    "scr.last_modified_at.required": (
+        {"last_modified_at": ""},
+        {"last_modified_at": "2024-01-10"},
+    ),
+    "scr.last_modified_at.format": (
+        {"last_modified_at": "yesterday"},
+        {"last_modified_at": "2024-01-10T12:00:00Z"},
+    ),
+    # the one warning: kept and counted, reported as a finding of severity 'warning'
+    "scr.tco_involvement.conflict": (
+        {"tco_involvement": "Y", "subject_count": "1", "countries": "US"},
+        {"tco_involvement": "N", "subject_count": "1", "countries": "US"},
+    ),
+}
+
+# One row, three problems: three findings (lazy validation), the SCR quarantined once.
+TRIPLE = {"scr_type": "X", "subject_count": "0", "countries": "ZZ"}
+TRIPLE_RULES = {"scr.scr_type.enum", "scr.subject_count.min", "scr.countries.format"}
+RULE_IDS = [r["rule_id"] for r in CATALOGUE]
+
+
+def _layout() -> list[tuple[str, str, dict[str, str]]]:
+    """(kind, rule_id, row) in file order: kind is 'fail', 'pass' or 'triple'."""
+    out = []
+    for i, (rule_id, (bad, good)) in enumerate(CASES.items()):
+        out.append(("fail", rule_id, valid_row(**({"scr_id": f"F-{i:02d}"} | bad))))
+        out.append(("pass", rule_id, valid_row(**({"scr_id": f"P-{i:02d}"} | good))))
+    out.append(("triple", "", valid_row("T-01", **TRIPLE)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory):
+    """One refresh over every case row; yields (root, {(kind, rule_id): (row, source_row)})."""
+    root = tmp_path_factory.mktemp("rules")
+    layout = _layout()
+    write_csv(root / "landing" / FILE, [row for _, _, row in layout])
+    with pytest.MonkeyPatch.context() as mp:
+        from scr_fixtures import use_env
+
+        use_env(mp, root)
+        refresh_in_process(root)
+    rows = {(kind, rid): (row, n) for n, (kind, rid, row) in enumerate(layout, start=1)}
+    yield root, rows
+
+
+def _findings_of_row(root: Path, source_row: int) -> list[dict]:
+    found = read_output(root / "output", "validation_findings.parquet")
+    return [f for f in found if f["source_file"] == FILE and f["source_row"] == source_row]
+
+
+def test_catalogue_ids_are_stable_and_unique():
+    assert len(RULE_IDS) == len(set(RULE_IDS))
+    for r in CATALOGUE:
+        assert re.fullmatch(r"scr\.[a-z_]+\.[a-z0-9_]+", r["rule_id"]), r["rule_id"]
+        assert r["rule_id"].split(".")[1] == r["column"], r["rule_id"]
+        assert r["severity"] in ("error", "warning")
+        assert r["description"].strip()
+
+
+def test_every_contract_column_with_a_rule_is_covered():
+    """Every column whose contract row has a rule or is required has at least one error rule."""
+    contract_checked = {
+        "scr_id", "case_number", "scr_type", "criminal_category", "field_office", "status",
+        "created_at", "submitted_date", "approved_date", "tco_involvement", "subject_count",
+        "countries", "last_modified_at",
+    }  # fmt: skip
+    covered = {r["column"] for r in CATALOGUE if r["severity"] == "error"}
+    assert contract_checked <= covered, contract_checked - covered
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_every_rule_has_a_case(rule_id):
+    assert rule_id in CASES, f"rule {rule_id} in scr_rules.csv has no failing/passing test case"
+
+
+def test_no_case_for_a_rule_that_does_not_exist():
+    assert set(CASES) <= set(RULE_IDS), set(CASES) - set(RULE_IDS)
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_failing_row_yields_exactly_its_finding(refreshed, rule_id):
+    root, rows = refreshed
+    row, source_row = rows[("fail", rule_id)]
+    rule = rules()[rule_id]
+    found = _findings_of_row(root, source_row)
+    assert [(f["rule_id"], f["severity"], f["column_name"]) for f in found] == [
+        (rule_id, rule.severity, rule.column)
+    ]
+    f = found[0]
+    assert f["scr_id"] == (row["scr_id"] or None)
+    assert f["case_number"] == (row["case_number"] or None)
+    assert rule.description.split(" (")[0] in f["message"] or rule_id.endswith("conflict")
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_passing_row_yields_no_finding(refreshed, rule_id):
+    root, rows = refreshed
+    row, source_row = rows[("pass", rule_id)]
+    assert _findings_of_row(root, source_row) == []
+    quarantined = query(
+        root / "warehouse.duckdb",
+        "SELECT quarantined FROM scr_current WHERE scr_id = ?",
+        [row["scr_id"]],
+    )
+    assert quarantined == [(False,)]
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_failing_row_is_quarantined_or_kept_by_severity(refreshed, rule_id):
+    root, rows = refreshed
+    row, _ = rows[("fail", rule_id)]
+    if not row["scr_id"]:  # no scr_id: never a current record, never counted
+        assert query(
+            root / "warehouse.duckdb", "SELECT count(*) FROM scr_current WHERE scr_id IS NULL"
+        ) == [(0,)]
+        return
+    got = query(
+        root / "warehouse.duckdb",
+        "SELECT quarantined, counted, quarantine_rules FROM scr_current WHERE scr_id = ?",
+        [row["scr_id"]],
+    )
+    if rules()[rule_id].severity == "error":
+        assert got == [(True, False, rule_id)]
+    else:
+        assert got == [(False, True, None)]
+
+
+def test_three_problems_yield_three_findings(refreshed):
+    root, rows = refreshed
+    _, source_row = rows[("triple", "")]
+    found = _findings_of_row(root, source_row)
+    assert sorted(f["rule_id"] for f in found) == sorted(TRIPLE_RULES)
+    assert {f["scr_id"] for f in found} == {"T-01"}
+    rules_listed = query(
+        root / "warehouse.duckdb",
+        "SELECT quarantine_rules FROM scr_current WHERE scr_id = 'T-01'",
+    )
+    assert rules_listed == [(", ".join(sorted(TRIPLE_RULES)),)]
+
+
+def test_finding_totals(refreshed):
+    """Exact totals: one finding per failing row, three for the triple row, none for passes."""
+    root, _ = refreshed
+    found = read_output(root / "output", "validation_findings.parquet")
+    errors = sum(1 for r in CATALOGUE if r["severity"] == "error")
+    assert sum(f["severity"] == "error" for f in found) == errors + 3
+    assert sum(f["severity"] == "warning" for f in found) == len(CATALOGUE) - errors
+
+
+def test_readme_lists_every_rule_as_in_the_csv():
+    """README's catalogue is checked against the CSV: same id, column, severity, description."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    table = rules_markdown("scr.").splitlines()[2:]
+    assert len(table) == len(RULE_IDS)
+    missing = [line for line in table if line not in readme]
+    assert not missing, (
+        f"README.md is out of date; paste `scr-pipeline rules --markdown`: {missing}"
+    )
+
+
+def test_rules_command_prints_the_catalogue(capsys):
+    from pipelines.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["rules"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for r in CATALOGUE:
+        assert r["rule_id"] in out and r["severity"] in out
+
+
+def test_catalogue_is_metadata_on_scr_findings():
+    """The Dagster UI shows the catalogue as a markdown table on the scr_findings asset."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    spec = defs.resolve_assets_def("scr_findings").specs_by_key[dg.AssetKey("scr_findings")]
+    table = spec.metadata["rule_catalogue"].value
+    for r in CATALOGUE:
+        assert f"`{r['rule_id']}`" in table
