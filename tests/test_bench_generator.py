@@ -15,6 +15,7 @@ from assets.ingest import ingest_new_files
 from assets.validate import rules_fingerprint, validate_new_files
 from benchmarks.generate import CORRECTION_QUARTER, write_correction, write_extracts
 from pipelines.fiscal import quarter_key
+from schemas.extracts import SCR
 from schemas.reference import criminal_categories
 from schemas.scr_extract import TYPED_VIEW_SQL, scr_version_schema
 
@@ -45,12 +46,10 @@ def ingest_and_validate(landing: Path, warehouse: Path) -> duckdb.DuckDBPyConnec
 
     validate_new_files(
         con,
-        "scr_extract",
-        "scr_findings",
+        SCR,
         TYPED_VIEW_SQL,
         "scr_versions",
         scr_version_schema(),
-        "scr_id",
         rules_fingerprint(module.__file__),
     )
     con.execute(TYPED_VIEW_SQL)
