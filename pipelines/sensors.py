@@ -35,7 +35,7 @@ def landing_fingerprint() -> tuple[str, list[str]]:
 
 @dg.sensor(
     job=refresh_job,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Requests an ingest run when a new or changed extract appears in SCR_LANDING_DIR.",
 )
@@ -53,6 +53,7 @@ def landing_sensor(context: dg.SensorEvaluationContext):
 
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
+    minimum_interval_seconds=10,  # the next stage follows an ingest run promptly
     monitored_jobs=[refresh_job],
     request_job=refresh_job,
     default_status=dg.DefaultSensorStatus.RUNNING,

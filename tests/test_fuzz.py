@@ -38,8 +38,8 @@ from schemas.reference import criminal_categories
 from schemas.scr_extract import SCR_TYPES, STATUSES
 
 CHECKBOX = dt.datetime(2023, 7, 18)
-REAL_REFRESH_EXAMPLES = 30
-SCHEMA_EXAMPLES = 300
+REAL_REFRESH_EXAMPLES = 20
+SCHEMA_EXAMPLES = 200
 _examples = Counter()
 
 
