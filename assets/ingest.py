@@ -42,6 +42,7 @@ def raw_table_ddl(spec: ExtractSpec) -> str:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(FILES_DDL)
+    con.execute("ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS mtime_ns BIGINT")
     for spec in EXTRACTS:
         con.execute(raw_table_ddl(spec))
 
@@ -52,6 +53,7 @@ class LandingFile:
     spec: ExtractSpec
     sha256: str
     size: int
+    mtime_ns: int
 
 
 def sha256_of(path: Path) -> str:
@@ -62,8 +64,13 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def scan_landing(landing: Path) -> list[LandingFile]:
-    """Landing files in lexical name order; a name matching no extract type refuses the refresh."""
+def scan_landing(
+    landing: Path, known: dict[tuple[str, int, int], str] | None = None
+) -> list[LandingFile]:
+    """Landing files in lexical name order; a name matching no extract type refuses the refresh.
+
+    ``known`` maps (name, size, mtime_ns) of files already ingested to their content hash, so an
+    unchanged file is not read again (hashing gigabytes of old extracts on every refresh)."""
     if not landing.is_dir():
         raise BadExtractError(
             str(landing), "the landing dir does not exist", "Create it or set SCR_LANDING_DIR."
@@ -80,7 +87,10 @@ def scan_landing(landing: Path) -> list[LandingFile]:
                 "or case_reviews_*, ending .csv or .parquet)",
                 "Rename the file or move it out of the landing dir, then refresh again.",
             )
-        found.append(LandingFile(path, spec, sha256_of(path), path.stat().st_size))
+        st = path.stat()
+        key = (path.name, st.st_size, st.st_mtime_ns)
+        sha = (known or {}).get(key) or sha256_of(path)
+        found.append(LandingFile(path, spec, sha, st.st_size, st.st_mtime_ns))
     return found
 
 
@@ -171,8 +181,9 @@ def ingest_file(
 def _record_file(con, f: LandingFile, file_id: int, rows: int, extra, now, run_id) -> None:
     con.execute(
         "INSERT INTO ingested_files (file_id, extract_type, source_file, content_sha256, size_bytes,"
-        " rows_read, extra_columns, ingested_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [file_id, f.spec.name, f.path.name, f.sha256, f.size, rows, extra, now, run_id],
+        " rows_read, extra_columns, ingested_at, run_id, mtime_ns) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [file_id, f.spec.name, f.path.name, f.sha256, f.size, rows, extra, now, run_id, f.mtime_ns],
     )
 
 
@@ -185,7 +196,14 @@ def ingest_new_files(
     and every file is read again through pyarrow, which accepts or names the problem exactly
     as it always has."""
     ensure_tables(con)
-    files = scan_landing(landing)
+    known = {
+        (name, size, mtime): sha
+        for name, size, mtime, sha in con.execute(
+            "SELECT source_file, size_bytes, mtime_ns, content_sha256 FROM ingested_files "
+            "WHERE mtime_ns IS NOT NULL"
+        ).fetchall()
+    }
+    files = scan_landing(landing, known)
     try:
         return _ingest_all(con, files, run_id, log, duckdb_csv=True)
     except _DuckDBReadFailed as err:

@@ -155,3 +155,22 @@ def test_deleted_report_is_rewritten_by_the_next_refresh(project):
     report.unlink()
     project.refresh()
     assert report.is_file() and "Disruptions" in report.read_text()
+
+
+def test_unchanged_files_are_not_hashed_again(project, monkeypatch):
+    import os
+
+    import assets.ingest as ingest
+
+    path = write_scr_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
+    project.refresh()
+    hashed: list[str] = []
+    real = ingest.sha256_of
+    monkeypatch.setattr(ingest, "sha256_of", lambda p: hashed.append(p.name) or real(p))
+    project.refresh()
+    assert hashed == []  # same name, size and mtime: the stored hash is reused
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    project.refresh()
+    assert hashed == ["scr_extract_2024-01-10.csv"]  # touched: read again, same content
+    assert project.query("SELECT count(*) FROM ingested_files") == [(1,)]
