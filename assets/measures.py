@@ -181,11 +181,15 @@ def _years_of(keys: list[str]) -> list[int]:
     return sorted({parse_quarter_key(k)[0] for k in keys})
 
 
+def _pairs(keys: list[str]) -> list[list[int]]:
+    return [list(parse_quarter_key(k)) for k in keys]
+
+
 def replace_partitions(
     con: duckdb.DuckDBPyConnection, table: str, rows, keys: list[str], run_id: str | None = None
 ) -> None:
     """Replace the rows of ``keys`` in ``table`` (in one transaction); keeps old quarterly rows."""
-    pairs = [list(parse_quarter_key(k)) for k in keys]
+    pairs = _pairs(keys)
     where = "list_contains(?, [fiscal_year, fiscal_quarter])"
     con.register("__rows", rows)
     con.execute("BEGIN TRANSACTION")
@@ -226,26 +230,38 @@ def _partition_observations(context, rows) -> None:
         )
 
 
+# Shared by the two partitioned measure assets: one run re-materializes a range of quarters.
+PARTITIONED_MEASURE = {
+    "deps": ["changed_quarters"],
+    "partitions_def": FISCAL_QUARTERS,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "kinds": {"duckdb"},
+    "owners": ["team:oao-data-engineering"],
+    "group_name": "measures",
+}
+
+
+def rebuild_quarters(
+    con: duckdb.DuckDBPyConnection, table: str, rows_of, keys: list[str], run_id: str | None
+) -> None:
+    """Recompute ``table``'s rows for the fiscal years of ``keys`` and replace those quarters."""
+    ensure_tables(con)
+    replace_partitions(con, table, rows_of(con, _years_of(keys)), keys, run_id)
+
+
 @dg.asset(
-    deps=["changed_quarters"],
-    partitions_def=FISCAL_QUARTERS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"duckdb"},
-    owners=["team:oao-data-engineering"],
-    group_name="measures",
+    **PARTITIONED_MEASURE,
     description="One row per fiscal quarter: approved INITIAL SCRs, disruptions, dismantlements, "
     "the old count (dd_total) split by TCO determination, fiscal-year-to-date sums and percents.",
 )
 def quarterly_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     keys = list(context.partition_keys)
     with warehouse.connect() as con:
-        ensure_tables(con)
-        rows = quarter_rows(con, _years_of(keys))
-        replace_partitions(con, "quarterly_measures", rows, keys, context.run_id)
+        rebuild_quarters(con, "quarterly_measures", quarter_rows, keys, context.run_id)
         mine = con.sql(
             "SELECT * FROM quarterly_measures WHERE list_contains(?, [fiscal_year, fiscal_quarter]) "
             "ORDER BY fiscal_year, fiscal_quarter",
-            params=[[list(parse_quarter_key(k)) for k in keys]],
+            params=[_pairs(keys)],
         ).to_arrow_table()
         _partition_observations(context, mine)
         sums = {
@@ -264,21 +280,14 @@ def quarterly_measures(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 
 
 @dg.asset(
-    deps=["changed_quarters"],
-    partitions_def=FISCAL_QUARTERS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"duckdb"},
-    owners=["team:oao-data-engineering"],
-    group_name="measures",
+    **PARTITIONED_MEASURE,
     description="Per fiscal quarter and criminal category: disruptions + dismantlements, TCO, "
     "and non-TCO by reason (no association / no border crossing / both / checkbox N).",
 )
 def category_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     keys = list(context.partition_keys)
     with warehouse.connect() as con:
-        ensure_tables(con)
-        rows = category_rows(con, _years_of(keys))
-        replace_partitions(con, "category_measures", rows, keys)
+        rebuild_quarters(con, "category_measures", category_rows, keys, context.run_id)
         per_quarter = con.execute(
             "SELECT fiscal_year, fiscal_quarter, sum(dd_total) AS dd_total, sum(dd_tco) AS dd_tco, "
             "sum(dd_non_tco) AS dd_non_tco, sum(no_association) AS no_association, "
@@ -286,7 +295,7 @@ def category_measures(context: dg.AssetExecutionContext, warehouse: WarehouseRes
             "sum(indicator_no) AS indicator_no, sum(dd_undetermined) AS dd_undetermined "
             "FROM category_measures WHERE list_contains(?, [fiscal_year, fiscal_quarter]) "
             "GROUP BY ALL ORDER BY ALL",
-            [[list(parse_quarter_key(k)) for k in keys]],
+            [_pairs(keys)],
         ).to_arrow_table()
         _partition_observations(context, per_quarter)
         return dg.MaterializeResult(

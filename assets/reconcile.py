@@ -15,7 +15,8 @@ def reconciliation_sql(con: duckdb.DuckDBPyConnection) -> str:
     existing = {
         r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     }
-    raw = " UNION ALL ".join(f"SELECT file_id, source_row FROM {s.raw_table}" for s in EXTRACTS)
+    # per-file counts straight from each table: a scan of one column, no row-level join
+    raw = " UNION ALL ".join(f"SELECT file_id FROM {s.raw_table}" for s in EXTRACTS)
     bad = (
         " UNION ALL ".join(
             f"SELECT file_id, source_row FROM {s.findings_table} WHERE severity = 'error'"
@@ -25,10 +26,12 @@ def reconciliation_sql(con: duckdb.DuckDBPyConnection) -> str:
         or "SELECT NULL::INTEGER AS file_id, NULL::BIGINT AS source_row WHERE false"
     )
     return f"""
-    WITH raw AS ({raw}), bad AS (SELECT DISTINCT file_id, source_row FROM ({bad})),
+    WITH bad AS (SELECT DISTINCT file_id, source_row FROM ({bad})),
+    stored AS (SELECT file_id, count(*) AS rows_stored FROM ({raw}) GROUP BY ALL),
+    quarantined AS (SELECT file_id, count(*) AS rows_quarantined FROM bad GROUP BY ALL),
     per_file AS (
-        SELECT r.file_id, count(*) AS rows_stored, count(b.file_id) AS rows_quarantined
-        FROM raw r LEFT JOIN bad b USING (file_id, source_row) GROUP BY ALL
+        SELECT file_id, s.rows_stored, coalesce(q.rows_quarantined, 0) AS rows_quarantined
+        FROM stored s LEFT JOIN quarantined q USING (file_id)
     ), cur AS (SELECT file_id, count(*) AS rows_current FROM scr_current GROUP BY ALL)
     SELECT f.file_id, f.source_file AS file, f.source_file, f.extract_type, f.content_sha256, f.size_bytes,
         f.rows_read, coalesce(p.rows_stored, 0) AS rows_stored,
