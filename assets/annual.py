@@ -8,7 +8,7 @@ method. Targets are reference data (schemas/reference/annual_targets.csv).
 import dagster as dg
 
 from assets.measures import ensure_tables
-from pipelines.metadata import markdown_preview, table_metadata
+from pipelines.metadata import OWNERS, markdown_preview, table_metadata
 from pipelines.resources import WarehouseResource
 from schemas.reference import annual_targets_path
 
@@ -54,7 +54,7 @@ ORDER BY fiscal_year
 @dg.asset(
     deps=["quarterly_measures"],
     kinds={"duckdb"},
-    owners=["team:oao-data-engineering"],
+    owners=OWNERS,
     group_name="publish",
     description="One row per fiscal year: target (Table 1), result by the old approval-based "
     "method and by the TCO-validated method (percent through FY2020, count from FY2021), met?",

@@ -22,7 +22,7 @@ import pyarrow as pa
 from assets.audit_sample import ensure_audit_tables
 from assets.audit_stats import METHODS, project
 from assets.export import write_parquet_atomic
-from pipelines.metadata import markdown_preview, table_metadata
+from pipelines.metadata import OWNERS, markdown_preview, table_metadata
 from pipelines.resources import FilesResource, WarehouseResource
 
 CONFIDENCE = 0.90  # the OIG's confidence level
@@ -155,7 +155,7 @@ def headline(table: pa.Table, sample_id: int) -> str:
         )
     ],
     kinds={"duckdb", "parquet"},
-    owners=["team:oao-data-engineering"],
+    owners=OWNERS,
     group_name="audit",
     description="Projected non-TCO cases from each recorded audit sample's reviews: overall, by "
     "criminal category and by failed prong, with normal, normal-fpc and exact 90% bounds; "

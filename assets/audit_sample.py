@@ -31,6 +31,7 @@ import pyarrow as pa
 from assets.export import write_parquet_atomic
 from pipelines.errors import PipelineError
 from pipelines.jobs import WRITER_TAG
+from pipelines.metadata import OWNERS
 from pipelines.resources import FilesResource, WarehouseResource
 
 SAMPLE_DIR = "audit_sample"
@@ -229,7 +230,7 @@ AUDIT_SAMPLES = dg.AssetSpec(
     "audit_sample_cases): written only by the `audit_draw` job (`scr-pipeline audit draw`), "
     "never by a refresh.",
     kinds={"duckdb"},
-    owners=["team:oao-data-engineering"],
+    owners=OWNERS,
     group_name="audit",
 )
 

@@ -16,7 +16,7 @@ import duckdb
 
 from assets.audit_sample import ensure_audit_tables
 from assets.validate import rules_fingerprint, validate_new_files, validation_result
-from pipelines.metadata import table_metadata
+from pipelines.metadata import OWNERS, table_metadata
 from pipelines.resources import WarehouseResource
 from schemas.case_review import TYPED_VIEW_SQL, case_review_schema
 from schemas.extracts import CASE_REVIEWS
@@ -56,7 +56,7 @@ def samples_signature(con: duckdb.DuckDBPyConnection) -> str:
 @dg.asset(
     deps=["raw_case_reviews", "audit_samples"],
     kinds={"duckdb", "pandera"},
-    owners=["team:oao-data-engineering"],
+    owners=OWNERS,
     group_name="validate",
     description="One row per failed rule per case review row (pandera checks named by rule_id, "
     "schemas/reference/case_review_rules.csv).",
@@ -83,7 +83,7 @@ def case_review_findings(
 @dg.asset(
     deps=["case_review_findings"],
     kinds={"duckdb"},
-    owners=["team:oao-data-engineering"],
+    owners=OWNERS,
     group_name="audit",
     description="One row per reviewed case: its current review, whether it was rejected by a "
     "rule, and whether the case is an exception (fails prong A, B or both).",

@@ -12,7 +12,7 @@ import hashlib
 import dagster as dg
 import duckdb
 
-from pipelines.metadata import markdown_preview, table_metadata
+from pipelines.metadata import OWNERS, markdown_preview, table_metadata
 from pipelines.resources import WarehouseResource
 from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_COLUMNS_SQL, TYPED_VIEW_SQL
 
@@ -154,7 +154,7 @@ CHECKS = [
     deps=["scr_findings"],
     check_specs=CHECKS,
     kinds={"duckdb"},
-    owners=["team:oao-data-engineering"],
+    owners=OWNERS,
     group_name="validate",
     description="One row per SCR: its current version, quarantine status, TCO determination "
     "(TCO / NON_TCO + reason / UNDETERMINED) and the fiscal quarter it counts in.",

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.fiscal import parse_quarter_key
+from pipelines.metadata import OWNERS, existing_tables
 from pipelines.partitions import FISCAL_QUARTERS
 from pipelines.resources import FilesResource, WarehouseResource
 from schemas.extracts import EXTRACTS
@@ -106,7 +107,7 @@ def partition_rows(con: duckdb.DuckDBPyConnection, table: str, fy: int, q: int) 
     partitions_def=FISCAL_QUARTERS,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"parquet"},
-    owners=["team:oao-data-engineering"],
+    owners=OWNERS,
     group_name="publish",
     description="quarterly_measures/ and category_measures/ under SCR_OUTPUT_DIR, hive-partitioned "
     "by fiscal_year and fiscal_quarter; each quarter replaced whole or not at all.",
@@ -158,9 +159,7 @@ def publish_queries(
 
 def findings_sql(con: duckdb.DuckDBPyConnection) -> str:
     """Every finding of every extract type, plus indicator-conflict warnings on current SCRs."""
-    existing = {
-        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
-    }
+    existing = existing_tables(con)
     parts = [
         f"SELECT CASE WHEN '{s.name}' = 'scr_extract' THEN record_id END AS scr_id, case_number, "
         f"rule_id, severity, message, source_file, source_row, column_name, failure_value, "
@@ -190,7 +189,7 @@ PUBLISHED_FILES = {
 @dg.asset(
     deps=["annual_measures", "scr_findings", "ingest_reconciliation", "case_review_findings"],
     kinds={"parquet"},
-    owners=["team:oao-data-engineering"],
+    owners=OWNERS,
     group_name="publish",
     description="annual_measures, validation_findings, ingest_reconciliation, quarantined_scrs and "
     "quarterly_measures_history as Parquet files under SCR_OUTPUT_DIR.",

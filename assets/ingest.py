@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from assets.landing_readers import csv_columns, read_batches
 from pipelines.errors import BadExtractError
-from pipelines.metadata import markdown_preview, table_schema
+from pipelines.metadata import OWNERS, markdown_preview, table_schema
 from pipelines.resources import FilesResource, WarehouseResource
 from schemas.extracts import EXTRACTS, ExtractSpec, spec_for
 
@@ -250,7 +250,7 @@ def _outputs() -> Iterator[dg.AssetSpec]:
             spec.raw_table,
             description=f"Every row of every {spec.prefix}* extract, as read, with provenance.",
             kinds={"duckdb"},
-            owners=["team:oao-data-engineering"],
+            owners=OWNERS,
             group_name="ingest",
         )
 

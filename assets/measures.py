@@ -11,7 +11,7 @@ import duckdb
 
 from assets.export import unpublished_quarters
 from pipelines.fiscal import parse_quarter_key, quarter_key
-from pipelines.metadata import table_metadata
+from pipelines.metadata import OWNERS, table_metadata
 from pipelines.partitions import FISCAL_QUARTERS
 from pipelines.resources import FilesResource, WarehouseResource
 from schemas.reference import criminal_categories
@@ -144,7 +144,7 @@ def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], lis
 @dg.asset(
     deps=["scr_current"],
     kinds={"duckdb"},
-    owners=["team:oao-data-engineering"],
+    owners=OWNERS,
     group_name="measures",
     description="Which fiscal quarters' measures differ from what was last materialized; "
     "registers their partition keys. The refresh re-materializes exactly these quarters.",
@@ -236,7 +236,7 @@ PARTITIONED_MEASURE = {
     "partitions_def": FISCAL_QUARTERS,
     "backfill_policy": dg.BackfillPolicy.single_run(),
     "kinds": {"duckdb"},
-    "owners": ["team:oao-data-engineering"],
+    "owners": OWNERS,
     "group_name": "measures",
 }
 

@@ -6,15 +6,13 @@ add up, which would mean the pipeline lost or double-counted a row.
 import dagster as dg
 import duckdb
 
-from pipelines.metadata import markdown_preview, table_metadata
+from pipelines.metadata import OWNERS, existing_tables, markdown_preview, table_metadata
 from pipelines.resources import WarehouseResource
 from schemas.extracts import EXTRACTS
 
 
 def reconciliation_sql(con: duckdb.DuckDBPyConnection) -> str:
-    existing = {
-        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
-    }
+    existing = existing_tables(con)
     # per-file counts straight from each table: a scan of one column, no row-level join
     raw = " UNION ALL ".join(f"SELECT file_id FROM {s.raw_table}" for s in EXTRACTS)
     bad = (
@@ -96,7 +94,7 @@ def reconcile_problems(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
         )
     ],
     kinds={"duckdb"},
-    owners=["team:oao-data-engineering"],
+    owners=OWNERS,
     group_name="validate",
     description="Per landing file: rows read, valid, quarantined, current and superseded.",
 )

@@ -17,6 +17,7 @@ import duckdb
 from assets import report_charts as charts
 from assets import report_sections as sections
 from assets.export import findings_sql, write_text_atomic
+from pipelines.metadata import OWNERS, existing_tables
 from pipelines.resources import FilesResource, WarehouseResource
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -28,12 +29,6 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -
     cur = con.execute(sql, params or [])
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
-def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {
-        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
-    }
 
 
 CATEGORY_SQL = """
@@ -149,7 +144,7 @@ def render(data: dict, refreshed_at: datetime) -> str:
         "resource_request_summary",
     ],
     kinds={"html"},
-    owners=["team:oao-data-engineering", "team:oao-analysts"],
+    owners=[*OWNERS, "team:oao-analysts"],
     group_name="publish",
     description="The OAO quarterly report, SCR_OUTPUT_DIR/report/index.html: old vs "
     "TCO-validated measure vs target by fiscal year, the last two fiscal years by quarter, "

@@ -18,12 +18,10 @@ import duckdb
 
 from assets.export import publish_queries
 from assets.validate import rules_fingerprint, validate_new_files, validation_result
-from pipelines.metadata import markdown_preview, table_metadata
+from pipelines.metadata import OWNERS, markdown_preview, table_metadata
 from pipelines.resources import FilesResource, WarehouseResource
 from schemas.extracts import RESOURCE_REQUESTS
 from schemas.resource_request import CATEGORY_SEPARATOR, TYPED_VIEW_SQL, resource_request_schema
-
-OWNERS = ["team:oao-data-engineering"]
 
 CURRENT_SQL = """
 CREATE OR REPLACE TABLE resource_request_current AS

@@ -14,7 +14,7 @@ import pandera.polars as pa
 import polars as pl
 import pyarrow as pa_arrow
 
-from pipelines.metadata import markdown_preview, table_metadata
+from pipelines.metadata import OWNERS, markdown_preview, table_metadata
 from pipelines.resources import WarehouseResource
 from schemas.extracts import SCR, ExtractSpec
 from schemas.reference import REFERENCE_DIR, rules, rules_markdown
@@ -183,7 +183,7 @@ def validation_result(
 @dg.asset(
     deps=["raw_scr_versions"],
     kinds={"duckdb", "pandera"},
-    owners=["team:oao-data-engineering"],
+    owners=OWNERS,
     group_name="validate",
     description="One row per failed rule per SCR version (pandera checks named by rule_id). "
     "The rule catalogue (schemas/reference/scr_rules.csv) is in this asset's metadata.",

@@ -8,6 +8,15 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
+OWNERS = ["team:oao-data-engineering"]  # shown on every asset in the Dagster UI
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Names of the warehouse's tables (optional stages may not have created theirs yet)."""
+    return {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+
 
 def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
     rows = con.execute(
