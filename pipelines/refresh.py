@@ -28,6 +28,7 @@ from pipelines.stages import (
     follow_up_plans,
     stage_keys,
 )
+from schemas.extracts import EXTRACTS
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -184,10 +185,16 @@ def run_refresh(
 
 
 def _report_ingest(meta: dict[str, dict], progress: Callable[[str], None]) -> None:
-    for key in ("raw_scr_versions", "raw_resource_requests", "raw_case_reviews"):
-        m = meta.get(key, {})
+    raw = [(key, meta.get(key, {})) for key in (s.raw_table for s in EXTRACTS)]
+    for key, m in raw:
         if m.get("new_files"):
             progress(f"[ingest] {key}: {m['new_files']} new file(s), {m['rows_read']:,} rows read")
+    if not any(m.get("new_files") for _, m in raw):
+        seen = sum(m.get("files_already_ingested", 0) for _, m in raw)
+        progress(
+            f"[ingest] no new extract files in {path_from_env('SCR_LANDING_DIR')} "
+            f"({seen} already ingested)"
+        )
     v = meta.get("scr_findings", {})
     progress(
         f"[validate] {v.get('rows_checked', 0):,} SCR rows checked, "

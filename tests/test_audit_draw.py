@@ -9,16 +9,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pyarrow.dataset as ds
 import pytest
+from audit_support import copy_site, refreshed_demo
 
 from pipelines.cli import main
-from pipelines.demo_extracts import write_demo_extracts
 
 WORKSHEET_COLUMNS = [
     "draw_order", "case_number", "criminal_category", "field_office", "scr_count", "scrs",
@@ -26,17 +25,6 @@ WORKSHEET_COLUMNS = [
 ]  # fmt: skip
 POPULATION_SQL = """SELECT DISTINCT case_number FROM scr_current
     WHERE counted AND fiscal_year BETWEEN ? AND ?"""
-
-
-def _env(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
-    for name, sub in (
-        ("SCR_LANDING_DIR", "landing"),
-        ("SCR_WAREHOUSE", "warehouse.duckdb"),
-        ("SCR_OUTPUT_DIR", "output"),
-        ("DAGSTER_HOME", "dagster"),
-    ):
-        monkeypatch.setenv(name, str(root / sub))
-    (root / "dagster").mkdir(exist_ok=True)
 
 
 def _run(argv: list[str]) -> int:
@@ -56,20 +44,12 @@ def _refresh() -> None:
 
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("demo")
-    with pytest.MonkeyPatch.context() as mp:
-        _env(mp, root)
-        write_demo_extracts(root / "landing", seed=7, scale=0.05)
-        _refresh()
-    return root
+    return refreshed_demo(tmp_path_factory, _refresh)
 
 
 @pytest.fixture()
 def site(refreshed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "site"
-    shutil.copytree(refreshed, root)
-    _env(monkeypatch, root)
-    return root
+    return copy_site(refreshed, tmp_path, monkeypatch)
 
 
 def _draw(capsys, *args: str) -> dict:

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
+from audit_support import copy_site, refreshed_demo
 
 from assets.audit_stats import METHODS, project
 from pipelines.cli import main
-from pipelines.demo_extracts import write_demo_extracts
 
 CHECK = dg.AssetCheckKey(dg.AssetKey("audit_projection"), "sample_complete")
 CATEGORY_POPULATION_SQL = """
@@ -25,17 +24,6 @@ SELECT criminal_category, count(*) FROM (
     SELECT case_number, arg_min(criminal_category, approved_date::VARCHAR || scr_id) AS criminal_category
     FROM scr_current WHERE counted AND fiscal_year BETWEEN 2017 AND 2022 GROUP BY case_number)
 GROUP BY ALL"""
-
-
-def _env(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
-    for name, sub in (
-        ("SCR_LANDING_DIR", "landing"),
-        ("SCR_WAREHOUSE", "warehouse.duckdb"),
-        ("SCR_OUTPUT_DIR", "output"),
-        ("DAGSTER_HOME", "dagster"),
-    ):
-        monkeypatch.setenv(name, str(root / sub))
-    (root / "dagster").mkdir(exist_ok=True)
 
 
 def _refresh() -> str:
@@ -51,20 +39,12 @@ def _refresh() -> str:
 
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("demo")
-    with pytest.MonkeyPatch.context() as mp:
-        _env(mp, root)
-        write_demo_extracts(root / "landing", seed=7, scale=0.05)
-        _refresh()
-    return root
+    return refreshed_demo(tmp_path_factory, _refresh)
 
 
 @pytest.fixture()
 def site(refreshed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "site"
-    shutil.copytree(refreshed, root)
-    _env(monkeypatch, root)
-    return root
+    return copy_site(refreshed, tmp_path, monkeypatch)
 
 
 def _draw(capsys, size: int, seed: int) -> dict:

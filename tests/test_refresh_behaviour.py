@@ -174,3 +174,11 @@ def test_unchanged_files_are_not_hashed_again(project, monkeypatch):
     project.refresh()
     assert hashed == ["scr_extract_2024-01-10.csv"]  # touched: read again, same content
     assert project.query("SELECT count(*) FROM ingested_files") == [(1,)]
+
+
+def test_an_empty_landing_dir_says_so(project):
+    project.refresh()
+    assert any(
+        "[ingest] no new extract files" in m and "(0 already ingested)" in m
+        for m in project.messages
+    )
