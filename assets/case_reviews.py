@@ -20,6 +20,7 @@ from pipelines.metadata import OWNERS, table_metadata
 from pipelines.resources import WarehouseResource
 from schemas.case_review import TYPED_VIEW_SQL, case_review_schema
 from schemas.extracts import CASE_REVIEWS
+from schemas.reference import rules_markdown
 
 CURRENT_SQL = """
 CREATE OR REPLACE TABLE case_review_current AS
@@ -60,6 +61,7 @@ def samples_signature(con: duckdb.DuckDBPyConnection) -> str:
     group_name="validate",
     description="One row per failed rule per case review row (pandera checks named by rule_id, "
     "schemas/reference/case_review_rules.csv).",
+    metadata={"rule_catalogue": dg.MetadataValue.md(rules_markdown("cr."))},
 )
 def case_review_findings(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource

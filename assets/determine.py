@@ -1,8 +1,9 @@
 """Determine: the current record of every SCR, whether it is quarantined, and its TCO
 determination. Computed once here; every measure counts from these columns.
 
-Current record (contract): latest ``last_modified_at``; on a tie the later file name, then the
-later ingest, then the later row. A version whose ``last_modified_at`` cannot be read sorts as
+Current record (contract): latest ``last_modified_at`` (Eastern time, offsets converted); on a
+tie the later file name, then the later ingest, then the later row. Versions belong to the same
+SCR when their ``scr_id`` is equal after trimming and upper-casing. A version whose ``last_modified_at`` cannot be read sorts as
 the latest, so an undatable correction quarantines its SCR instead of hiding behind an older
 valid version. Only SCRs touched by new files are rebuilt.
 """
@@ -14,6 +15,7 @@ import duckdb
 
 from pipelines.metadata import OWNERS, markdown_preview, table_metadata
 from pipelines.resources import WarehouseResource
+from schemas.rule_blocks import value_sql
 from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_COLUMNS_SQL, TYPED_VIEW_SQL
 
 # The ranking reads only the columns it orders by (the view's other parsed columns are pruned),
@@ -21,9 +23,11 @@ from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_COLUMNS_SQL, TYPE
 # work of parsing every version and carrying every column through the window's sort.
 CURRENT_SQL = (
     """
-WITH candidates AS NOT MATERIALIZED (  -- a table filter: the raw scan skips untouched SCRs
+WITH candidates AS NOT MATERIALIZED (  -- SCRs are identified by the trimmed, upper-case id
     SELECT * FROM raw_scr_versions
-    WHERE NOT $partial OR scr_id IN (SELECT scr_id FROM __affected)
+    WHERE NOT $partial OR """
+    + value_sql("scr_id", identity=True)
+    + """ IN (SELECT scr_id FROM __affected)
 ), errs AS (
     SELECT file_id, source_row, string_agg(DISTINCT rule_id, ', ' ORDER BY rule_id) AS rules
     FROM scr_findings WHERE severity = 'error' GROUP BY ALL

@@ -15,7 +15,12 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from assets.landing_readers import csv_columns, read_batches
+from assets.landing_readers import (
+    contract_header,
+    csv_columns,
+    read_batches,
+    record_header_renames,
+)
 from pipelines.errors import BadExtractError
 from pipelines.metadata import OWNERS, markdown_preview, table_schema
 from pipelines.resources import FilesResource, WarehouseResource
@@ -98,10 +103,11 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _insert_sql(spec: ExtractSpec, present: list[str], extra: list[str]) -> str:
+def _insert_sql(spec: ExtractSpec, present: dict[str, str], extra: list[str]) -> str:
+    """``present``: contract column -> the file's header for it (``contract_header``)."""
     q = _q
 
-    cols = [f"CAST({q(c)} AS VARCHAR)" if c in present else "NULL" for c in spec.columns]
+    cols = [f"CAST({q(present[c])} AS VARCHAR)" if c in present else "NULL" for c in spec.columns]
     extra_sql = (
         "to_json(struct_pack("
         + ", ".join(f"{q(c)} := CAST({q(c)} AS VARCHAR)" for c in extra)
@@ -127,8 +133,9 @@ def _copy_csv_with_duckdb(
     them), rows are numbered in file order (the CSV reader keeps it, row_number() OVER ()
     counts it). Strict RFC 4180: anything DuckDB refuses raises ``_DuckDBReadFailed``."""
     columns = csv_columns(f.path, f.spec)  # header problems: the same BadExtractError
-    extra = [c for c in columns if c not in f.spec.columns]
-    sql = _insert_sql(f.spec, [c for c in columns if c in f.spec.columns], extra)
+    mapping = contract_header(f.path.name, columns, f.spec)
+    extra = [c for c in columns if c not in mapping.values()]
+    sql = _insert_sql(f.spec, mapping, extra)
     values = ", ".join(f"coalesce({_q(c)}, '') AS {_q(c)}" for c in columns)
     source = (
         f"(SELECT row_number() OVER () AS __row, {values} FROM read_csv(?, header = true, "
@@ -144,7 +151,7 @@ def _copy_csv_with_duckdb(
     except duckdb.Error as err:  # the transaction is aborted now: the caller rolls back
         raise _DuckDBReadFailed(str(err)) from None
     con.execute("SET preserve_insertion_order = false")
-    return int(rows), extra
+    return int(rows), columns
 
 
 def ingest_file(
@@ -157,16 +164,16 @@ def ingest_file(
 ) -> int:
     """Copy every row of one file into its raw table; returns the number of rows read."""
     if duckdb_csv and f.path.suffix == ".csv":
-        rows, extra = _copy_csv_with_duckdb(con, f, file_id, now)
-        _record_file(con, f, file_id, rows, extra, now, run_id)
+        rows, columns = _copy_csv_with_duckdb(con, f, file_id, now)
+        _record_file(con, f, file_id, rows, columns, now, run_id)
         return rows
     rows = 0
     sql = None
-    extra: list[str] = []
+    columns: list[str] = []
     for columns, batch in read_batches(f.path, f.spec):
         if sql is None:
-            extra = [c for c in columns if c not in f.spec.columns]
-            sql = _insert_sql(f.spec, [c for c in columns if c in f.spec.columns], extra)
+            mapping = contract_header(f.path.name, columns, f.spec)
+            sql = _insert_sql(f.spec, mapping, [c for c in columns if c not in mapping.values()])
         batch = batch.append_column(
             "__row", pa.array(range(rows + 1, rows + batch.num_rows + 1), pa.int64())
         )
@@ -174,11 +181,14 @@ def ingest_file(
         con.execute(sql, [file_id, f.path.name, f.sha256, now])
         con.unregister("__batch")
         rows += batch.num_rows
-    _record_file(con, f, file_id, rows, extra, now, run_id)
+    _record_file(con, f, file_id, rows, columns, now, run_id)
     return rows
 
 
-def _record_file(con, f: LandingFile, file_id: int, rows: int, extra, now, run_id) -> None:
+def _record_file(con, f: LandingFile, file_id: int, rows: int, columns, now, run_id) -> None:
+    mapping = contract_header(f.path.name, columns, f.spec) if columns else {}
+    extra = [c for c in columns if c not in mapping.values()]
+    record_header_renames(con, file_id, mapping, columns)
     con.execute(
         "INSERT INTO ingested_files (file_id, extract_type, source_file, content_sha256, size_bytes,"
         " rows_read, extra_columns, ingested_at, run_id, mtime_ns) "

@@ -23,18 +23,75 @@ BATCH_ROWS = 1_000_000
 CSV_BLOCK_BYTES = 16 << 20
 
 
-def _check_header(name: str, columns: list[str], spec: ExtractSpec) -> None:
+NEAR_MISS_DISTANCE = 2  # an unknown header this close to a missing contract column is a typo
+# Headers read as a contract column only after trimming / case folding (one row per header),
+# recorded at ingest so validation reports them as file-level warnings.
+HEADER_RENAMES_DDL = (
+    "CREATE TABLE IF NOT EXISTS header_renames (file_id INTEGER NOT NULL, position INTEGER, "
+    "header VARCHAR NOT NULL, contract_column VARCHAR NOT NULL)"
+)
+
+
+def header_key(header: str) -> str:
+    """How a header is compared with the contract's names: trimmed, case-insensitive."""
+    return header.strip().lower()
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insert, delete, substitute), for near-miss header names."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        cur = [i]
+        for j, cb in enumerate(b, start=1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _check_header(name: str, columns: list[str], spec: ExtractSpec) -> dict[str, str]:
+    """Contract column -> header as written in the file, or BadExtractError naming the problem.
+
+    Names match after trimming, case-insensitively. A file lacking a contract column but
+    carrying an unknown one within edit distance 2 of it is refused (a typo would otherwise
+    silently empty that column)."""
     if any(c.strip() == "" for c in columns):
         raise BadExtractError(name, f"the header has an empty column name: {columns}")
-    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    by_key: dict[str, list[str]] = {}
+    for c in columns:
+        by_key.setdefault(header_key(c), []).append(c)
+    dupes = sorted(c for cs in by_key.values() if len(cs) > 1 for c in cs)
     if dupes:
         raise BadExtractError(name, f"the header repeats column(s) {dupes}")
-    missing = [c for c in spec.header_required if c not in columns]
+    mapping = {c: by_key[c][0] for c in spec.columns if c in by_key}
+    unknown = [c for c in columns if header_key(c) not in spec.columns]
+    for wanted in (c for c in spec.columns if c not in mapping):
+        near = [u for u in unknown if edit_distance(header_key(u), wanted) <= NEAR_MISS_DISTANCE]
+        if near:
+            raise BadExtractError(
+                name,
+                f"column '{near[0]}' looks like '{wanted}'",
+                f"Rename the header to '{wanted}' (the contract's name) and land the file again.",
+            )
+    missing = [c for c in spec.header_required if c not in mapping]
     if missing:
         raise BadExtractError(
             name,
             f"required column(s) {missing} missing from the header (found {columns[:20]})",
         )
+    return mapping
+
+
+def contract_header(name: str, columns: list[str], spec: ExtractSpec) -> dict[str, str]:
+    """The column mapping ingest uses: contract column -> the file's header for it."""
+    return _check_header(name, columns, spec)
+
+
+def record_header_renames(con, file_id: int, mapping: dict[str, str], columns: list[str]) -> None:
+    """Remember headers that differ from their contract name (validation warns about them)."""
+    con.execute(HEADER_RENAMES_DDL)
+    renamed = [(file_id, columns.index(h) + 1, h, c) for c, h in mapping.items() if h != c]
+    if renamed:
+        con.executemany("INSERT INTO header_renames VALUES (?, ?, ?, ?)", renamed)
 
 
 def _csv_header(path: Path) -> list[str]:

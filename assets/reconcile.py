@@ -55,7 +55,7 @@ def reconcile_problems(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     ]
     scr_ids, current, distinct_current, wrong_quarantine = con.execute(
         """SELECT
-            (SELECT count(DISTINCT scr_id) FROM raw_scr_versions WHERE trim(scr_id) <> ''),
+            (SELECT count(DISTINCT scr_id) FROM scr_versions WHERE scr_id IS NOT NULL),
             (SELECT count(*) FROM scr_current),
             (SELECT count(DISTINCT scr_id) FROM scr_current),
             (SELECT count(*) FROM scr_current c WHERE c.quarantined IS DISTINCT FROM EXISTS (

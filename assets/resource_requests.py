@@ -21,6 +21,7 @@ from assets.validate import rules_fingerprint, validate_new_files, validation_re
 from pipelines.metadata import OWNERS, markdown_preview, table_metadata
 from pipelines.resources import FilesResource, WarehouseResource
 from schemas.extracts import RESOURCE_REQUESTS
+from schemas.reference import rules_markdown
 from schemas.resource_request import CATEGORY_SEPARATOR, TYPED_VIEW_SQL, resource_request_schema
 
 CURRENT_SQL = """
@@ -116,6 +117,7 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:
     group_name="validate",
     description="One row per failed rule per resource request row (pandera checks named by "
     "rule_id, schemas/reference/resource_request_rules.csv).",
+    metadata={"rule_catalogue": dg.MetadataValue.md(rules_markdown("rr."))},
 )
 def resource_request_findings(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource

@@ -14,10 +14,12 @@ import pandera.polars as pa
 import polars as pl
 import pyarrow as pa_arrow
 
+from assets.landing_readers import HEADER_RENAMES_DDL
 from pipelines.metadata import OWNERS, markdown_preview, table_metadata
 from pipelines.resources import WarehouseResource
 from schemas.extracts import SCR, ExtractSpec
 from schemas.reference import REFERENCE_DIR, rules, rules_markdown
+from schemas.rule_blocks import finding_value_column, header_rule
 from schemas.scr_extract import TYPED_VIEW_SQL, scr_version_schema
 
 BATCH_ROWS = 500_000
@@ -57,6 +59,7 @@ def failures_of_batch(
         {
             "rule_id": list(rules()),
             "column_name": [r.column for r in rules().values()],
+            "value_column": [finding_value_column(r.rule_id, r.column) for r in rules().values()],
             "severity": [r.severity for r in rules().values()],
             "description": [r.description for r in rules().values()],
         }
@@ -64,9 +67,9 @@ def failures_of_batch(
     rows = df.with_row_index("index").with_columns(pl.col("index").cast(pl.Int32))
     fc = fc.join(catalogue, on="rule_id").join(rows, on="index")
     value = pl.lit(None, pl.String)
-    for column in fc["column_name"].unique():
+    for column in fc["value_column"].unique():
         value = (
-            pl.when(pl.col("column_name") == column)
+            pl.when(pl.col("value_column") == column)
             .then(pl.col(column).cast(pl.String))
             .otherwise(value)
         )
@@ -142,6 +145,7 @@ def validate_new_files(
     con.execute("BEGIN TRANSACTION")
     con.execute(f"DELETE FROM {findings_table} WHERE list_contains(?, file_id)", [todo])
     store_findings(con, findings_table, findings)
+    header_findings = store_header_findings(con, spec, todo)
     con.execute(
         "UPDATE ingested_files SET validated_rules = ?, current_built = false "
         "WHERE list_contains(?, file_id)",
@@ -151,8 +155,24 @@ def validate_new_files(
     return {
         "files_validated": len(todo),
         "rows_checked": checked,
-        "new_findings": 0 if findings is None else findings.height,
+        "new_findings": header_findings + (0 if findings is None else findings.height),
     }
+
+
+def store_header_findings(con: duckdb.DuckDBPyConnection, spec: ExtractSpec, file_ids: list) -> int:
+    """One warning per header read as a contract column after trimming / case folding.
+
+    File-level, so ``source_row`` is 0 (the header row) and there is no record id; the column
+    is the contract column and the value the header as written."""
+    con.execute(HEADER_RENAMES_DDL)
+    rule = rules()[header_rule(spec.rule_prefix)]
+    return con.execute(
+        f"INSERT INTO {spec.findings_table} SELECT h.file_id, f.source_file, 0, NULL, NULL, ?, ?, "
+        "h.contract_column, h.header, ? || ' (got ''' || h.header || ''', read as ' "
+        "|| h.contract_column || ')' FROM header_renames h JOIN ingested_files f USING (file_id) "
+        "WHERE list_contains(?, h.file_id) ORDER BY h.file_id, h.position",
+        [rule.rule_id, rule.severity, rule.description, file_ids],
+    ).fetchone()[0]
 
 
 def validation_result(

@@ -109,9 +109,13 @@ def cmd_findings(args: argparse.Namespace) -> int:
 def cmd_rules(args: argparse.Namespace) -> int:
     from schemas.reference import rules, rules_markdown
 
-    rows = [(r.rule_id, r.severity, r.column, r.description) for r in rules().values()]
+    rows = [
+        (r.rule_id, r.severity, r.column, r.description)
+        for r in rules().values()
+        if r.rule_id.startswith(args.prefix)
+    ]
     text = (
-        rules_markdown()
+        rules_markdown(args.prefix)
         if args.markdown
         else _table(rows, ["rule_id", "severity", "column", "description"])
     )
@@ -146,8 +150,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "rules",
         help="print the validation rule catalogue (rule_id, severity, description)",
-        description="The rules every SCR version is checked against, from "
-        "schemas/reference/scr_rules.csv.",
+        description="The rules every extract row is checked against, from "
+        "schemas/reference/*_rules.csv (scr., rr., cr.).",
     )
     p.add_argument("--markdown", action="store_true", help="as a markdown table (for README)")
     p.add_argument(

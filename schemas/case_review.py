@@ -14,13 +14,17 @@ import polars as pl
 from schemas.extracts import CASE_REVIEWS
 from schemas.rule_blocks import (
     DATE_RE,
+    FUTURE_AFTER_SQL,
     YES_NO,
-    blank_to_null,
+    cleaned_columns,
+    cleaning_warnings,
     col,
     length_ok,
+    not_future,
     one_of,
     parsed,
     schema_from_rules,
+    value_sql,
 )
 
 RULE_PREFIX = "cr."
@@ -29,9 +33,11 @@ RULE_PREFIX = "cr."
 # Needs audit_sample_cases (created empty by assets.audit_sample.ensure_audit_tables).
 TYPED_VIEW_SQL = f"""
 CREATE OR REPLACE VIEW case_review_versions AS
-SELECT file_id, source_file, source_row, {", ".join(blank_to_null(c) for c in CASE_REVIEWS.columns)},
-    {parsed("reviewed_on", DATE_RE, "DATE", "reviewed_d")},
-    case_number IN (SELECT case_number FROM audit_sample_cases) AS in_sample
+SELECT file_id, source_file, source_row,
+    {", ".join(cleaned_columns(CASE_REVIEWS.columns, CASE_REVIEWS.identity_columns))},
+    {parsed("reviewed_on", DATE_RE, "DATE", "reviewed_d")}, {FUTURE_AFTER_SQL},
+    {value_sql("case_number", identity=True)} IN (SELECT case_number FROM audit_sample_cases)
+        AS in_sample
 FROM raw_case_reviews
 """
 
@@ -51,6 +57,8 @@ def rule_expressions() -> dict[str, pl.Expr]:
             "crosses_international_border"
         ).is_not_null(),
         "cr.crosses_international_border.enum": one_of("crosses_international_border", YES_NO),
+        "cr.reviewed_on.future": not_future("reviewed_d", date=True),
+        **cleaning_warnings("cr.", CASE_REVIEWS.columns, CASE_REVIEWS.identity_columns),
     }
 
 

@@ -19,8 +19,10 @@ class ExtractSpec:
     header_required: tuple[str, ...]
     record_key: str
     findings_table: str
+    rule_prefix: str
     date_columns: tuple[str, ...] = ()
     integer_columns: tuple[str, ...] = ()
+    identity_columns: tuple[str, ...] = ()  # compared upper-case (CONTRACT.md, value rules)
 
     def matches(self, file_name: str) -> bool:
         return bool(re.fullmatch(re.escape(self.prefix) + r".+\.(csv|parquet)", file_name))
@@ -59,8 +61,10 @@ SCR = ExtractSpec(
     ),
     record_key="scr_id",
     findings_table="scr_findings",
+    rule_prefix="scr.",
     date_columns=("submitted_date", "approved_date"),
     integer_columns=("subject_count",),
+    identity_columns=("scr_id", "case_number"),
 )
 
 RESOURCE_REQUESTS = ExtractSpec(
@@ -90,6 +94,7 @@ RESOURCE_REQUESTS = ExtractSpec(
     ),
     record_key="request_id",
     findings_table="resource_request_findings",
+    rule_prefix="rr.",
     date_columns=("submitted_date",),
     integer_columns=("fiscal_year", "positions"),
 )
@@ -113,7 +118,9 @@ CASE_REVIEWS = ExtractSpec(
     ),
     record_key="case_number",
     findings_table="case_review_findings",
+    rule_prefix="cr.",
     date_columns=("reviewed_on",),
+    identity_columns=("case_number",),
 )
 
 EXTRACTS: tuple[ExtractSpec, ...] = (SCR, RESOURCE_REQUESTS, CASE_REVIEWS)

@@ -16,11 +16,14 @@ from schemas.extracts import RESOURCE_REQUESTS
 from schemas.reference import criminal_categories
 from schemas.rule_blocks import (
     DATE_RE,
+    FUTURE_AFTER_SQL,
     YES_NO,
     at_least,
-    blank_to_null,
+    cleaned_columns,
+    cleaning_warnings,
     col,
     labels_known,
+    not_future,
     one_of,
     parsed,
     parses,
@@ -30,8 +33,8 @@ from schemas.rule_blocks import (
 
 FISCAL_YEAR_RANGE = (2000, 2100)
 CATEGORY_SEPARATOR = ";"  # labels contain commas ("Illicit Trade, Travel, and Finance ...")
-_AMOUNT_RE = r"[+-]?[0-9]{1,16}(\.[0-9]{1,2})?"  # dollars and cents; fits DECIMAL(18, 2)
-_INT_RE = r"[+-]?[0-9]{1,9}"
+_AMOUNT_RE = r"-?[0-9]{1,16}(\.[0-9]{1,2})?"  # dollars and cents; fits DECIMAL(18, 2)
+_INT_RE = r"-?[0-9]{1,9}"  # as rule_blocks.INTEGER_RE, but fits INTEGER
 
 
 _TYPED_SQL = ",\n".join(
@@ -39,11 +42,12 @@ _TYPED_SQL = ",\n".join(
         "file_id",
         "source_file",
         "source_row",
-        *(blank_to_null(c) for c in RESOURCE_REQUESTS.columns),
+        *cleaned_columns(RESOURCE_REQUESTS.columns),
         parsed("fiscal_year", _INT_RE, "INTEGER", "fiscal_year_i"),
         parsed("amount_usd", _AMOUNT_RE, "DECIMAL(18, 2)", "amount_usd_d"),
         parsed("positions", _INT_RE, "INTEGER", "positions_i"),
         parsed("submitted_date", DATE_RE, "DATE", "submitted_d"),
+        FUTURE_AFTER_SQL,
     ]
 )
 
@@ -80,6 +84,8 @@ def rule_expressions() -> dict[str, pl.Expr]:
         "rr.cites_scr_data.enum": one_of("cites_scr_data", YES_NO),
         "rr.submitted_date.required": present("submitted_date"),
         "rr.submitted_date.format": parses("submitted_date", "submitted_d"),
+        "rr.submitted_date.future": not_future("submitted_d", date=True),
+        **cleaning_warnings("rr.", RESOURCE_REQUESTS.columns, ()),
     }
 
 

@@ -13,23 +13,65 @@ from schemas.reference import rules
 MAX_ID_LENGTH = 40
 YES_NO = ("Y", "N")
 DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-TIMESTAMP_RE = (
-    DATE_RE + r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
-)
+_TIME_RE = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+_OFFSET_RE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)"
+# A date, or a date and time with an optional UTC offset (an offset needs a time: 2024-01-02-05
+# is not a date at UTC-5).
+TIMESTAMP_RE = DATE_RE + r"([T ]" + _TIME_RE + _OFFSET_RE + "?)?"
+INTEGER_RE = r"-?[0-9]{1,18}"  # plain digits: "+3" is not a plain integer (an error everywhere)
+EASTERN = "America/New_York"  # every timestamp is compared as US Eastern wall time
+WHITESPACE = " \t\n\r\x0b\x0c"  # trimmed from both ends of every value before the rules
+_WS_SQL = "' ' || chr(9) || chr(10) || chr(13) || chr(11) || chr(12)"
+UNTRIMMED, CASED = "__untrimmed", "__cased"  # view columns holding a value as it was written
 
 
 # --- SQL for typed views -------------------------------------------------------------------
-def blank_to_null(col: str) -> str:
-    """A value that is empty or only whitespace is missing."""
-    return f"CASE WHEN trim({col}) = '' THEN NULL ELSE {col} END AS {col}"
+def value_sql(col: str, identity: bool = False) -> str:
+    """The value the rules see: trimmed, blank is missing, an identity upper-case."""
+    v = f"nullif(trim({col}, {_WS_SQL}), '')"
+    return f"upper({v})" if identity else v
+
+
+def cleaned(col: str, identity: bool = False) -> list[str]:
+    """Select items for one raw column: its rule value, and the value as written wherever
+    cleaning changed it (``<col>__untrimmed``, ``<col>__cased``: NULL almost always)."""
+    trimmed = value_sql(col)
+    items = [
+        f"{value_sql(col, identity)} AS {col}",
+        f"CASE WHEN {trimmed} <> {col} THEN {col} END AS {col}{UNTRIMMED}",
+    ]
+    if identity:
+        items.append(f"CASE WHEN upper({trimmed}) <> {trimmed} THEN {trimmed} END AS {col}{CASED}")
+    return items
+
+
+def cleaned_columns(columns: tuple[str, ...], identities: tuple[str, ...] = ()) -> list[str]:
+    return [item for c in columns for item in cleaned(c, c in identities)]
 
 
 def parsed(col: str, regex: str, sql_type: str, alias: str) -> str:
     """Typed value, or NULL when present but not in the expected format (the *.format rules)."""
+    v = value_sql(col)
+    return f"CASE WHEN regexp_full_match({v}, '{regex}') THEN TRY_CAST({v} AS {sql_type}) END AS {alias}"
+
+
+def eastern_timestamp(col: str, alias: str) -> str:
+    """An ISO timestamp as Eastern wall time: one with a UTC offset is converted (ICU, built in),
+    one without is taken as Eastern already; NULL when it does not parse (*.format)."""
+    v = value_sql(col)
+    has_offset = f"regexp_matches({v}, '{_TIME_RE}{_OFFSET_RE}$')"
     return (
-        f"CASE WHEN regexp_full_match(trim({col}), '{regex}') "
-        f"THEN TRY_CAST(trim({col}) AS {sql_type}) END AS {alias}"
+        f"CASE WHEN regexp_full_match({v}, '{TIMESTAMP_RE}') THEN CASE WHEN {has_offset} "
+        f"THEN timezone('{EASTERN}', TRY_CAST({v} AS TIMESTAMPTZ)) "
+        f"ELSE TRY_CAST({v} AS TIMESTAMP) END END AS {alias}"
     )
+
+
+# The latest Eastern date/time a value may carry: one day after its file was ingested
+# (``ingested_at`` is stored with every raw row, in UTC), so a rebuild finds the same.
+FUTURE_AFTER_SQL = (
+    f"timezone('{EASTERN}', timezone('UTC', ingested_at)) + INTERVAL 1 DAY AS future_after"
+)
 
 
 # --- polars expressions: True where a row passes ------------------------------------------
@@ -67,10 +109,47 @@ def labels_known(name: str, labels: list[str], separator: str = ";") -> pl.Expr:
     return col(name).is_null() | known.fill_null(False)
 
 
+def not_future(typed: str, date: bool = False) -> pl.Expr:
+    """Not later than one day after the file was ingested (``future_after`` in the view)."""
+    limit = col("future_after").dt.date() if date else col("future_after")
+    return col(typed).is_null() | limit.is_null() | (col(typed) <= limit)
+
+
+def cleaning_warnings(prefix: str, columns: tuple[str, ...], identities: tuple[str, ...]) -> dict:
+    """``<prefix><column>.whitespace`` for every column, ``<prefix><id>.case`` for identities:
+    True where cleaning did not change the value (these are warnings: the row is kept)."""
+    out = {f"{prefix}{c}.whitespace": col(c + UNTRIMMED).is_null() for c in columns}
+    out |= {f"{prefix}{c}.case": col(c + CASED).is_null() for c in identities}
+    return out
+
+
+def finding_value_column(rule_id: str, column: str) -> str:
+    """The view column whose value a finding shows: as written for whitespace/case warnings."""
+    if rule_id.endswith(".whitespace"):
+        return column + UNTRIMMED
+    if rule_id.endswith(".case"):
+        return column + CASED
+    return column
+
+
+def header_rule(prefix: str) -> str:
+    """The file-level warning for a header matched case-insensitively after trimming."""
+    return f"{prefix}header.normalized"
+
+
 # --- schema -------------------------------------------------------------------------------
-def schema_from_rules(name: str, prefix: str, exprs: dict[str, pl.Expr]) -> pa.DataFrameSchema:
-    """A pandera schema with one check per rule, each named by its rule_id."""
-    catalogue = {r for r, v in rules().items() if r.startswith(prefix) and v.severity == "error"}
+def schema_from_rules(
+    name: str, prefix: str, exprs: dict[str, pl.Expr], elsewhere: tuple[str, ...] = ()
+) -> pa.DataFrameSchema:
+    """A pandera schema with one check per row rule, each named by its rule_id.
+
+    ``elsewhere``: catalogue rules computed outside the row checks (e.g. the indicator conflict
+    on current records); the header warning is file-level (``assets/validate.py``)."""
+    catalogue = {
+        r
+        for r in rules()
+        if r.startswith(prefix) and r not in elsewhere and r != header_rule(prefix)
+    }
     if catalogue != set(exprs):  # the catalogue and the code must agree, rule for rule
         raise RuntimeError(f"rule catalogue and checks differ: {sorted(catalogue ^ set(exprs))}")
     checks = [

@@ -1,8 +1,9 @@
 """Rules for SCR versions: the typed view over raw rows and the pandera schema that checks it.
 
-Parsing (ISO dates and timestamps, integers) happens once, in DuckDB, in ``TYPED_COLUMNS_SQL``:
-a value that is present but does not parse becomes NULL in its typed column, and the pandera
-``*.format`` rules flag exactly that. Each pandera check is named by its ``rule_id`` from
+Cleaning and parsing happen once, in DuckDB, in ``TYPED_COLUMNS_SQL``: every value is trimmed
+(blank is missing), ``scr_id``/``case_number`` are upper-cased, timestamps become Eastern wall
+time; a value that is present but does not parse becomes NULL in its typed column, and the
+pandera ``*.format`` rules flag exactly that. Each pandera check is named by its ``rule_id`` from
 ``reference/scr_rules.csv``; checks are null-safe polars expressions over one batch of rows.
 """
 
@@ -17,12 +18,16 @@ from schemas.extracts import SCR
 from schemas.reference import country_codes, criminal_categories
 from schemas.rule_blocks import (
     DATE_RE,
-    TIMESTAMP_RE,
-    blank_to_null,
+    FUTURE_AFTER_SQL,
+    INTEGER_RE,
+    cleaned_columns,
+    cleaning_warnings,
     col,
+    eastern_timestamp,
     labels_known,
     length_ok,
     not_before,
+    not_future,
     one_of,
     parsed,
     parses,
@@ -34,6 +39,7 @@ SCR_TYPES = ("INITIAL", "DISRUPTION", "DISMANTLEMENT")
 DD_TYPES = ("DISRUPTION", "DISMANTLEMENT")
 STATUSES = ("APPROVED", "PENDING", "RETURNED", "REJECTED", "WITHDRAWN")
 CHECKBOX_FROM = dt.datetime(2023, 7, 18)  # ICM made "TCO involvement" mandatory on this day
+INDICATOR_CONFLICT_RULE = "scr.tco_involvement.conflict"  # a warning on current records only
 
 # Select list over raw_scr_versions: blank values are missing; typed columns for the rules.
 TYPED_COLUMNS_SQL = ",\n".join(
@@ -41,12 +47,13 @@ TYPED_COLUMNS_SQL = ",\n".join(
         "file_id",
         "source_file",
         "source_row",
-        *(blank_to_null(c) for c in SCR.columns),
-        parsed("created_at", TIMESTAMP_RE, "TIMESTAMP", "created_ts"),
+        *cleaned_columns(SCR.columns, SCR.identity_columns),
+        eastern_timestamp("created_at", "created_ts"),
         parsed("submitted_date", DATE_RE, "DATE", "submitted_d"),
         parsed("approved_date", DATE_RE, "DATE", "approved_d"),
-        parsed("last_modified_at", TIMESTAMP_RE, "TIMESTAMP", "last_modified_ts"),
-        parsed("subject_count", "[+-]?[0-9]{1,18}", "BIGINT", "subject_count_i"),
+        eastern_timestamp("last_modified_at", "last_modified_ts"),
+        parsed("subject_count", INTEGER_RE, "BIGINT", "subject_count_i"),
+        FUTURE_AFTER_SQL,
     ]
 )
 
@@ -96,9 +103,16 @@ def rule_expressions() -> dict[str, pl.Expr]:
         "scr.countries.format": _countries_ok(),
         "scr.last_modified_at.required": present("last_modified_at"),
         "scr.last_modified_at.format": parses("last_modified_at", "last_modified_ts"),
+        "scr.created_at.future": not_future("created_ts"),
+        "scr.submitted_date.future": not_future("submitted_d", date=True),
+        "scr.approved_date.future": not_future("approved_d", date=True),
+        "scr.last_modified_at.future": not_future("last_modified_ts"),
+        **cleaning_warnings("scr.", SCR.columns, SCR.identity_columns),
     }
 
 
 def scr_version_schema() -> pa.DataFrameSchema:
     """pandera schema over one batch of ``scr_versions`` rows; every failure is a finding."""
-    return schema_from_rules("scr_version", "scr.", rule_expressions())
+    return schema_from_rules(
+        "scr_version", "scr.", rule_expressions(), elsewhere=(INDICATOR_CONFLICT_RULE,)
+    )

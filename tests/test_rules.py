@@ -3,19 +3,26 @@
 For every rule there is one hand-written failing row that yields exactly that rule's finding
 (naming scr_id, source_file, source_row and column) and one passing row that yields none. All
 rows go through one real refresh (Dagster in-process, DuckDB file, Parquet read back). A rule
-added to the CSV without a case here fails ``test_every_rule_has_a_case``.
+added to the CSV without a case here fails ``test_every_rule_has_a_case``. The one file-level
+rule (``scr.header.normalized``) has its own second file with a case-changed header.
+
+The ``*.future`` cases sit at the boundary (one day after ingest, US Eastern), so they use
+today's Eastern date; ``*.whitespace`` cases are generated per column from a valid row.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from scr_fixtures import (
     DRUGS,
     PROJECT_ROOT,
+    SCR_COLUMNS,
     query,
     read_output,
     refresh_in_process,
@@ -28,10 +35,13 @@ from schemas.reference import REFERENCE_DIR, rules, rules_markdown
 RULES_CSV = REFERENCE_DIR / "scr_rules.csv"
 CATALOGUE = list(csv.DictReader(open(RULES_CSV, newline="", encoding="utf-8")))
 FILE = "scr_extract_2024-02-01.csv"
+HEADER_FILE = "scr_extract_2024-02-02.csv"  # Subject_Count: read as subject_count, one warning
+TODAY = dt.datetime.now(ZoneInfo("America/New_York")).date()  # the ingest day, Eastern time
+D1, D2 = (TODAY + dt.timedelta(days=n) for n in (1, 2))
 
 # rule_id -> (overrides that break exactly this rule, overrides that pass it)
 CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
-    "scr.scr_id.required": ({"scr_id": ""}, {"scr_id": "P-scr-id"}),
+    "scr.scr_id.required": ({"scr_id": ""}, {"scr_id": "P-SCR-ID"}),
     "scr.scr_id.length": ({"scr_id": "X" * 41}, {"scr_id": "X" * 40}),
     "scr.case_number.required": ({"case_number": ""}, {"case_number": "C"}),
     "scr.case_number.length": ({"case_number": "C" * 41}, {"case_number": "C" * 40}),
@@ -108,17 +118,49 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         {"last_modified_at": "yesterday"},
         {"last_modified_at": "2024-01-10T12:00:00Z"},
     ),
-    # the one warning: kept and counted, reported as a finding of severity 'warning'
+    # future: later than one day after ingest (a date is compared with that day)
+    "scr.created_at.future": (
+        {"created_at": f"{D1}T23:59:59", "submitted_date": f"{D1}", "approved_date": f"{D1}"},
+        {"created_at": f"{D1}T00:00:00", "submitted_date": f"{D1}", "approved_date": f"{D1}"},
+    ),
+    "scr.submitted_date.future": (
+        {"submitted_date": f"{D2}", "status": "PENDING", "approved_date": ""},
+        {"submitted_date": f"{D1}", "status": "PENDING", "approved_date": ""},
+    ),
+    "scr.approved_date.future": ({"approved_date": f"{D2}"}, {"approved_date": f"{D1}"}),
+    "scr.last_modified_at.future": (
+        {"last_modified_at": "2099-01-01T00:00:00"},
+        {"last_modified_at": "2024-01-10T12:00:00-05:00"},
+    ),
+    # warnings: kept and counted, reported as a finding of severity 'warning'
+    "scr.scr_id.case": (
+        {"scr_id": "c-scr-id", "case_number": "CASE-C"},
+        {"scr_id": "C-SCR-ID-P", "case_number": "CASE-C"},
+    ),
+    "scr.case_number.case": ({"case_number": "case-lower"}, {"case_number": "CASE-UPPER"}),
     "scr.tco_involvement.conflict": (
         {"tco_involvement": "Y", "subject_count": "1", "countries": "US"},
         {"tco_involvement": "N", "subject_count": "1", "countries": "US"},
     ),
 }
 
+for _column, _value in valid_row("W-1").items():  # " value\t": only the whitespace warning
+    _value = {"scr_id": "W-SCR-ID", "subcategory": "sub"}.get(_column, _value)
+    _pass = {"scr_id": "W-SCR-ID-P"}.get(_column, _value)  # another SCR than the failing row
+    _case = {"case_number": "CASE-W"} if _column == "scr_id" else {}  # not from the padded id
+    CASES[f"scr.{_column}.whitespace"] = ({_column: f" {_value}\t"} | _case, {_column: _pass})
+FILE_LEVEL = {"scr.header.normalized"}
+
 # One row, three problems: three findings (lazy validation), the SCR quarantined once.
 TRIPLE = {"scr_type": "X", "subject_count": "0", "countries": "ZZ"}
 TRIPLE_RULES = {"scr.scr_type.enum", "scr.subject_count.min", "scr.countries.format"}
 RULE_IDS = [r["rule_id"] for r in CATALOGUE]
+ROW_RULE_IDS = [r for r in RULE_IDS if r not in FILE_LEVEL]
+
+
+def _id(value: str) -> str | None:
+    """An identity as published: trimmed, upper-case, blank is missing."""
+    return value.strip().upper() or None
 
 
 def _layout() -> list[tuple[str, str, dict[str, str]]]:
@@ -137,6 +179,11 @@ def refreshed(tmp_path_factory):
     root = tmp_path_factory.mktemp("rules")
     layout = _layout()
     write_csv(root / "landing" / FILE, [row for _, _, row in layout])
+    header = [c if c != "subject_count" else "Subject_Count" for c in SCR_COLUMNS]
+    row = {
+        ("Subject_Count" if k == "subject_count" else k): v for k, v in valid_row("H-01").items()
+    }
+    write_csv(root / "landing" / HEADER_FILE, [row], header)
     with pytest.MonkeyPatch.context() as mp:
         from scr_fixtures import use_env
 
@@ -173,14 +220,32 @@ def test_every_contract_column_with_a_rule_is_covered():
 
 @pytest.mark.parametrize("rule_id", RULE_IDS)
 def test_every_rule_has_a_case(rule_id):
-    assert rule_id in CASES, f"rule {rule_id} in scr_rules.csv has no failing/passing test case"
+    assert rule_id in CASES or rule_id in FILE_LEVEL, (
+        f"rule {rule_id} in scr_rules.csv has no failing/passing test case"
+    )
 
 
 def test_no_case_for_a_rule_that_does_not_exist():
-    assert set(CASES) <= set(RULE_IDS), set(CASES) - set(RULE_IDS)
+    assert set(CASES) | FILE_LEVEL <= set(RULE_IDS), set(CASES) - set(RULE_IDS)
 
 
-@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_header_in_another_case_is_read_with_one_file_level_warning(refreshed):
+    """``Subject_Count`` is subject_count: one warning on row 0 naming the header, and the
+    value is used (3 subjects + MX: TCO by the definition test, no conflict)."""
+    root, _ = refreshed
+    found = read_output(root / "output", "validation_findings.parquet")
+    got = [f for f in found if f["source_file"] == HEADER_FILE]
+    assert [
+        (f["rule_id"], f["severity"], f["source_row"], f["scr_id"], f["column_name"]) for f in got
+    ] == [("scr.header.normalized", "warning", 0, None, "subject_count")]
+    assert got[0]["failure_value"] == "Subject_Count" and "Subject_Count" in got[0]["message"]
+    assert query(
+        root / "warehouse.duckdb",
+        "SELECT subject_count, determination, counted FROM scr_current WHERE scr_id = 'H-01'",
+    ) == [(3, "TCO", True)]
+
+
+@pytest.mark.parametrize("rule_id", ROW_RULE_IDS)
 def test_failing_row_yields_exactly_its_finding(refreshed, rule_id):
     root, rows = refreshed
     row, source_row = rows[("fail", rule_id)]
@@ -190,12 +255,12 @@ def test_failing_row_yields_exactly_its_finding(refreshed, rule_id):
         (rule_id, rule.severity, rule.column)
     ]
     f = found[0]
-    assert f["scr_id"] == (row["scr_id"] or None)
-    assert f["case_number"] == (row["case_number"] or None)
+    assert f["scr_id"] == _id(row["scr_id"])
+    assert f["case_number"] == _id(row["case_number"])
     assert rule.description.split(" (")[0] in f["message"] or rule_id.endswith("conflict")
 
 
-@pytest.mark.parametrize("rule_id", RULE_IDS)
+@pytest.mark.parametrize("rule_id", ROW_RULE_IDS)
 def test_passing_row_yields_no_finding(refreshed, rule_id):
     root, rows = refreshed
     row, source_row = rows[("pass", rule_id)]
@@ -208,7 +273,7 @@ def test_passing_row_yields_no_finding(refreshed, rule_id):
     assert quarantined == [(False,)]
 
 
-@pytest.mark.parametrize("rule_id", RULE_IDS)
+@pytest.mark.parametrize("rule_id", ROW_RULE_IDS)
 def test_failing_row_is_quarantined_or_kept_by_severity(refreshed, rule_id):
     root, rows = refreshed
     row, _ = rows[("fail", rule_id)]
@@ -220,7 +285,7 @@ def test_failing_row_is_quarantined_or_kept_by_severity(refreshed, rule_id):
     got = query(
         root / "warehouse.duckdb",
         "SELECT quarantined, counted, quarantine_rules FROM scr_current WHERE scr_id = ?",
-        [row["scr_id"]],
+        [_id(row["scr_id"])],
     )
     if rules()[rule_id].severity == "error":
         assert got == [(True, False, rule_id)]
@@ -253,8 +318,8 @@ def test_finding_totals(refreshed):
 def test_readme_lists_every_rule_as_in_the_csv():
     """README's catalogue is checked against the CSV: same id, column, severity, description."""
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
-    table = rules_markdown("scr.").splitlines()[2:]
-    assert len(table) == len(RULE_IDS)
+    table = rules_markdown().splitlines()[2:]
+    assert len(table) == len(rules()) > len(RULE_IDS)  # all three extracts
     missing = [line for line in table if line not in readme]
     assert not missing, (
         f"README.md is out of date; paste `scr-pipeline rules --markdown`: {missing}"
