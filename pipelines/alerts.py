@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
+import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -32,6 +35,76 @@ def alerts_path() -> Path:
     return path_from_env("DAGSTER_HOME") / "alerts" / "alerts.jsonl"
 
 
+def _parts(url: str) -> urllib.parse.SplitResult | None:
+    try:
+        return urllib.parse.urlsplit(url)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return None
+
+
+def webhook_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a webhook (no http(s) scheme, no host, a bad port...), or None."""
+    parts = _parts(url)
+    if parts is None:
+        return "it cannot be parsed as a URL"
+    if parts.scheme not in ("http", "https"):
+        return "it does not start with http:// or https://"
+    if not parts.hostname:
+        return "it has no host name"
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return "it contains spaces or control characters"
+    try:
+        parts.port  # noqa: B018 - raises on a non-numeric or out-of-range port
+    except ValueError:
+        return "its port is not a number from 1 to 65535"
+    return None
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` with the secret parts of ``url`` masked: user info, path segments (webhook
+    tokens live there), query and fragment. The URL itself shows only scheme://host:port/***;
+    a malformed one only as ``<malformed URL>``. Every message that may quote the URL goes
+    through here (log lines, alerts.jsonl, errors)."""
+    if not url:
+        return text
+    parts = _parts(url)
+    if webhook_problem(url) is None and parts is not None:
+        port = f":{parts.port}" if parts.port else ""
+        shown = f"{parts.scheme}://{parts.hostname}{port}/***"
+    else:
+        shown = "<malformed URL>"
+    secrets = {url}
+    if parts is not None:
+        secrets |= {parts.query, parts.fragment, parts.netloc.rpartition("@")[0]}
+        secrets |= {p for p in re.split(r"[/@:?&=#]", url) if len(p) >= 3}
+        secrets -= {parts.scheme, parts.hostname or ""}
+    out = text.replace(url, "\x00")  # the URL as a whole first, its parts wherever quoted
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        out = out.replace(secret, "***")
+    return out.replace("\x00", shown)
+
+
+_reported: set[str] = set()
+
+
+def report_webhook_config(url: str | None = None, stream=None) -> str | None:
+    """At start-up: say once (per process and URL) that the webhook URL is malformed.
+
+    Alerts are still recorded in alerts.jsonl; only the POST is skipped."""
+    url = os.environ.get(WEBHOOK_ENV, "") if url is None else url
+    problem = webhook_problem(url) if url else None
+    if problem is None:
+        return None
+    message = (
+        f"configuration error: {WEBHOOK_ENV} ({redact(url, url)}) is malformed: {problem}. "
+        f"Alerts are recorded in {alerts_path()} only until it is fixed."
+    )
+    if url not in _reported:
+        _reported.add(url)
+        print(message, file=stream or sys.stderr)
+    return message
+
+
 def post_json(url: str, payload: dict) -> int:
     """POST ``payload`` as JSON; raises on a network error or a non-2xx answer."""
     req = urllib.request.Request(
@@ -47,16 +120,19 @@ def post_json(url: str, payload: dict) -> int:
 def deliver(alert: dict, path: Path | None = None, webhook_url: str | None = None) -> dict:
     """Post the alert (if a webhook is configured), then record it with the delivery outcome.
 
-    A webhook that cannot be reached does not lose the alert: the line in the JSONL file says
-    ``"webhook": "failed: ..."``.
+    A webhook that cannot be reached (or a malformed URL) does not lose the alert: the line in
+    the JSONL file says ``"webhook": "failed: ..."`` / ``"not sent: ..."``, secrets redacted.
     """
     url = os.environ.get(WEBHOOK_ENV, "") if webhook_url is None else webhook_url
     record = dict(alert)
-    if url:
+    if url and (problem := webhook_problem(url)):
+        report_webhook_config(url)
+        record["webhook"] = f"not sent: {WEBHOOK_ENV} is malformed ({problem})"
+    elif url:
         try:
             record["webhook"] = f"delivered ({post_json(url, alert)})"
-        except (urllib.error.URLError, OSError, ValueError) as err:
-            record["webhook"] = f"failed: {err}"
+        except Exception as err:  # any failure to deliver: the alert is still recorded
+            record["webhook"] = redact(f"failed: {type(err).__name__}: {err}", url)
     path = alerts_path() if path is None else path
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as fh:

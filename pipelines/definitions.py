@@ -10,13 +10,14 @@ import dagster as dg
 import assets
 from assets.audit_sample import AUDIT_SAMPLES, audit_draw_job
 from pipelines import settings
-from pipelines.alerts import alert_on_run_failure, measure_freshness
+from pipelines.alerts import alert_on_run_failure, measure_freshness, report_webhook_config
 from pipelines.jobs import refresh_job
 from pipelines.resources import default_resources
 from pipelines.schedules import quarterly_refresh
 from pipelines.sensors import landing_sensor, plan_after_ingest
 
 settings.apply_defaults()
+report_webhook_config()  # a malformed webhook URL is a configuration error, said at start-up
 
 defs = dg.Definitions(
     assets=[*dg.load_assets_from_package_module(assets), AUDIT_SAMPLES],
