@@ -109,7 +109,7 @@ def test_current_record_keeps_the_value(refreshed):
     got = query(
         root / "warehouse.duckdb",
         "SELECT subcategory FROM scr_current WHERE scr_id = ?",
-        ["csv-ten_kb_multibyte"],
+        ["CSV-TEN_KB_MULTIBYTE"],  # identities are published upper-case
     )
     assert got == [(HOSTILE_TEXT["ten_kb_multibyte"],)]
 

@@ -365,8 +365,9 @@ def test_duplicate_id_in_one_file_breaks_both_rows_but_not_across_files() -> Non
 
 def test_every_catalogued_rule_is_exercised() -> None:
     catalogued = {r for r in rules() if r.startswith("rr.")}
-    assert len(catalogued) == 18
-    assert len(resource_request_schema().checks) == 18
+    # 18 error rules, rr.submitted_date.future, 9 *.whitespace warnings, the file-level header rule
+    assert len(catalogued) == 18 + 1 + 9 + 1
+    assert len(resource_request_schema().checks) == 18 + 1 + 9
 
 
 def _broken_rules(*files: list[dict]) -> list[set[str]]:
@@ -375,13 +376,13 @@ def _broken_rules(*files: list[dict]) -> list[set[str]]:
     cols = ", ".join(f"{c} VARCHAR" for c in RESOURCE_REQUESTS.columns)
     con.execute(
         "CREATE TABLE raw_resource_requests "
-        f"(file_id INTEGER, source_file VARCHAR, source_row BIGINT, {cols})"
+        f"(file_id INTEGER, source_file VARCHAR, source_row BIGINT, ingested_at TIMESTAMP, {cols})"
     )
     for file_id, rows in enumerate(files, start=1):
         for row_no, row in enumerate(rows, start=1):
             values = [row[c] for c in RESOURCE_REQUESTS.columns]
             con.execute(
-                "INSERT INTO raw_resource_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO raw_resource_requests VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [file_id, f"f{file_id}", row_no, *values],
             )
     con.execute(TYPED_VIEW_SQL)
