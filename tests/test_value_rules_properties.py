@@ -82,6 +82,7 @@ def _typed(spec: ExtractSpec, rows: list[dict[str, str]], ingested: dt.datetime 
             + [(c, pa.string()) for c in spec.columns]
         ),
     )
+    con.register("raw", raw)
     con.execute(f"CREATE TABLE {spec.raw_table} AS SELECT * FROM raw")
     con.execute("CREATE TABLE audit_sample_cases AS SELECT 'CASE-1' AS case_number")
     con.execute(importlib.import_module(module).TYPED_VIEW_SQL)
