@@ -338,3 +338,39 @@ def test_near_miss_header_refuses_the_file(spec_column, edits):
             _check(spec, header)
     else:
         assert column not in _check(spec, header)
+
+
+def test_two_headers_meeting_on_one_contract_name_are_a_repeated_column():
+    header = [*SCR.columns, "Status "]
+    with pytest.raises(BadExtractError, match=r"repeats column\(s\) \['Status ', 'status'\]"):
+        _check(SCR, header)
+
+
+def test_a_no_break_space_is_not_trimmed():
+    """Only ASCII whitespace is trimmed (docs/VALIDATION.md): ``APPROVED\\u00a0`` stays an
+    unknown status, reported as an error, not a warning."""
+    found = _findings(SCR, [_row(SCR, status="APPROVED\u00a0", approved_date="")])
+    assert [r for _, r, _ in found] == ["scr.status.enum"]
+
+
+@pytest.mark.parametrize(
+    ("written", "eastern"),
+    [
+        ("2024-01-10T17:00+05", dt.datetime(2024, 1, 10, 7, 0)),
+        ("2024-01-10T17:00:00+0530", dt.datetime(2024, 1, 10, 6, 30)),
+        ("2024-01-10T17:00:00.250-08:00", dt.datetime(2024, 1, 10, 20, 0, 0, 250000)),
+    ],
+)
+def test_offset_forms(written, eastern):
+    assert _typed(SCR, [_row(SCR, last_modified_at=written)])["last_modified_ts"].to_pylist() == [
+        eastern
+    ]
+
+
+@pytest.mark.parametrize(("day", "future"), [("2026-12-02", False), ("2026-12-03", True)])
+def test_future_example_of_the_docs(day, future):
+    """Ingested 2026-12-01 15:00 UTC = 10:00 Eastern: the limit is 2026-12-02 10:00."""
+    found = {
+        r for _, r, _ in _findings(RESOURCE_REQUESTS, [_row(RESOURCE_REQUESTS, submitted_date=day)])
+    }
+    assert ("rr.submitted_date.future" in found) == future
