@@ -347,3 +347,30 @@ def test_catalogue_is_metadata_on_scr_findings():
     table = spec.metadata["rule_catalogue"].value
     for r in CATALOGUE:
         assert f"`{r['rule_id']}`" in table
+
+
+@pytest.mark.parametrize(
+    ("asset", "prefix"),
+    [("resource_request_findings", "rr."), ("case_review_findings", "cr.")],
+)
+def test_catalogue_is_metadata_on_every_findings_asset(asset, prefix):
+    """The new value rules show in the UI for all three extract types."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    spec = defs.resolve_assets_def(asset).specs_by_key[dg.AssetKey(asset)]
+    table = spec.metadata["rule_catalogue"].value
+    ids = [r for r in rules() if r.startswith(prefix)]
+    assert f"`{prefix}header.normalized`" in table and all(f"`{r}`" in table for r in ids)
+
+
+def test_rules_command_honours_prefix(capsys):
+    from pipelines.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["rules", "--markdown", "--prefix", "cr."])
+    out = capsys.readouterr().out.splitlines()[2:]
+    assert len(out) == sum(r.startswith("cr.") for r in rules()) and "`cr.reviewed_on.future`" in (
+        "\n".join(out)
+    )
