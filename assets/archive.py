@@ -118,9 +118,12 @@ def record_event(
     """Insert one landing event (inside the caller's transaction); returns its id."""
     assert event in EVENTS, event
     seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM landing_events").fetchone()[0]
-    event_id = event_id or hashlib.sha256(
-        f"{seq}|{event}|{source_file}|{sha256}|{at.isoformat()}".encode()
-    ).hexdigest()[:20]
+    event_id = (
+        event_id
+        or hashlib.sha256(
+            f"{seq}|{event}|{source_file}|{sha256}|{at.isoformat()}".encode()
+        ).hexdigest()[:20]
+    )
     con.execute(
         "INSERT INTO landing_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [

@@ -32,7 +32,7 @@ CREATE OR REPLACE VIEW case_review_versions AS
 SELECT file_id, source_file, source_row, {", ".join(blank_to_null(c) for c in CASE_REVIEWS.columns)},
     {parsed("reviewed_on", DATE_RE, "DATE", "reviewed_d")},
     case_number IN (SELECT case_number FROM audit_sample_cases) AS in_sample
-FROM raw_case_reviews
+FROM active_raw_case_reviews
 """
 
 
