@@ -39,7 +39,7 @@ def reconciliation_sql(con: duckdb.DuckDBPyConnection) -> str:
         CASE WHEN f.extract_type = 'scr_extract'
              THEN coalesce(p.rows_stored, 0) - coalesce(c.rows_current, 0) END AS rows_superseded,
         f.validated_rules IS NOT NULL AS validated, f.ingested_at, f.run_id,
-        f.state, f.state_changed_at, f.state_reason, f.removed_at IS NOT NULL AS removed_from_landing
+        f.state, f.state_changed_at, f.state_reason
     FROM ingested_files f LEFT JOIN per_file p USING (file_id) LEFT JOIN cur c USING (file_id)
     """
 
@@ -98,7 +98,7 @@ def reconcile_problems(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     owners=OWNERS,
     group_name="validate",
     description="Per landing file: rows read, valid, quarantined, current and superseded, and its "
-    "lifecycle state (active, replaced, retracted with the reason; removed from landing).",
+    "lifecycle state (active, replaced, retracted with the reason); events in landing_events.",
 )
 def ingest_reconciliation(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect() as con:
