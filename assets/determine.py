@@ -5,7 +5,8 @@ Current record (contract): latest ``last_modified_at`` (Eastern time, offsets co
 tie the later file name, then the later ingest, then the later row. Versions belong to the same
 SCR when their ``scr_id`` is equal after trimming and upper-casing. A version whose ``last_modified_at`` cannot be read sorts as
 the latest, so an undatable correction quarantines its SCR instead of hiding behind an older
-valid version. Only SCRs touched by new files are rebuilt.
+valid version. Only rows of active files are versions (a replaced or retracted file's rows do not
+count); only SCRs in files that are new or changed state are rebuilt.
 """
 
 import hashlib
@@ -24,7 +25,7 @@ from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_COLUMNS_SQL, TYPE
 CURRENT_SQL = (
     """
 WITH candidates AS NOT MATERIALIZED (  -- SCRs are identified by the trimmed, upper-case id
-    SELECT * FROM raw_scr_versions
+    SELECT * FROM active_raw_scr_versions
     WHERE NOT $partial OR """
     + value_sql("scr_id", identity=True)
     + """ IN (SELECT scr_id FROM __affected)
@@ -106,9 +107,11 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         ).fetchone()[0]
     )
     con.execute(  # a full build reads every SCR anyway: no need to list them first
-        "CREATE OR REPLACE TEMP TABLE __affected AS SELECT DISTINCT scr_id FROM scr_versions "
-        "WHERE NOT ? AND scr_id IS NOT NULL AND file_id IN (SELECT file_id FROM ingested_files "
-        "WHERE extract_type = 'scr_extract' AND NOT current_built)",
+        # every row of a touched file, active or not: a replaced file's SCRs are rebuilt too
+        "CREATE OR REPLACE TEMP TABLE __affected AS SELECT DISTINCT scr_id FROM (SELECT "
+        + TYPED_COLUMNS_SQL
+        + " FROM raw_scr_versions) WHERE NOT ? AND scr_id IS NOT NULL AND file_id IN (SELECT "
+        "file_id FROM ingested_files WHERE extract_type = 'scr_extract' AND NOT current_built)",
         [full],
     )
     affected = con.execute("SELECT count(*) FROM __affected").fetchone()[0]

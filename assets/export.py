@@ -163,7 +163,8 @@ def findings_sql(con: duckdb.DuckDBPyConnection) -> str:
     parts = [
         f"SELECT CASE WHEN '{s.name}' = 'scr_extract' THEN record_id END AS scr_id, case_number, "
         f"rule_id, severity, message, source_file, source_row, column_name, failure_value, "
-        f"'{s.name}' AS extract_type, record_id FROM {s.findings_table}"
+        f"'{s.name}' AS extract_type, record_id FROM {s.findings_table} "
+        "WHERE file_id IN (SELECT file_id FROM ingested_files WHERE state = 'active')"
         for s in EXTRACTS
         if s.findings_table in existing
     ]

@@ -6,24 +6,21 @@ cannot be read as an extract, the refresh stops naming that file and the warehou
 """
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from assets.landing_readers import (
-    contract_header,
-    csv_columns,
-    read_batches,
-    record_header_renames,
-)
-from pipelines.errors import BadExtractError
+from assets import lifecycle
+from assets.archive import append_manifest, archive_copy, archive_path, record_event
+from assets.landing_readers import contract_header, csv_columns, read_batches, record_header_renames
+from assets.landing_scan import LandingFile, LandingScan, glob_escaped, scan_landing
+from pipelines.errors import BadExtractError, PipelineError
 from pipelines.metadata import OWNERS, markdown_preview, table_schema
 from pipelines.resources import FilesResource, WarehouseResource
+from pipelines.settings import path_from_env
 from schemas.extracts import EXTRACTS, ExtractSpec, spec_for
 
 FILES_DDL = """
@@ -50,53 +47,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS mtime_ns BIGINT")
     for spec in EXTRACTS:
         con.execute(raw_table_ddl(spec))
-
-
-@dataclass(frozen=True)
-class LandingFile:
-    path: Path
-    spec: ExtractSpec
-    sha256: str
-    size: int
-    mtime_ns: int
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def scan_landing(
-    landing: Path, known: dict[tuple[str, int, int], str] | None = None
-) -> list[LandingFile]:
-    """Landing files in lexical name order; a name matching no extract type refuses the refresh.
-
-    ``known`` maps (name, size, mtime_ns) of files already ingested to their content hash, so an
-    unchanged file is not read again (hashing gigabytes of old extracts on every refresh)."""
-    if not landing.is_dir():
-        raise BadExtractError(
-            str(landing), "the landing dir does not exist", "Create it or set SCR_LANDING_DIR."
-        )
-    found = []
-    for path in sorted(landing.iterdir(), key=lambda p: p.name):
-        if path.name.startswith(".") or not path.is_file():
-            continue  # hidden files (editor/copy temp files) and sub-folders are not extracts
-        spec = spec_for(path.name)
-        if spec is None:
-            raise BadExtractError(
-                path.name,
-                "the name matches no extract type (expected scr_extract_*, resource_requests_* "
-                "or case_reviews_*, ending .csv or .parquet)",
-                "Rename the file or move it out of the landing dir, then refresh again.",
-            )
-        st = path.stat()
-        key = (path.name, st.st_size, st.st_mtime_ns)
-        sha = (known or {}).get(key) or sha256_of(path)
-        found.append(LandingFile(path, spec, sha, st.st_size, st.st_mtime_ns))
-    return found
+    lifecycle.ensure_lifecycle(con)
 
 
 def _q(name: str) -> str:
@@ -133,7 +84,7 @@ def _copy_csv_with_duckdb(
     them), rows are numbered in file order (the CSV reader keeps it, row_number() OVER ()
     counts it). Strict RFC 4180: anything DuckDB refuses raises ``_DuckDBReadFailed``."""
     columns = csv_columns(f.path, f.spec)  # header problems: the same BadExtractError
-    mapping = contract_header(f.path.name, columns, f.spec)
+    mapping = contract_header(f.name, columns, f.spec)
     extra = [c for c in columns if c not in mapping.values()]
     sql = _insert_sql(f.spec, mapping, extra)
     values = ", ".join(f"coalesce({_q(c)}, '') AS {_q(c)}" for c in columns)
@@ -146,7 +97,14 @@ def _copy_csv_with_duckdb(
     try:
         rows = con.execute(
             sql.replace("FROM __batch", f"FROM {source}"),
-            [file_id, f.path.name, f.sha256, now, str(f.path), dict.fromkeys(columns, "VARCHAR")],
+            [
+                file_id,
+                f.name,
+                f.sha256,
+                now,
+                glob_escaped(str(f.path)),
+                dict.fromkeys(columns, "VARCHAR"),
+            ],
         ).fetchone()[0]
     except duckdb.Error as err:  # the transaction is aborted now: the caller rolls back
         raise _DuckDBReadFailed(str(err)) from None
@@ -172,13 +130,13 @@ def ingest_file(
     columns: list[str] = []
     for columns, batch in read_batches(f.path, f.spec):
         if sql is None:
-            mapping = contract_header(f.path.name, columns, f.spec)
+            mapping = contract_header(f.name, columns, f.spec)
             sql = _insert_sql(f.spec, mapping, [c for c in columns if c not in mapping.values()])
         batch = batch.append_column(
             "__row", pa.array(range(rows + 1, rows + batch.num_rows + 1), pa.int64())
         )
         con.register("__batch", batch)
-        con.execute(sql, [file_id, f.path.name, f.sha256, now])
+        con.execute(sql, [file_id, f.name, f.sha256, now])
         con.unregister("__batch")
         rows += batch.num_rows
     _record_file(con, f, file_id, rows, columns, now, run_id)
@@ -186,26 +144,43 @@ def ingest_file(
 
 
 def _record_file(con, f: LandingFile, file_id: int, rows: int, columns, now, run_id) -> None:
-    mapping = contract_header(f.path.name, columns, f.spec) if columns else {}
+    mapping = contract_header(f.name, columns, f.spec) if columns else {}
     extra = [c for c in columns if c not in mapping.values()]
     record_header_renames(con, file_id, mapping, columns)
     con.execute(
         "INSERT INTO ingested_files (file_id, extract_type, source_file, content_sha256, size_bytes,"
-        " rows_read, extra_columns, ingested_at, run_id, mtime_ns) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [file_id, f.spec.name, f.path.name, f.sha256, f.size, rows, extra, now, run_id, f.mtime_ns],
+        " rows_read, extra_columns, ingested_at, run_id, mtime_ns, state) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
+        [file_id, f.spec.name, f.name, f.sha256, f.size, rows, extra, now, run_id, f.mtime_ns],
     )
 
 
-def ingest_new_files(
-    con: duckdb.DuckDBPyConnection, landing: Path, run_id: str, log=None
-) -> dict[str, dict]:
-    """Ingest every landing file whose content is new, atomically. Returns per-type summaries.
+def _with_fallback(con: duckdb.DuckDBPyConnection, work, log) -> dict:
+    """``work(duckdb_csv)`` with DuckDB's CSV reader; if it refuses a file, the transaction is
+    rolled back and everything is read again through pyarrow, which accepts or names the problem
+    exactly as it always has."""
+    try:
+        return work(True)
+    except _DuckDBReadFailed as err:
+        con.execute("SET preserve_insertion_order = false")
+        if log:
+            log.info(f"DuckDB's CSV reader refused a file ({str(err)[:200]}); reading with pyarrow")
+        return work(False)
 
-    CSVs go through DuckDB's reader first; if it refuses one, the transaction is rolled back
-    and every file is read again through pyarrow, which accepts or names the problem exactly
-    as it always has."""
+
+def ingest_new_files(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    run_id: str,
+    log=None,
+    archive: Path | None = None,
+    settle_seconds: float = 0,
+) -> dict[str, dict]:
+    """Apply the landing dir to the warehouse, atomically: new files are archived then ingested,
+    replaced/restored/removed names recorded as events. Returns per-type summaries."""
+    archive = Path(archive) if archive else path_from_env("SCR_ARCHIVE_DIR")
     ensure_tables(con)
+    append_manifest(con, archive)  # events a killed refresh committed but did not append
     known = {
         (name, size, mtime): sha
         for name, size, mtime, sha in con.execute(
@@ -213,40 +188,70 @@ def ingest_new_files(
             "WHERE mtime_ns IS NOT NULL"
         ).fetchall()
     }
-    files = scan_landing(landing, known)
-    try:
-        return _ingest_all(con, files, run_id, log, duckdb_csv=True)
-    except _DuckDBReadFailed as err:
-        con.execute("SET preserve_insertion_order = false")
-        if log:
-            log.info(f"DuckDB's CSV reader refused a file ({str(err)[:200]}); reading with pyarrow")
-        return _ingest_all(con, files, run_id, log, duckdb_csv=False)
+    scan = scan_landing(landing, known, settle_seconds)
+    summary = _with_fallback(
+        con, lambda fast: _ingest_all(con, scan, run_id, log, archive, fast), log
+    )
+    append_manifest(con, archive)
+    events = lifecycle.events_of_run(con, run_id)
+    for spec in EXTRACTS:
+        summary[spec.name]["events"] = [e for e in events if e["extract_type"] == spec.name]
+    return summary
+
+
+def _new_summary() -> dict[str, dict]:
+    keys = ("files", "skipped", "duplicates", "unsettled")
+    return {s.name: {"rows": 0} | {k: [] for k in keys} for s in EXTRACTS}
 
 
 def _ingest_all(
-    con: duckdb.DuckDBPyConnection, files: list[LandingFile], run_id: str, log, duckdb_csv: bool
+    con: duckdb.DuckDBPyConnection,
+    scan: LandingScan,
+    run_id: str,
+    log,
+    archive: Path,
+    duckdb_csv: bool,
 ) -> dict[str, dict]:
-    known = {r[0] for r in con.execute("SELECT content_sha256 FROM ingested_files").fetchall()}
+    current = lifecycle.current_by_name(con)
+    earlier = {
+        (name, sha): (file_id, state)
+        for file_id, name, sha, state in con.execute(
+            "SELECT file_id, source_file, content_sha256, state FROM ingested_files"
+        ).fetchall()
+    }
+    by_sha = {sha: name for (name, sha) in earlier}
     next_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM ingested_files").fetchone()[0]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    summary = {s.name: {"files": [], "rows": 0, "skipped": []} for s in EXTRACTS}
+    summary = _new_summary()
+    for name in scan.unsettled:
+        summary[spec_for(name).name]["unsettled"].append(name)
     con.execute("BEGIN TRANSACTION")
     try:
-        for f in files:
-            if f.sha256 in known:
-                summary[f.spec.name]["skipped"].append(f.path.name)
-                continue
-            try:
-                n = ingest_file(con, f, next_id, now, run_id, duckdb_csv)
-            except duckdb.Error as err:
-                msg = str(err).splitlines()[0][:300]
-                raise BadExtractError(f.path.name, f"could not be stored ({msg})") from None
-            known.add(f.sha256)
-            next_id += 1
-            summary[f.spec.name]["files"].append((f.path.name, n))
-            summary[f.spec.name]["rows"] += n
-            if log:
-                log.info(f"ingested {f.path.name}: {n:,} rows ({f.spec.name})")
+        for f in scan.files:
+            s = summary[f.spec.name]
+            cur = current.get(f.name)
+            prior = earlier.get((f.name, f.sha256))
+            if (cur and cur["sha256"] == f.sha256) or (prior and prior[1] == "retracted"):
+                s["skipped"].append(f.name)  # unchanged, or content that stays retracted
+                _archive_if_missing(f, archive)
+            elif prior is not None:  # the earlier bytes of this name landed again
+                lifecycle.make_current(con, f.name, prior[0], now)
+                _file_event(con, "restored", f, prior[0], now, run_id, cur)
+            elif f.sha256 in by_sha:
+                s["duplicates"].append((f.name, by_sha[f.sha256]))
+            else:
+                n = _ingest_landed(con, f, next_id, now, run_id, archive, duckdb_csv)
+                lifecycle.make_current(con, f.name, next_id, now)
+                _file_event(con, "replaced" if cur else "ingested", f, next_id, now, run_id, cur)
+                earlier[(f.name, f.sha256)] = (next_id, "active")
+                by_sha[f.sha256] = f.name
+                next_id += 1
+                s["files"].append((f.name, n))
+                s["rows"] += n
+                if log:
+                    log.info(f"ingested {f.name}: {n:,} rows ({f.spec.name})")
+        lifecycle.record_removals(con, scan.present, now, run_id)
+        con.execute("UPDATE landing_events SET run_id = ? WHERE run_id IS NULL", [run_id])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -254,33 +259,181 @@ def _ingest_all(
     return summary
 
 
+def _archive_if_missing(f: LandingFile, archive: Path) -> None:
+    """Files ingested before the archive existed are archived when seen unchanged in landing."""
+    if not archive_path(archive, f.sha256, f.path.suffix).exists():
+        _archive(f, archive)
+
+
+def _archive(f: LandingFile, archive: Path) -> None:
+    try:
+        archive_copy(f.path, archive, f.sha256)
+    except ValueError:
+        raise BadExtractError(
+            f.name,
+            "changed while it was being read",
+            "Wait until it is copied completely, then run `scr-pipeline refresh` again.",
+        ) from None
+
+
+def _ingest_landed(con, f: LandingFile, file_id: int, now, run_id, archive, duckdb_csv) -> int:
+    """Archive first, then read the rows; a file that changed meanwhile refuses the refresh."""
+    _archive(f, archive)
+    try:
+        n = ingest_file(con, f, file_id, now, run_id, duckdb_csv)
+    except duckdb.Error as err:
+        msg = str(err).splitlines()[0][:300]
+        raise BadExtractError(f.name, f"could not be stored ({msg})") from None
+    st = f.path.stat()
+    if (st.st_size, st.st_mtime_ns) != (f.size, f.mtime_ns):
+        raise BadExtractError(
+            f.name,
+            "changed while it was being read",
+            "Wait until it is copied completely, then run `scr-pipeline refresh` again.",
+        )
+    return n
+
+
+def _file_event(con, event: str, f: LandingFile, file_id: int, now, run_id, cur) -> None:
+    ingested_at = con.execute(
+        "SELECT ingested_at FROM ingested_files WHERE file_id = ?", [file_id]
+    ).fetchone()[0]
+    record_event(
+        con,
+        event,
+        f.name,
+        at=now,
+        extract_type=f.spec.name,
+        sha256=f.sha256,
+        previous_sha256=cur["sha256"] if cur else None,
+        size_bytes=f.size,
+        ingested_at=ingested_at,
+        file_id=file_id,
+        run_id=run_id,
+    )
+
+
+def replay_events(
+    con: duckdb.DuckDBPyConnection, archive: Path, events: list[dict], run_id: str
+) -> dict:
+    """Apply manifest events to an empty warehouse (see ``assets.archive.ingest_from_archive``)."""
+    ensure_tables(con)
+    if con.execute("SELECT count(*) FROM ingested_files").fetchone()[0]:
+        raise PipelineError("ingest_from_archive needs an empty warehouse; this one has files")
+    return _with_fallback(con, lambda fast: _replay(con, archive, events, run_id, fast), None)
+
+
+def _replay(con, archive: Path, events: list[dict], run_id: str, duckdb_csv: bool) -> dict:
+    counts = dict.fromkeys(("files", "rows", "events"), 0)
+    next_id = 1
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for ev in events:
+            name, sha, kind = ev["source_file"], ev["sha256"], ev["event"]
+            file_id = None
+            if kind in ("ingested", "replaced"):
+                path = archive_path(archive, sha, Path(name).suffix)
+                spec = spec_for(name)
+                f = LandingFile(path, spec, sha, int(ev["size_bytes"]), None, source_name=name)
+                counts["rows"] += ingest_file(
+                    con, f, next_id, ev["ingested_at"], run_id, duckdb_csv
+                )
+                lifecycle.make_current(con, name, next_id, ev["at"])
+                file_id, next_id = next_id, next_id + 1
+                counts["files"] += 1
+            elif kind in ("restored", "retracted"):
+                file_id = lifecycle.restore_or_retract(
+                    con, name, sha, kind, ev["at"], ev.get("reason"), ev.get("who")
+                )
+            elif kind == "removed":
+                con.execute(
+                    "UPDATE ingested_files SET removed_at = ? "
+                    "WHERE source_file = ? AND content_sha256 = ?",
+                    [ev["at"], name, sha],
+                )
+            fields = ("extract_type", "previous_sha256", "size_bytes", "ingested_at", "reason")
+            record_event(
+                con,
+                kind,
+                name,
+                at=ev["at"],
+                sha256=sha,
+                who=ev.get("who"),
+                file_id=file_id,
+                run_id=run_id,
+                event_id=ev["event_id"],
+                in_manifest=True,
+                **{k: ev.get(k) for k in fields},
+            )
+            counts["events"] += 1
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
+
+
 def _outputs() -> Iterator[dg.AssetSpec]:
     for spec in EXTRACTS:
         yield dg.AssetSpec(
             spec.raw_table,
-            description=f"Every row of every {spec.prefix}* extract, as read, with provenance.",
+            description=f"Every row of every {spec.prefix}* extract, as read, with provenance. "
+            f"Downstream reads {lifecycle.active_view(spec.raw_table)} (rows of active files).",
             kinds={"duckdb"},
             owners=OWNERS,
             group_name="ingest",
         )
 
 
+def _notes(s: dict) -> list[str]:
+    """Lines the refresh prints for this run: lifecycle events, duplicates, unsettled files."""
+    notes = [n for n in map(lifecycle.event_note, s["events"]) if n]
+    notes += [
+        f"{name}: same content as {other}, already ingested (not counted twice)"
+        for name, other in s["duplicates"]
+    ]
+    notes += [
+        f"{name}: changed less than the settle time ago; left for later" for name in s["unsettled"]
+    ]
+    return notes
+
+
+def _events_md(events: list[dict]) -> str:
+    if not events:
+        return "No landing events in this run."
+    lines = ["| event | file | sha256 | previous sha256 | reason |", "|---|---|---|---|---|"]
+    for e in events:
+        lines.append(
+            f"| {e['event']} | {e['source_file']} | {(e['sha256'] or '')[:12]} | "
+            f"{(e['previous_sha256'] or '')[:12]} | {e['reason'] or ''} |"
+        )
+    return "\n".join(lines)
+
+
 @dg.multi_asset(specs=list(_outputs()), can_subset=False)
 def landing_extracts(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
 ):
-    """Read new landing files (by content hash) into the raw tables, all or nothing."""
+    """Archive and read new landing files into the raw tables, all or nothing; record replaced,
+    restored, removed and retracted files as landing events."""
     with warehouse.connect() as con:
-        summary = ingest_new_files(con, files.landing, context.run_id, context.log)
+        summary = ingest_new_files(
+            con, files.landing, context.run_id, context.log, files.archive, files.settle_seconds
+        )
         for spec in EXTRACTS:
             s = summary[spec.name]
             total = con.execute(f"SELECT count(*) FROM {spec.raw_table}").fetchone()[0]
+            kinds = [e["event"] for e in s["events"]]
             yield dg.MaterializeResult(
                 asset_key=spec.raw_table,
                 metadata={
                     "new_files": dg.MetadataValue.int(len(s["files"])),
                     "rows_read": dg.MetadataValue.int(s["rows"]),
                     "files_already_ingested": dg.MetadataValue.int(len(s["skipped"])),
+                    **{k: dg.MetadataValue.int(kinds.count(k)) for k in lifecycle.EVENT_COUNTS},
+                    "lifecycle_events": dg.MetadataValue.int(sum(k != "ingested" for k in kinds)),
+                    "lifecycle_notes": dg.MetadataValue.json(_notes(s)),
+                    "landing_events": dg.MetadataValue.md(_events_md(s["events"])),
                     "dagster/row_count": dg.MetadataValue.int(int(total)),
                     "dagster/column_schema": dg.MetadataValue.table_schema(
                         table_schema(con, spec.raw_table)
@@ -288,7 +441,7 @@ def landing_extracts(
                     "files": dg.MetadataValue.md(
                         markdown_preview(
                             con,
-                            "SELECT source_file, rows_read, content_sha256, ingested_at "
+                            "SELECT source_file, state, rows_read, content_sha256, ingested_at "
                             "FROM ingested_files WHERE extract_type = ? ORDER BY file_id DESC",
                             [spec.name],
                         )

@@ -38,7 +38,8 @@ def reconciliation_sql(con: duckdb.DuckDBPyConnection) -> str:
         CASE WHEN f.extract_type = 'scr_extract' THEN coalesce(c.rows_current, 0) END AS rows_current,
         CASE WHEN f.extract_type = 'scr_extract'
              THEN coalesce(p.rows_stored, 0) - coalesce(c.rows_current, 0) END AS rows_superseded,
-        f.validated_rules IS NOT NULL AS validated, f.ingested_at, f.run_id
+        f.validated_rules IS NOT NULL AS validated, f.ingested_at, f.run_id,
+        f.state, f.state_changed_at, f.state_reason
     FROM ingested_files f LEFT JOIN per_file p USING (file_id) LEFT JOIN cur c USING (file_id)
     """
 
@@ -96,7 +97,8 @@ def reconcile_problems(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     kinds={"duckdb"},
     owners=OWNERS,
     group_name="validate",
-    description="Per landing file: rows read, valid, quarantined, current and superseded.",
+    description="Per landing file: rows read, valid, quarantined, current and superseded, and its "
+    "lifecycle state (active, replaced, retracted with the reason); events in landing_events.",
 )
 def ingest_reconciliation(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect() as con:
@@ -140,8 +142,8 @@ def ingest_reconciliation(context: dg.AssetExecutionContext, warehouse: Warehous
             "per_file": dg.MetadataValue.md(
                 markdown_preview(
                     con,
-                    "SELECT file, rows_read, rows_valid, rows_quarantined, rows_current, "
-                    "rows_superseded FROM ingest_reconciliation ORDER BY file_id DESC",
+                    "SELECT file, state, rows_read, rows_valid, rows_quarantined, rows_current, "
+                    "rows_superseded, state_reason FROM ingest_reconciliation ORDER BY file_id DESC",
                 )
             ),
         }

@@ -193,22 +193,25 @@ def findings_section(by_rule: list[dict], worst: list[dict]) -> str:
 RECON_COLS = [
     Col("source_file", "Landing file"),
     Col("extract_type", "Extract"),
+    Col("state", "State"),
     Col("rows_read", "Rows read", fmt_count, True),
     Col("rows_valid", "Valid", fmt_count, True),
     Col("rows_quarantined", "Quarantined", fmt_count, True),
     Col("rows_current", "Current records", fmt_count, True),
     Col("rows_superseded", "Superseded", fmt_count, True),
     Col("ingested_at", "Ingested"),
+    Col("state_reason", "Retraction reason"),
 ]
 
 
 def reconciliation_section(recon: list[dict]) -> str:
-    foot = totals(recon, [c.key for c in RECON_COLS[2:-1]], "source_file", "Total")
+    foot = totals(recon, [c.key for c in RECON_COLS if c.numeric], "source_file", "Total")
     return section(
         "reconciliation",
         "5. Reconciliation per file",
         "Every row read is either valid or quarantined; every SCR version is either the current "
-        "record or superseded by a later one. Nothing is lost or counted twice.",
+        "record or superseded by a later one. Nothing is lost or counted twice. Only active files "
+        "count: a replaced file (same name, new content) or a retracted one stays listed here.",
         table(RECON_COLS, recon, "reconciliation-table", footer=foot),
     )
 

@@ -83,6 +83,8 @@ def pipeline_env(run_dir: Path, landing: Path) -> dict:
         SCR_WAREHOUSE=str(run_dir / "warehouse.duckdb"),
         SCR_OUTPUT_DIR=str(run_dir / "output"),
         DAGSTER_HOME=str(run_dir / "dagster_home"),
+        SCR_ARCHIVE_DIR=str(run_dir / "archive"),
+        SCR_SETTLE_SECONDS="0",
         PYTHONWARNINGS="ignore",
     )
     return env

@@ -25,17 +25,53 @@ def _instance():
     return get_instance()
 
 
-def cmd_refresh(args: argparse.Namespace) -> int:
+def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
+    from assets.landing_scan import wait_until_settled
     from pipelines.definitions import defs
     from pipelines.refresh import refresh_lock, run_refresh
 
-    print(f"refresh: landing dir {settings.path_from_env('SCR_LANDING_DIR')}")
+    landing = settings.path_from_env("SCR_LANDING_DIR")
+    print(f"refresh: landing dir {landing}")
     with refresh_lock(wait=args.wait), _instance() as instance:
         from pipelines.instance import wait_for_queued_runs
 
         wait_for_queued_runs(instance, wait=args.wait)
+        if before_refresh:
+            before_refresh()
+        wait_until_settled(landing, settings.settle_seconds(), lambda s: print(s, flush=True))
         run_refresh(defs, instance, debug=args.debug)
     return 0
+
+
+def cmd_retract(args: argparse.Namespace) -> int:
+    """Record the retraction (under the refresh lock), then refresh so it takes effect."""
+    from assets.ingest import ensure_tables
+    from assets.lifecycle import retract_file
+    from pipelines.resources import WarehouseResource
+
+    def retract() -> None:
+        path = settings.path_from_env("SCR_WAREHOUSE")
+        warehouse = WarehouseResource(
+            path=str(path),
+            memory_limit=os.environ["SCR_DUCKDB_MEMORY_LIMIT"],
+            threads=int(os.environ["SCR_DUCKDB_THREADS"]),
+        )
+        if not path.exists():
+            raise PipelineError(
+                f"{args.file}: nothing has been ingested yet; nothing was retracted"
+            )
+        with warehouse.connect() as con:
+            ensure_tables(con)
+            done = retract_file(
+                con,
+                args.file,
+                args.reason,
+                os.environ.get("USER") or None,
+                settings.path_from_env("SCR_ARCHIVE_DIR"),
+            )
+        print(f"retract: {done['file']} (sha {done['sha256'][:12]}) retracted: {args.reason}")
+
+    return cmd_refresh(args, before_refresh=retract)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -43,6 +79,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     landing = settings.path_from_env("SCR_LANDING_DIR")
     summary = write_demo_extracts(landing, seed=args.seed, scale=args.scale)
+    os.environ["SCR_SETTLE_SECONDS"] = "0"  # the demo wrote these files itself: nothing to wait for
     files = summary.get("files", {})
     print(
         f"demo: wrote {len(files)} extract file(s) to {landing} (seed {args.seed}, scale {args.scale})"
@@ -79,6 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0, help="multiply the number of cases")
     p.add_argument("--wait", action="store_true", help="wait for a running refresh")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "retract",
+        help="withdraw an ingested file from every measure, then refresh",
+        description="Withdraw the current content of an ingested landing file from every "
+        "measure (it stays in the archive and in ingest_reconciliation with the reason), then "
+        "run a refresh. New content landed later under the same name counts again.",
+    )
+    p.add_argument("file", metavar="FILE", help="the landing file name, e.g. scr_extract_x.csv")
+    p.add_argument("--reason", required=True, help="why it is withdrawn (recorded with the time)")
+    p.add_argument("--wait", action="store_true", help="wait for a running refresh")
+    p.set_defaults(func=cmd_retract)
 
     p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     p.add_argument("--port", type=int, default=3000)

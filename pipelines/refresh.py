@@ -159,6 +159,7 @@ def run_refresh(
     _report_ingest(out.metadata, progress)
     out.changed_quarters = changed_quarters_of_run(instance, first.run_id) or []
     new_files = sum(out.metadata.get(k, {}).get("new_files", 0) for k in out.metadata)
+    new_files += sum(out.metadata.get(k, {}).get("lifecycle_events", 0) for k in out.metadata)
     if (
         not out.changed_quarters
         and not new_files
@@ -189,6 +190,8 @@ def _report_ingest(meta: dict[str, dict], progress: Callable[[str], None]) -> No
     for key, m in raw:
         if m.get("new_files"):
             progress(f"[ingest] {key}: {m['new_files']} new file(s), {m['rows_read']:,} rows read")
+        for note in m.get("lifecycle_notes") or []:
+            progress(f"[ingest] {note}")
     if not any(m.get("new_files") for _, m in raw):
         seen = sum(m.get("files_already_ingested", 0) for _, m in raw)
         progress(

@@ -49,10 +49,16 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class FilesResource(dg.ConfigurableResource):
-    """Where extracts land and where outputs for OAO are published."""
+    """Where extracts land, where ingested files are archived, and where outputs are published."""
 
     landing_dir: str
     output_dir: str
+    archive_dir: str = "data/archive"
+    settle_seconds: int = 10
+
+    @property
+    def archive(self) -> Path:
+        return Path(self.archive_dir)
 
     @property
     def landing(self) -> Path:
@@ -72,6 +78,9 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
             threads=dg.EnvVar.int("SCR_DUCKDB_THREADS"),
         ),
         "files": FilesResource(
-            landing_dir=dg.EnvVar("SCR_LANDING_DIR"), output_dir=dg.EnvVar("SCR_OUTPUT_DIR")
+            landing_dir=dg.EnvVar("SCR_LANDING_DIR"),
+            output_dir=dg.EnvVar("SCR_OUTPUT_DIR"),
+            archive_dir=dg.EnvVar("SCR_ARCHIVE_DIR"),
+            settle_seconds=dg.EnvVar.int("SCR_SETTLE_SECONDS"),
         ),
     }

@@ -7,9 +7,10 @@ import json
 
 import dagster as dg
 
+from assets.landing_scan import is_ignored, is_unsettled
 from pipelines.jobs import refresh_job
 from pipelines.partitions import FISCAL_QUARTERS
-from pipelines.settings import path_from_env
+from pipelines.settings import path_from_env, settle_seconds
 from pipelines.stages import (
     INGEST,
     STAGE_TAG,
@@ -22,13 +23,19 @@ from schemas.extracts import spec_for
 
 
 def landing_fingerprint() -> tuple[str, list[str]]:
-    """A cheap fingerprint (name, size, mtime) of the extract files in the landing dir."""
+    """A cheap fingerprint (name, size, mtime) of the settled extract files in the landing dir.
+
+    A file still being written (changed less than SCR_SETTLE_SECONDS ago), a hidden or partial
+    file is left out, so a later tick sees it once it has settled."""
     landing = path_from_env("SCR_LANDING_DIR")
+    settle = settle_seconds()
     entries = []
     if landing.is_dir():
         for p in sorted(landing.iterdir()):
-            if p.is_file() and spec_for(p.name):
-                st = p.stat()
+            if is_ignored(p.name) or p.is_symlink() or not p.is_file() or not spec_for(p.name):
+                continue
+            st = p.stat()
+            if not is_unsettled(st, settle):
                 entries.append(f"{p.name}:{st.st_size}:{int(st.st_mtime)}")
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16], entries
 

@@ -16,6 +16,10 @@ DEFAULTS: dict[str, str] = {
     "SCR_WAREHOUSE": "data/warehouse.duckdb",
     "SCR_OUTPUT_DIR": "data/output",
     "DAGSTER_HOME": ".dagster",
+    # Landing lifecycle (docs/LANDING.md): where ingested files are kept, and how long a file
+    # must be left unchanged before it is read (a copy still in progress is not an extract).
+    "SCR_ARCHIVE_DIR": "data/archive",
+    "SCR_SETTLE_SECONDS": "10",
     # DuckDB limits (documented in README); keep peak memory bounded as input grows.
     "SCR_DUCKDB_MEMORY_LIMIT": "2GB",
     "SCR_DUCKDB_THREADS": "2",
@@ -27,7 +31,7 @@ def apply_defaults() -> None:
     for name, value in DEFAULTS.items():
         if os.environ.get(name):
             continue
-        if name.startswith("SCR_DUCKDB"):
+        if name.startswith("SCR_DUCKDB") or name == "SCR_SETTLE_SECONDS":
             os.environ[name] = value
         else:
             os.environ[name] = str(PROJECT_ROOT / value)
@@ -39,3 +43,9 @@ def path_from_env(name: str) -> Path:
     """The configured path for ``name`` (after defaults), made absolute."""
     apply_defaults()
     return Path(os.environ[name]).expanduser().resolve()
+
+
+def settle_seconds() -> int:
+    """``SCR_SETTLE_SECONDS`` as a number (after defaults)."""
+    apply_defaults()
+    return int(os.environ["SCR_SETTLE_SECONDS"])

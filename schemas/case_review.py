@@ -38,7 +38,7 @@ SELECT file_id, source_file, source_row,
     {parsed("reviewed_on", DATE_RE, "DATE", "reviewed_d")}, {FUTURE_AFTER_SQL},
     {value_sql("case_number", identity=True)} IN (SELECT case_number FROM audit_sample_cases)
         AS in_sample
-FROM raw_case_reviews
+FROM active_raw_case_reviews
 """
 
 

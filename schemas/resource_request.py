@@ -55,7 +55,7 @@ _TYPED_SQL = ",\n".join(
 TYPED_VIEW_SQL = f"""
 CREATE OR REPLACE VIEW resource_request_versions AS
 SELECT *, count(*) OVER (PARTITION BY file_id, request_id) AS rows_with_id_in_file
-FROM (SELECT {_TYPED_SQL} FROM raw_resource_requests)
+FROM (SELECT {_TYPED_SQL} FROM active_raw_resource_requests)
 """
 
 

@@ -57,10 +57,8 @@ TYPED_COLUMNS_SQL = ",\n".join(
     ]
 )
 
-# View name used by validation and by the current-record step.
-TYPED_VIEW_SQL = (
-    f"CREATE OR REPLACE VIEW scr_versions AS SELECT {TYPED_COLUMNS_SQL} FROM raw_scr_versions"
-)
+# View used by validation and by the current-record step: rows of active files only.
+TYPED_VIEW_SQL = f"CREATE OR REPLACE VIEW scr_versions AS SELECT {TYPED_COLUMNS_SQL} FROM active_raw_scr_versions"
 
 
 def _countries_ok() -> pl.Expr:

@@ -4,6 +4,7 @@ in tmp_path) and a helper that runs the real refresh in-process against it."""
 from __future__ import annotations
 
 import csv
+import os
 import warnings
 from pathlib import Path
 
@@ -44,6 +45,8 @@ class Project:
         monkeypatch.setenv("SCR_WAREHOUSE", str(self.warehouse))
         monkeypatch.setenv("SCR_OUTPUT_DIR", str(self.output))
         monkeypatch.setenv("DAGSTER_HOME", str(self.home))
+        monkeypatch.setenv("SCR_ARCHIVE_DIR", str(root / "archive"))
+        self.archive = root / "archive"
         self.instance = dg.DagsterInstance.local_temp(str(self.home))
         self.messages: list[str] = []
 
@@ -70,6 +73,15 @@ class Project:
         }
 
 
+@pytest.fixture(autouse=True)
+def _landing_lifecycle_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Tests write their extracts and refresh at once (no settle wait), and never archive into
+    the project's data/archive: the archive goes to the test's temp dir unless a test set one."""
+    monkeypatch.setenv("SCR_SETTLE_SECONDS", "0")
+    if "SCR_ARCHIVE_DIR" not in os.environ:
+        monkeypatch.setenv("SCR_ARCHIVE_DIR", str(tmp_path / "archive"))
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     p = Project(tmp_path, monkeypatch)
@@ -81,6 +93,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def module_project(tmp_path_factory: pytest.TempPathFactory):
     """One environment shared by a module's tests (refresh once, assert many times)."""
     mp = pytest.MonkeyPatch()
+    mp.setenv("SCR_SETTLE_SECONDS", "0")
     p = Project(tmp_path_factory.mktemp("project"), mp)
     yield p
     p.instance.dispose()

@@ -69,6 +69,8 @@ def env_for(root: Path) -> dict[str, str]:
         "SCR_WAREHOUSE": str(root / "warehouse.duckdb"),
         "SCR_OUTPUT_DIR": str(root / "output"),
         "DAGSTER_HOME": str(root / "dagster_home"),
+        "SCR_ARCHIVE_DIR": str(root / "archive"),
+        "SCR_SETTLE_SECONDS": "0",
     }
 
 
