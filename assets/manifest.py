@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from pipelines.errors import PipelineError
+from pipelines.errors import UnwritablePathError
 
 MANIFEST = "_manifest.json"
 STAGING_PREFIX = ".staging-"
@@ -33,10 +33,6 @@ PROVENANCE_COLUMNS = ("ingested_at", "run_id", "superseded_at", "refresh_id", "d
 # Time stamps in the HTML report ("2026-12-01 11:33 UTC", "2026-12-01 11:33:28.123"): removed
 # before comparing a report with a rebuilt one. Plain dates (approvals) are data and stay.
 TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?( UTC)?")
-
-
-class OutputDirError(PipelineError):
-    """The output dir cannot be written as it stands (permissions, a file in a directory's place)."""
 
 
 def sha256_file(path: Path) -> str:
@@ -89,7 +85,7 @@ def _writable_dirs(target: Path, output: Path) -> None:
     """mkdir -p ``target``'s parents, naming a file that sits where a directory should be."""
     for parent in reversed([p for p in target.parents if p == output or output in p.parents]):
         if parent.exists() and not parent.is_dir():
-            raise OutputDirError(
+            raise UnwritablePathError(
                 f"{parent} is a file where the output needs a directory; move it away and run "
                 "`scr-pipeline refresh` again"
             )

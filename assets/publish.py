@@ -8,7 +8,6 @@ no longer exist and writes ``_manifest.json`` last (assets/manifest.py). Adding 
 entry in ``PARTITIONED_TABLES``, ``PUBLISHED_FILES`` or ``RENDERED_FILES``.
 """
 
-
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from assets.audit_sample import SAMPLE_DIR, WORKSHEET_DIR, sample_cases, workshe
 from assets.export import findings_sql, partition_rows
 from assets.manifest import (
     MANIFEST,
-    OutputDirError,
     check_manifest,
     commit_staged,
     deferred_interrupt,
@@ -33,6 +31,7 @@ from assets.manifest import (
     staging_dir,
 )
 from assets.resource_requests import QUARANTINED_SQL
+from pipelines.errors import unwritable
 from pipelines.metadata import OWNERS
 from pipelines.resources import FilesResource, WarehouseResource
 
@@ -224,12 +223,7 @@ def publish(con: duckdb.DuckDBPyConnection, output: Path, refresh_id: str, run_i
         with deferred_interrupt():  # a Ctrl-C lands after the manifest, not between renames
             summary = commit_staged(stage, output, refresh_id, plan.fingerprints)
     except PermissionError as err:
-        where = err.filename or output
-        raise OutputDirError(
-            f"cannot write {where}: permission denied. Make the output dir {output} writable "
-            "for this user, then run `scr-pipeline refresh` again (it republishes everything that "
-            "differs)"
-        ) from None
+        raise unwritable(err.filename or output, f"the output dir {output}") from None
     return summary | {"leftovers_removed": leftovers}
 
 
