@@ -85,7 +85,8 @@ def next_plans(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[RunPlan
 
     After an ingest run: its measures runs, or publish at once when none is needed. After a
     measures run: publish only when every measures run planned after the same ingest run
-    exists and succeeded (a failed one stops the refresh: nothing is published)."""
+    has succeeded in its latest run (a failed one stops the refresh: nothing is published,
+    until a re-execution of it succeeds)."""
     stage = run.tags.get(STAGE_TAG)
     if run.tags.get("scr/trigger") == "cli":
         return []  # the CLI walks its own plan, in-process
@@ -101,10 +102,13 @@ def next_plans(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[RunPlan
         ]
     if stage == MEASURES and AFTER_TAG in run.tags:
         ingest_id = run.tags[AFTER_TAG]
-        siblings = _runs_after(instance, ingest_id, MEASURES)
+        latest: dict[tuple, dg.DagsterRun] = {}
+        for r in _runs_after(instance, ingest_id, MEASURES):  # newest first
+            latest.setdefault((r.tags.get(RANGE_START), r.tags.get(RANGE_END)), r)
         planned = int(run.tags.get(PLANNED_TAG, "1"))
-        done = [r for r in siblings if r.status == dg.DagsterRunStatus.SUCCESS]
-        if len(done) == planned == len(siblings):
+        if len(latest) == planned and all(
+            r.status == dg.DagsterRunStatus.SUCCESS for r in latest.values()
+        ):
             return [RunPlan(PUBLISH, tags={AFTER_TAG: ingest_id})]
     return []
 
