@@ -150,9 +150,10 @@ def write_json_atomic(data: dict, target: Path) -> None:
 def commit_staged(stage: Path, output: Path, refresh_id: str, fingerprints: dict) -> dict:
     """Move each staged file that differs (by sha256) from the published one into place, remove
     published files the stage no longer has, then write the manifest (last) and drop the stage."""
+    output.mkdir(parents=True, exist_ok=True)
     old = (read_manifest(output) or {}).get("files", {})
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    staged = [rel for rel in list_files(stage)]
+    staged = list_files(stage)
     files, written = {}, []
     for rel in staged:
         src, target = stage / rel, output / rel
