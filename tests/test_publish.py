@@ -241,3 +241,59 @@ def test_read_only_output_dir_fails_with_one_line_then_the_next_refresh_repairs(
     assert project.output_digest() != before and check_manifest(project.output) == []
     assert _differences(project) == []
     _no_temp_files(project.output)
+
+
+def _as_operator(cmd: list[str]) -> list[str]:
+    """As root, drop the capability that ignores file modes, so read-only means read-only."""
+    if os.geteuid() == 0:
+        return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *cmd]
+    return cmd
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_read_only_warehouse_is_one_line_naming_it(project, what):
+    write_scr_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
+    project.refresh()
+    target = project.warehouse if what == "file" else project.root
+    mode = target.stat().st_mode
+    os.chmod(target, 0o444 if what == "file" else 0o555)
+    try:
+        proc = subprocess.run(
+            _as_operator([sys.executable, "-m", "pipelines.cli", "refresh"]),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.chmod(target, mode)
+    assert proc.returncode == 1, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot write {project.root}/warehouse.duckdb"), line
+    assert "permission denied. Make the warehouse" in line and "Errno" not in line
+
+
+def test_ctrl_c_is_one_line_and_exit_130(project):
+    """Ctrl-C reaches the whole process group, as from a terminal: one line, no traceback."""
+    import signal
+    import time
+
+    write_scr_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
+    runs = project.home / "history" / "runs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "refresh"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not [p for p in runs.glob("*.db") if len(p.stem) == 36]:  # a run (uuid) has started
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    assert err.strip().splitlines() == [
+        "interrupted: nothing was published by this refresh; run scr-pipeline refresh again"
+    ]
+    assert not [p for p in project.output.rglob("*") if p.is_file()]
