@@ -82,10 +82,30 @@ def audit_sample_files(con: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
     return out
 
 
-# Outputs that are not one query: name -> function giving {relative path: file content}.
-RENDERED_FILES: dict[str, Callable[[duckdb.DuckDBPyConnection], dict[str, bytes]]] = {
-    "report": report_files,
-    "audit_sample": audit_sample_files,
+def report_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """The report's inputs (its small queries) and code, without rendering it (seconds)."""
+    code = sorted(Path(report.__file__).parent.glob("report*.py")) + sorted(
+        report.TEMPLATE_DIR.iterdir()
+    )
+    sources = [hashlib.sha256(p.read_bytes()).hexdigest() for p in code]
+    return _digest(repr(report.gather(con)), report.data_time(con), *sources)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An output that is not one query: ``files`` gives {relative path: content}. With
+    ``fingerprint`` and ``paths`` (cheaper than rendering) the repair check need not render."""
+
+    files: Callable[[duckdb.DuckDBPyConnection], dict[str, bytes]]
+    fingerprint: Callable[[duckdb.DuckDBPyConnection], str] | None = None
+    paths: frozenset[str] = frozenset()
+
+
+RENDERED_FILES: dict[str, Rendered] = {
+    "report": Rendered(
+        report_files, report_fingerprint, frozenset({report.REPORT_PATH.as_posix()})
+    ),
+    "audit_sample": Rendered(audit_sample_files),
 }
 
 # Warehouse tables whose change alone means "publish again" (volatile columns left out).
@@ -122,7 +142,8 @@ class OutputPlan:
     partitions: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
-def plan_outputs(con: duckdb.DuckDBPyConnection) -> OutputPlan:
+def plan_outputs(con: duckdb.DuckDBPyConnection, render: bool = False) -> OutputPlan:
+    """Paths and fingerprints of every output; ``render`` also builds rendered contents."""
     plan = OutputPlan()
     for table in PARTITIONED_TABLES:
         fp = query_fingerprint(con, f"SELECT * FROM {table}")
@@ -142,12 +163,22 @@ def plan_outputs(con: duckdb.DuckDBPyConnection) -> OutputPlan:
         if fp is not None:
             plan.fingerprints[name], plan.queries[name] = fp, sql
             plan.paths.add(name)
-    for name, render in RENDERED_FILES.items():
-        files = render(con)
+    for name, out in RENDERED_FILES.items():
+        try:
+            if out.fingerprint and not render:
+                plan.fingerprints[name], plan.paths = out.fingerprint(con), plan.paths | out.paths
+                continue
+            files = out.files(con)
+        except duckdb.CatalogException:  # its tables are not built yet: nothing to publish
+            continue
         plan.rendered |= files
         plan.paths |= set(files)
-        plan.fingerprints[name] = _digest(
-            *(f"{k}={hashlib.sha256(v).hexdigest()}" for k, v in sorted(files.items()))
+        plan.fingerprints[name] = (
+            out.fingerprint(con)
+            if out.fingerprint
+            else _digest(
+                *(f"{k}={hashlib.sha256(v).hexdigest()}" for k, v in sorted(files.items()))
+            )
         )
     for table, volatile in INPUT_TABLES.items():
         cols = [
@@ -195,7 +226,7 @@ def published_differences(output_dir: Path, con: duckdb.DuckDBPyConnection) -> l
 
 def stage_outputs(con: duckdb.DuckDBPyConnection, stage: Path) -> OutputPlan:
     """Write every output the warehouse implies into ``stage`` (a fresh dir)."""
-    plan = plan_outputs(con)
+    plan = plan_outputs(con, render=True)
     for table, keys in plan.partitions.items():
         for fy, q in keys:
             target = stage / table / f"fiscal_year={fy}" / f"fiscal_quarter={q}" / "data.parquet"
