@@ -88,7 +88,18 @@ def report_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
         report.TEMPLATE_DIR.iterdir()
     )
     sources = [hashlib.sha256(p.read_bytes()).hexdigest() for p in code]
-    return _digest(repr(report.gather(con)), report.data_time(con), *sources)
+    return _digest(_stable(report.gather(con)), report.data_time(con), *sources)
+
+
+def _stable(value: object) -> str:
+    """A text form that is the same in every process (sets sorted: str hashing is salted)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k!r}:{_stable(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, set | frozenset):
+        return "{" + ",".join(sorted(_stable(v) for v in value)) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_stable(v) for v in value) + "]"
+    return repr(value)
 
 
 @dataclass(frozen=True)
