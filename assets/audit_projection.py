@@ -21,7 +21,6 @@ import pyarrow as pa
 
 from assets.audit_sample import ensure_audit_tables
 from assets.audit_stats import METHODS, project
-from assets.export import write_parquet_atomic
 from pipelines.metadata import OWNERS, markdown_preview, table_metadata
 from pipelines.resources import FilesResource, WarehouseResource
 
@@ -166,7 +165,6 @@ def audit_projection(
 ):
     with warehouse.connect() as con:
         table = build_projection(con)
-        write_parquet_atomic(table, files.output / OUTPUT_FILE)
         status = latest_sample_status(con)
         meta = table_metadata(
             con, "audit_projection", "SELECT * FROM audit_projection WHERE method = 'normal'"

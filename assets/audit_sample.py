@@ -19,16 +19,14 @@ external asset in the graph, upstream of the review validation and the projectio
 
 import csv
 import datetime as dt
-import os
+import io
 import re
-import uuid
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from assets.export import write_parquet_atomic
 from pipelines.errors import PipelineError
 from pipelines.jobs import WRITER_TAG
 from pipelines.metadata import OWNERS
@@ -192,7 +190,7 @@ def sample_cases(con: duckdb.DuckDBPyConnection, sample_id: int) -> pa.Table:
     ).to_arrow_table()
 
 
-def write_worksheet(con: duckdb.DuckDBPyConnection, sample_id: int, target: Path) -> int:
+def worksheet_csv(con: duckdb.DuckDBPyConnection, sample_id: int) -> bytes:
     """The analysts' CSV: one row per sampled case, its SCRs, and empty review columns."""
     cur = con.execute(
         "SELECT draw_order, case_number, criminal_category, field_office, scr_count, scrs "
@@ -200,28 +198,20 @@ def write_worksheet(con: duckdb.DuckDBPyConnection, sample_id: int, target: Path
         [sample_id],
     )
     header = [d[0] for d in cur.description] + list(REVIEW_COLUMNS)
-    rows = cur.fetchall()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(header)
-            writer.writerows(row + ("",) * len(REVIEW_COLUMNS) for row in rows)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return len(rows)
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(row + ("",) * len(REVIEW_COLUMNS) for row in cur.fetchall())
+    return buf.getvalue().encode("utf-8")
 
 
-def export_sample(con: duckdb.DuckDBPyConnection, output: Path, sample_id: int) -> dict:
-    """Write audit_sample/sample_id=N/cases.parquet and the review worksheet CSV."""
+def sample_paths(output: Path, sample_id: int) -> dict:
+    """Where a sample is published (by assets/publish.py, after the draw)."""
     root = output / SAMPLE_DIR
-    cases_path = root / f"sample_id={sample_id}" / "cases.parquet"
-    write_parquet_atomic(sample_cases(con, sample_id), cases_path)
-    worksheet = root / WORKSHEET_DIR / f"review_worksheet_sample_{sample_id}.csv"
-    write_worksheet(con, sample_id, worksheet)
-    return {"cases_file": str(cases_path), "worksheet": str(worksheet)}
+    return {
+        "cases_file": str(root / f"sample_id={sample_id}" / "cases.parquet"),
+        "worksheet": str(root / WORKSHEET_DIR / f"review_worksheet_sample_{sample_id}.csv"),
+    }
 
 
 AUDIT_SAMPLES = dg.AssetSpec(
@@ -235,7 +225,7 @@ AUDIT_SAMPLES = dg.AssetSpec(
 )
 
 
-@dg.op(description="Draw and record one reproducible audit sample, then export it.")
+@dg.op(description="Draw and record one reproducible audit sample (published by the publish step).")
 def draw_audit_sample(
     context: dg.OpExecutionContext,
     config: DrawConfig,
@@ -244,7 +234,7 @@ def draw_audit_sample(
 ) -> dict:
     with warehouse.connect() as con:
         summary = draw_sample(con, config.fiscal_years, config.size, config.seed, context.run_id)
-        summary |= export_sample(con, files.output, summary["sample_id"])
+        summary |= sample_paths(files.output, summary["sample_id"])
     context.log.info(
         f"sample {summary['sample_id']}: {summary['sample_size']:,} of {summary['population']:,} "
         f"cases ({summary['fiscal_years']}, seed {summary['seed']}); worksheet {summary['worksheet']}"

@@ -9,11 +9,10 @@ later quarters of the same year change too).
 import dagster as dg
 import duckdb
 
-from assets.export import unpublished_quarters
 from pipelines.fiscal import parse_quarter_key, quarter_key
 from pipelines.metadata import OWNERS, table_metadata
 from pipelines.partitions import FISCAL_QUARTERS
-from pipelines.resources import FilesResource, WarehouseResource
+from pipelines.resources import WarehouseResource
 from schemas.reference import criminal_categories
 
 # One row per fiscal quarter with any counted SCR, for the fiscal years in $years.
@@ -149,19 +148,9 @@ def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], lis
     description="Which fiscal quarters' measures differ from what was last materialized; "
     "registers their partition keys. The refresh re-materializes exactly these quarters.",
 )
-def changed_quarters(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
-):
+def changed_quarters(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect() as con:
         present, changed = changed_quarter_keys(con)
-        stored = [
-            quarter_key(fy, q)
-            for fy, q in con.execute(
-                "SELECT fiscal_year, fiscal_quarter FROM quarterly_measures"
-            ).fetchall()
-        ]
-    missing = [k for k in unpublished_quarters(files.output, stored) if k not in changed]
-    changed = sorted(set(changed) | set(missing))
     known = set(context.instance.get_dynamic_partitions(FISCAL_QUARTERS.name))
     new_keys = [k for k in present if k not in known]
     if new_keys:
@@ -172,7 +161,6 @@ def changed_quarters(
             "changed_quarters": dg.MetadataValue.json(changed),
             "changed_count": dg.MetadataValue.int(len(changed)),
             "quarters_present": dg.MetadataValue.int(len(present)),
-            "republished_missing_outputs": dg.MetadataValue.json(missing),
         }
     )
 

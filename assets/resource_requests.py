@@ -16,10 +16,9 @@ approved in it) in the request's categories.
 import dagster as dg
 import duckdb
 
-from assets.export import publish_queries
 from assets.validate import rules_fingerprint, validate_new_files, validation_result
 from pipelines.metadata import OWNERS, markdown_preview, table_metadata
-from pipelines.resources import FilesResource, WarehouseResource
+from pipelines.resources import WarehouseResource
 from schemas.extracts import RESOURCE_REQUESTS
 from schemas.reference import rules_markdown
 from schemas.resource_request import CATEGORY_SEPARATOR, TYPED_VIEW_SQL, resource_request_schema
@@ -96,14 +95,11 @@ FROM resource_request_evidence
 GROUP BY fiscal_year ORDER BY fiscal_year
 """
 
-PUBLISHED = {
-    "resource_request_evidence.parquet": "SELECT * FROM resource_request_evidence "
-    "ORDER BY fiscal_year, request_id",
-    "resource_request_summary.parquet": "SELECT * FROM resource_request_summary ORDER BY fiscal_year",
-    "quarantined_resource_requests.parquet": "SELECT request_id, fiscal_year, program_office, "
-    "title, quarantine_rules, source_file, source_row FROM resource_request_current "
-    "WHERE quarantined ORDER BY request_id",
-}
+# The quarantined requests as published (quarantined_resource_requests.parquet) and previewed.
+QUARANTINED_SQL = (
+    "SELECT request_id, fiscal_year, program_office, title, quarantine_rules, source_file, "
+    "source_row FROM resource_request_current WHERE quarantined ORDER BY request_id"
+)
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:
@@ -169,9 +165,7 @@ def resource_request_current(context: dg.AssetExecutionContext, warehouse: Wareh
             **table_metadata(con, "resource_request_current"),
             "quarantined": dg.MetadataValue.int(quarantined),
             "superseded_rows": dg.MetadataValue.int(int(superseded)),
-            "quarantined_requests": dg.MetadataValue.md(
-                markdown_preview(con, PUBLISHED["quarantined_resource_requests.parquet"])
-            ),
+            "quarantined_requests": dg.MetadataValue.md(markdown_preview(con, QUARANTINED_SQL)),
         }
     yield dg.MaterializeResult(metadata=meta)
     yield dg.AssetCheckResult(
@@ -268,18 +262,3 @@ def resource_request_summary(
                 "evidence_gaps": dg.MetadataValue.int(int(gaps)),
             }
         )
-
-
-@dg.asset(
-    deps=["resource_request_evidence", "resource_request_summary", "resource_request_current"],
-    kinds={"parquet"},
-    owners=OWNERS,
-    group_name="publish",
-    description="resource_request_evidence, resource_request_summary and "
-    "quarantined_resource_requests as Parquet files under SCR_OUTPUT_DIR.",
-)
-def published_resource_requests(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
-) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        return publish_queries(context, con, files.output, PUBLISHED)

@@ -20,8 +20,7 @@ STAGE_OF = {
     "category_measures": "measures",
     "annual_measures": "measures",
     "ingest_reconciliation": "reconcile",
-    "published_quarters": "export",
-    "published_tables": "export",
+    "published_outputs": "export",
 }
 LABELS = {
     "pipeline_full": "(a) pipeline, full refresh",

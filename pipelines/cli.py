@@ -16,7 +16,11 @@ from pathlib import Path
 from pipelines import cli_audit, cli_audit_draw, cli_findings, settings
 from pipelines.errors import PipelineError
 
-EXIT_FAILED, EXIT_BUSY = 1, 3
+EXIT_FAILED, EXIT_BUSY, EXIT_INTERRUPTED = 1, 3, 130
+_REFRESH_INTERRUPTED = (
+    "interrupted: nothing was published by this refresh; run scr-pipeline refresh again"
+)
+INTERRUPTED = {"refresh": _REFRESH_INTERRUPTED, "demo": _REFRESH_INTERRUPTED}
 
 
 def _instance():
@@ -150,6 +154,11 @@ def main(argv: list[str] | None = None) -> None:
         warnings.filterwarnings("ignore")
     try:
         code = args.func(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(INTERRUPTED.get(args.command, "interrupted"), file=sys.stderr)
+        code = EXIT_INTERRUPTED
     except PipelineError as err:
         if args.debug:
             raise

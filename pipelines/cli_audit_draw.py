@@ -16,7 +16,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
     from pipelines.cli import _instance
     from pipelines.definitions import defs
     from pipelines.errors import PipelineError
-    from pipelines.refresh import QUIET, failure_message, refresh_lock
+    from pipelines.refresh import QUIET, failure_message, refresh_lock, run_publish
 
     config = {"fiscal_years": args.fiscal_years, "size": args.size, "seed": args.seed}
     run_config = {"ops": {"draw_audit_sample": {"config": config}}} | ({} if args.debug else QUIET)
@@ -27,8 +27,9 @@ def cmd_draw(args: argparse.Namespace) -> int:
             tags={"scr/trigger": "cli"},
             raise_on_error=args.debug,
         )
-    if not result.success:
-        raise PipelineError(failure_message(result))
+        if not result.success:
+            raise PipelineError(failure_message(result))
+        run_publish(defs, instance, debug=args.debug)  # the sample's files, through the registry
     res = result.output_for_node("draw_audit_sample")
     if args.json:
         print(json.dumps(res))

@@ -24,7 +24,25 @@ class WarehouseBusyError(PipelineError):
     """Another process holds the DuckDB writer lock or the refresh lock."""
 
 
-USER_ERRORS = ("BadExtractError", "WarehouseBusyError", "PipelineError", "RefreshFailed")
+class UnwritablePathError(PipelineError):
+    """A path the refresh must write is read-only, or a file sits where a directory belongs."""
+
+
+def unwritable(path: object, what: str) -> UnwritablePathError:
+    """One line naming the path and what to do, instead of ``[Errno 13] Permission denied``."""
+    return UnwritablePathError(
+        f"cannot write {path}: permission denied. Make {what} writable for this user, then run "
+        "`scr-pipeline refresh` again (it completes whatever the failed refresh left undone)"
+    )
+
+
+USER_ERRORS = (
+    "BadExtractError",
+    "WarehouseBusyError",
+    "PipelineError",
+    "RefreshFailed",
+    "UnwritablePathError",
+)
 
 
 def innermost_message(error) -> tuple[str, bool]:

@@ -10,26 +10,33 @@ import contextlib
 import fcntl
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
-from assets.export import unpublished_tables
-from pipelines.errors import PipelineError, WarehouseBusyError, innermost_message
+from pipelines.errors import PipelineError, WarehouseBusyError, innermost_message, unwritable
 from pipelines.partitions import FISCAL_QUARTERS
+from pipelines.resources import WarehouseResource
 from pipelines.settings import path_from_env
 from pipelines.stages import (
+    AFTER_TAG,
     INGEST,
     JOB_NAME,
+    LANDING_TAG,
+    PUBLISH,
+    REFRESH_TAG,
     RunPlan,
     changed_quarters_of_run,
-    follow_up_plans,
+    landing_fingerprint,
+    refresh_plan,
     stage_keys,
 )
 from schemas.extracts import EXTRACTS
 
+INTERRUPTED_ERROR = "DagsterExecutionInterruptedError"
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
@@ -42,14 +49,19 @@ class RefreshResult:
     run_ids: list[str] = field(default_factory=list)
     changed_quarters: list[str] = field(default_factory=list)
     metadata: dict[str, dict] = field(default_factory=dict)
+    differences: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
 def refresh_lock(wait: bool = False) -> Iterator[None]:
     """Only one refresh per warehouse; a second one waits or is told who holds the lock."""
     lock_path = Path(str(path_from_env("SCR_WAREHOUSE")) + ".refresh.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as fh:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock_path, "a+")  # noqa: SIM115 (closed by the with below)
+    except PermissionError:
+        raise unwritable(lock_path, f"the warehouse folder {lock_path.parent}") from None
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
@@ -115,11 +127,13 @@ def _execute(
     result = job.execute_in_process(
         instance=instance,
         asset_selection=stage_keys(defs.resolve_asset_graph(), plan.stage),
-        tags=plan.run_tags() | {"scr/trigger": "cli"},
+        tags={"scr/trigger": "cli"} | plan.run_tags(),
         run_config={} if debug else QUIET,
         raise_on_error=debug,
     )
     if not result.success:
+        if _interrupted(result):
+            raise KeyboardInterrupt  # Ctrl-C: the CLI prints one line and exits 130
         message = failure_message(result)
         if _failed_with(result, "WarehouseBusyError"):
             raise WarehouseBusyError(message)  # exit code 3, like a held refresh lock
@@ -135,6 +149,15 @@ def _error_chain_has(error, cls_name: str) -> bool:
     return False
 
 
+def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
+    """Whether Dagster turned a Ctrl-C into a step or run failure."""
+    return any(
+        _error_chain_has(getattr(event.event_specific_data, "error", None), INTERRUPTED_ERROR)
+        for event in result.all_events
+        if event.is_failure
+    )
+
+
 def _failed_with(result: dg.ExecuteInProcessResult, cls_name: str) -> bool:
     """Whether a step failed with ``cls_name`` (at any depth of its error chain)."""
     return any(
@@ -144,44 +167,72 @@ def _failed_with(result: dg.ExecuteInProcessResult, cls_name: str) -> bool:
     )
 
 
+def current_differences() -> list[str]:
+    """Read-only: what the published outputs lack compared with what the warehouse implies."""
+    from assets.publish import published_differences
+
+    warehouse = path_from_env("SCR_WAREHOUSE")
+    if not warehouse.exists():
+        return ["the warehouse does not exist yet"]
+    with WarehouseResource(path=str(warehouse)).connect(read_only=True) as con:
+        return published_differences(path_from_env("SCR_OUTPUT_DIR"), con)
+
+
+def run_publish(defs: dg.Definitions, instance: dg.DagsterInstance, debug: bool = False) -> dict:
+    """The publish stage alone (checks, then files): e.g. after an audit draw recorded a sample."""
+    tags = {REFRESH_TAG: uuid.uuid4().hex[:12], "scr/trigger": "cli"}
+    return _metadata(_execute(defs, instance, RunPlan(PUBLISH, tags=tags), debug))
+
+
 def run_refresh(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     progress: Callable[[str], None] = print,
     debug: bool = False,
 ) -> RefreshResult:
-    """Ingest, then measure each block of changed quarters, then publish."""
+    """Walk the refresh plan (pipelines/stages.py): ingest, measure each block of changed
+    quarters, then publish (checks first, files last); the first failure stops it. With nothing
+    new, publish still runs when the published outputs differ from the warehouse (repair)."""
     out = RefreshResult()
     t0 = time.monotonic()
-    first = _execute(defs, instance, RunPlan(INGEST), debug)
+    tags = {REFRESH_TAG: uuid.uuid4().hex[:12], "scr/trigger": "cli"}
+    fingerprint, _ = landing_fingerprint()
+    first = _execute(defs, instance, RunPlan(INGEST, tags=tags | {LANDING_TAG: fingerprint}), debug)
     out.run_ids.append(first.run_id)
     out.metadata.update(_metadata(first))
     _report_ingest(out.metadata, progress)
     out.changed_quarters = changed_quarters_of_run(instance, first.run_id) or []
     new_files = sum(out.metadata.get(k, {}).get("new_files", 0) for k in out.metadata)
     new_files += sum(out.metadata.get(k, {}).get("lifecycle_events", 0) for k in out.metadata)
-    if (
-        not out.changed_quarters
-        and not new_files
-        and not unpublished_tables(path_from_env("SCR_OUTPUT_DIR"))
-    ):
-        progress(f"nothing new: outputs left as they were ({time.monotonic() - t0:.1f}s)")
-        return out
+    if not out.changed_quarters and not new_files:
+        out.differences = current_differences()
     keys = instance.get_dynamic_partitions(FISCAL_QUARTERS.name)
-    for plan in follow_up_plans(out.changed_quarters, keys):
+    plans = refresh_plan(out.changed_quarters, keys, bool(new_files or out.differences))
+    if not plans:
+        progress(
+            f"nothing new: the published outputs match the warehouse ({time.monotonic() - t0:.1f}s)"
+        )
+        return out
+    if out.differences:
+        more = f" and {len(out.differences) - 1} more" if len(out.differences) > 1 else ""
+        progress(
+            f"[repair] published outputs differ from the warehouse: {out.differences[0]}{more}"
+        )
+    for plan in plans:
         label = " to ".join(plan.partition_range) if plan.partition_range else plan.stage
         progress(f"[{plan.stage}] {label} ...")
+        plan = RunPlan(plan.stage, plan.partition_range, tags | {AFTER_TAG: first.run_id})
         result = _execute(defs, instance, plan, debug)
         out.run_ids.append(result.run_id)
         out.metadata.update(_metadata(result))
-    pub = out.metadata.get("published_quarters", {})
+    pub = out.metadata.get("published_outputs", {})
     progress(
-        f"[publish] {len(out.changed_quarters)} quarter(s) re-measured, "
-        f"{pub.get('partitions_written', 0)} partition file(s) written; "
+        f"[publish] {len(out.changed_quarters)} quarter(s) re-measured; "
+        f"{pub.get('files_written', 0)} file(s) written, {pub.get('files_removed', 0)} removed; "
         f"output in {path_from_env('SCR_OUTPUT_DIR')} ({time.monotonic() - t0:.1f}s)"
     )
-    if "path" in out.metadata.get("quarterly_report", {}):
-        progress(f"[report] open {out.metadata['quarterly_report']['path']} in a browser")
+    if "path" in pub:
+        progress(f"[report] open {pub['path']} in a browser")
     return out
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.errors import WarehouseBusyError
+from pipelines.errors import WarehouseBusyError, unwritable
 from pipelines.fiscal import SQL_MACROS
 
 
@@ -26,8 +26,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        where = f"the warehouse {self.path} and its folder"
         try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(
                 self.path,
                 read_only=read_only,
@@ -39,7 +40,11 @@ class WarehouseResource(dg.ConfigurableResource):
                     f"the warehouse {self.path} is in use by another process (another refresh "
                     "or a Dagster run); wait for it to finish and try again"
                 ) from None
+            if "permission denied" in str(err).lower() or "read-only" in str(err).lower():
+                raise unwritable(self.path, where) from None
             raise
+        except PermissionError as err:
+            raise unwritable(err.filename or self.path, where) from None
         try:
             con.execute("SET preserve_insertion_order = false")
             con.execute(SQL_MACROS)

@@ -1,10 +1,11 @@
 """A killed refresh loses nothing; two refreshes never run at once; readers are told, not crashed.
 
 A real ``scr-pipeline refresh`` (subprocess) on a generated extract of 200,000 SCR versions is
-killed with SIGKILL while it ingests (the big file is open) or while it publishes. The last
-published outputs stay byte-identical (killed in ingest) or at least every published file stays
-whole (killed in publish), and the next refresh succeeds with the exact counts the generated
-file implies. Refreshes take one lock: a second one exits 3 with "another refresh is running"
+killed with SIGKILL while it ingests (the big file is open), while it measures (its run's
+event-log file appeared) or while it publishes (its staging dir appeared). The published outputs
+stay byte-identical (killed in ingest or measures) or at least every published file stays whole
+(killed in publish), and the next refresh repairs: the exact counts the generated file implies,
+and every output file equal to a fresh rebuild in a new workspace. Refreshes take one lock: a second one exits 3 with "another refresh is running"
 (never a DuckDB lock error), ``--wait`` waits; ``findings`` says the warehouse is busy.
 """
 
@@ -35,6 +36,8 @@ from scr_fixtures import (
     valid_row,
     write_csv,
 )
+
+from assets.manifest import check_manifest, compare_output_dirs
 
 BIG = "scr_extract_2023-10-13.csv"
 SCRS, VERSIONS = 40_000, 5  # 200,000 rows; the last version of each SCR is approved
@@ -161,17 +164,56 @@ def test_sigkill_while_ingesting_leaves_outputs_and_warehouse_as_they_were(base,
     _assert_big_counted(root)
 
 
-def test_sigkill_while_publishing_leaves_whole_files_and_next_refresh_is_right(base, tmp_path):
+def _run_dbs(root: Path) -> int:
+    """Dagster's SQLite storage keeps one event-log file per run: a run has started when its
+    file appears (the file system tells, not a log line)."""
+    runs = (root / "dagster_home" / "history" / "runs").glob("*.db")
+    return sum(len(p.stem) == 36 for p in runs)  # <run id>.db, not the index
+
+
+def _staging(root: Path) -> bool:
+    return any((root / "output").glob(".staging-*"))
+
+
+def _assert_repaired_equals_rebuild(root: Path, tmp_path: Path) -> None:
+    """The next refresh repairs: exit 0, the manifest holds, and every file (partitions
+    included) equals a fresh rebuild of the same landing files in a new workspace."""
+    again = run_cli(root, "refresh")
+    assert again.returncode == 0, again.stderr
+    assert "nothing new" not in again.stdout
+    _assert_big_counted(root)
+    assert check_manifest(root / "output") == []
+    fresh = tmp_path / "fresh"
+    shutil.copytree(root / "landing", fresh / "landing")
+    rebuilt = run_cli(fresh, "refresh")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert compare_output_dirs(root / "output", fresh / "output") == []
+    again = run_cli(root, "refresh")  # repaired for good: nothing left to do
+    assert again.returncode == 0 and "nothing new" in again.stdout, again.stdout
+
+
+def test_sigkill_while_measuring_changes_no_output_and_next_refresh_repairs(base, tmp_path):
+    base_root, big = base
+    root = _copy(base_root, tmp_path / "kill_measures")
+    shutil.copy(big, root / "landing" / BIG)
+    before, runs = output_hashes(root / "output"), _run_dbs(root)
+    proc, _ = _start_refresh(root)
+    _wait_until(lambda: _run_dbs(root) >= runs + 2, proc)  # ingest done, measures run started
+    _kill(proc)
+    assert output_hashes(root / "output") == before  # measures touch warehouse tables only
+    _assert_repaired_equals_rebuild(root, tmp_path)
+
+
+def test_sigkill_while_publishing_leaves_whole_files_and_next_refresh_repairs(base, tmp_path):
     base_root, big = base
     root = _copy(base_root, tmp_path / "kill_publish")
     shutil.copy(big, root / "landing" / BIG)
-    proc, lines = _start_refresh(root)
-    _wait_until(lambda: any(line.startswith("[measures]") for line in lines), proc)
+    proc, _ = _start_refresh(root)
+    _wait_until(lambda: _staging(root), proc)  # the publish step is writing its staging dir
     _kill(proc)
     _every_output_file_whole(root / "output")
-    again = run_cli(root, "refresh")
-    assert again.returncode == 0, again.stderr
-    _assert_big_counted(root)
+    _assert_repaired_equals_rebuild(root, tmp_path)
+    assert not _staging(root)  # the killed refresh's staging dir was removed
 
 
 def test_two_refreshes_at_once_one_runs_the_other_exits_3(base, tmp_path):

@@ -76,7 +76,7 @@ def test_refresh_stores_runs_and_materializations_in_postgres(
     ]
     assert sorted(rows["quarterly_materializations"]) == FIXTURE_QUARTERS
     assert rows["partitions"] == FIXTURE_QUARTERS
-    assert {"quarterly_measures", "changed_quarters", "published_quarters"} <= rows["asset_keys"]
+    assert {"quarterly_measures", "changed_quarters", "published_outputs"} <= rows["asset_keys"]
 
 
 def _query_postgres(pg) -> dict:

@@ -215,7 +215,8 @@ def test_rows_reconcile_check_fails_when_tampered(refreshed, tmp_path, tamper):
 
 
 def test_failed_reconciliation_blocks_publishing(refreshed, tmp_path):
-    """A refresh whose numbers do not add up stops before the published tables are replaced."""
+    """A refresh whose numbers do not add up changes no published file (partitions included,
+    no temp or staging file left); once the warehouse adds up again, the next refresh publishes."""
     root, _ = refreshed
     wh = root / "warehouse.duckdb"
     backup = tmp_path / "warehouse.duckdb"
@@ -225,14 +226,24 @@ def test_failed_reconciliation_blocks_publishing(refreshed, tmp_path):
         con = duckdb.connect(str(wh))
         con.execute("DELETE FROM raw_scr_versions WHERE scr_id = 'F'")
         con.close()
-        before = {k: v for k, v in output_hashes(root / "output").items() if "/" not in k}
-        write_csv(landing_extra, [valid_row("H")])
+        before = output_hashes(root / "output")
+        assert any("fiscal_year=" in k for k in before) and "_manifest.json" in before
+        write_csv(landing_extra, [valid_row("H")])  # new data: a quarter changes
         from pipelines.refresh import RefreshFailed
 
         with pytest.raises(RefreshFailed, match="rows_reconcile"):
             refresh_in_process(root)
-        after = {k: v for k, v in output_hashes(root / "output").items() if "/" not in k}
-        assert after == before
+        assert output_hashes(root / "output") == before  # every file, byte for byte
+        leftovers = [
+            p
+            for p in (root / "output").rglob("*")
+            if p.name.endswith(".tmp") or p.name.startswith(".staging-")
+        ]
+        assert leftovers == []
+        # still failing: the next refresh runs the checks again (repair), and stops again
+        with pytest.raises(RefreshFailed, match="rows_reconcile"):
+            refresh_in_process(root)
+        assert output_hashes(root / "output") == before
     finally:
         landing_extra.unlink(missing_ok=True)
         wh.write_bytes(backup.read_bytes())

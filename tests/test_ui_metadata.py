@@ -104,7 +104,7 @@ def test_measure_assets_log_numbers_per_quarter(instance_after_refresh):
 
 def test_report_materialization_points_at_the_file(instance_after_refresh):
     instance, paths = instance_after_refresh
-    meta = latest_materialization(instance, dg.AssetKey("quarterly_report")).metadata
+    meta = latest_materialization(instance, dg.AssetKey("published_outputs")).metadata
     assert meta["path"].value == str(paths["output"] / "report" / "index.html")
     assert meta["charts"].value == 3
     assert meta["size_bytes"].value == (paths["output"] / "report" / "index.html").stat().st_size
