@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -17,13 +18,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from assets.restatements import record_publication
 from pipelines.fiscal import parse_quarter_key
 from pipelines.metadata import OWNERS, existing_tables
 from pipelines.partitions import FISCAL_QUARTERS
 from pipelines.resources import FilesResource, WarehouseResource
 from schemas.extracts import EXTRACTS
 
-PARTITIONED_TABLES = ("quarterly_measures", "category_measures")
+PARTITIONED_TABLES = ("quarterly_measures", "category_measures", "scr_determinations")
 
 
 def replace_atomically(target: Path, write: Callable[[Path], None]) -> None:
@@ -183,11 +185,20 @@ PUBLISHED_FILES = {
     "quarantine_rules, source_file, source_row FROM scr_current WHERE quarantined ORDER BY scr_id",
     "quarterly_measures_history.parquet": "SELECT * FROM quarterly_measures_history "
     "ORDER BY fiscal_year, fiscal_quarter, superseded_at",
+    "restatements.parquet": "SELECT * FROM restatements ORDER BY new_refreshed_at, fiscal_year, fiscal_quarter, scr_id",
+    "vv_statement.parquet": "SELECT * FROM vv_statement ORDER BY fiscal_year",
 }
 
 
 @dg.asset(
-    deps=["annual_measures", "scr_findings", "ingest_reconciliation", "case_review_findings"],
+    deps=[
+        "annual_measures",
+        "scr_findings",
+        "ingest_reconciliation",
+        "case_review_findings",
+        "restatements",
+        "vv_statement",
+    ],  # fmt: skip
     kinds={"parquet"},
     owners=OWNERS,
     group_name="publish",
@@ -199,4 +210,8 @@ def published_tables(
 ) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         queries = {"validation_findings.parquet": findings_sql(con), **PUBLISHED_FILES}
-        return publish_queries(context, con, files.output, queries)
+        result = publish_queries(context, con, files.output, queries)
+        record_publication(
+            con, context.run_id, datetime.now(UTC).replace(tzinfo=None)
+        )  # until publish-last
+        return result
