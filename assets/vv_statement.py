@@ -8,7 +8,6 @@ written to be pasted into an annual performance report. Published as ``vv_statem
 (one row per fiscal year) and ``report/vv_FYyyyy.html`` beside the quarterly report.
 """
 
-
 import dagster as dg
 import duckdb
 import pyarrow as pa
