@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.fiscal import parse_quarter_key, quarter_key
-from pipelines.metadata import OWNERS, table_metadata
+from pipelines.metadata import OWNERS, existing_tables, table_metadata
 from pipelines.partitions import FISCAL_QUARTERS
 from pipelines.resources import WarehouseResource
 
@@ -62,7 +62,8 @@ def _counts(filters: dict[str, str], prefix: str = "") -> str:
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} AS SELECT * FROM ({ROWS_SQL}) LIMIT 0")
+    if TABLE not in existing_tables(con):  # binding ROWS_SQL needs scr_current
+        con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM ({ROWS_SQL}) LIMIT 0")
 
 
 FINGERPRINT_SQL = "SELECT fiscal_year, fiscal_quarter, count(*) AS n, bit_xor(hash(t)) AS h FROM ({}) t GROUP BY ALL"
