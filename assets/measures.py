@@ -9,6 +9,7 @@ later quarters of the same year change too).
 import dagster as dg
 import duckdb
 
+from assets.determinations import with_determination_keys
 from pipelines.fiscal import parse_quarter_key, quarter_key
 from pipelines.metadata import OWNERS, table_metadata
 from pipelines.partitions import FISCAL_QUARTERS
@@ -137,7 +138,7 @@ def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], lis
     )
     con.unregister("__q_new")
     con.unregister("__c_new")
-    return present, changed
+    return with_determination_keys(con, present, changed)
 
 
 @dg.asset(

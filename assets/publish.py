@@ -11,6 +11,7 @@ entry in ``PARTITIONED_TABLES``, ``PUBLISHED_FILES`` or ``RENDERED_FILES``.
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +19,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from assets import report
+from assets import report, trace_html
 from assets.audit_sample import SAMPLE_DIR, WORKSHEET_DIR, sample_cases, worksheet_csv
 from assets.export import findings_sql, partition_rows
 from assets.manifest import (
@@ -31,12 +32,13 @@ from assets.manifest import (
     staging_dir,
 )
 from assets.resource_requests import QUARANTINED_SQL
+from assets.restatements import record_publication
 from pipelines.errors import unwritable
 from pipelines.metadata import OWNERS
 from pipelines.resources import FilesResource, WarehouseResource
 
 # Warehouse tables published hive-partitioned: <table>/fiscal_year=Y/fiscal_quarter=Q/data.parquet
-PARTITIONED_TABLES = ("quarterly_measures", "category_measures")
+PARTITIONED_TABLES = ("quarterly_measures", "category_measures", "scr_determinations")
 
 # One Parquet file per entry: name -> SQL (or a function of the connection giving the SQL).
 PUBLISHED_FILES: dict[str, str | Callable[[duckdb.DuckDBPyConnection], str]] = {
@@ -52,6 +54,9 @@ PUBLISHED_FILES: dict[str, str | Callable[[duckdb.DuckDBPyConnection], str]] = {
     "resource_request_summary.parquet": "SELECT * FROM resource_request_summary ORDER BY fiscal_year",
     "quarantined_resource_requests.parquet": QUARANTINED_SQL,
     "audit_projection.parquet": "SELECT * FROM audit_projection ORDER BY ALL",
+    "restatements.parquet": "SELECT * FROM restatements "
+    "ORDER BY new_refreshed_at, fiscal_year, fiscal_quarter, scr_id",
+    "vv_statement.parquet": "SELECT * FROM vv_statement ORDER BY fiscal_year",
 }
 
 
@@ -117,6 +122,7 @@ RENDERED_FILES: dict[str, Rendered] = {
         report_files, report_fingerprint, frozenset({report.REPORT_PATH.as_posix()})
     ),
     "audit_sample": Rendered(audit_sample_files),
+    "vv_pages": Rendered(trace_html.vv_files),
 }
 
 # Warehouse tables whose change alone means "publish again" (volatile columns left out).
@@ -283,6 +289,9 @@ def publish(con: duckdb.DuckDBPyConnection, output: Path, refresh_id: str, run_i
         "resource_request_current",
         "audit_projection",
         "audit_samples",
+        "scr_determinations",
+        "restatements",
+        "vv_statement",
     ],
     kinds={"parquet", "html"},
     owners=[*OWNERS, "team:oao-analysts"],
@@ -298,6 +307,8 @@ def published_outputs(
     refresh_id = context.run.tags.get("scr/refresh_id", context.run_id)
     with warehouse.connect() as con:
         summary = publish(con, files.output, refresh_id, context.run_id)
+        # every output is in place: the next refresh's restatements are measured against this
+        record_publication(con, context.run_id, datetime.now(UTC).replace(tzinfo=None))
     written, removed = summary["written"], summary["removed"]
     context.log.info(
         f"published {len(written)} changed file(s), removed {len(removed)}, "

@@ -16,7 +16,9 @@ import duckdb
 
 from assets import report_charts as charts
 from assets import report_sections as sections
+from assets import trace_html
 from assets.export import findings_sql
+from assets.restatements import latest_changes
 from pipelines.metadata import existing_tables
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -74,6 +76,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     data["worst_files"] = rows(con, WORST_FILES_SQL.format(findings=findings))
     data["reconciliation"] = rows(con, "SELECT * FROM ingest_reconciliation ORDER BY file_id")
     data["as_of"] = rows(con, AS_OF_SQL)[0]
+    data["changes"], data["vv_links"] = latest_changes(con), trace_html.vv_links(con)
     if "resource_request_summary" in have:
         data["rr_summary"] = rows(con, "SELECT * FROM resource_request_summary ORDER BY 1")
     if "resource_request_evidence" in have:
@@ -116,7 +119,8 @@ def render(data: dict, refreshed_at: datetime) -> str:
         sections.findings_section(data["findings_by_rule"], data["worst_files"]),
         sections.reconciliation_section(data["reconciliation"]),
     ]
-    contents = list(sections.CONTENTS)
+    body.append(trace_html.changes_section(data.get("changes", {})))
+    contents = [*sections.CONTENTS, ("changes", "What changed")]
     if data.get("rr_summary") or data.get("rr_gap_count", (0, 0))[1]:  # any request at all
         body.append(sections.evidence_section(data))
         contents.append(("resource-requests", "Resource requests"))
@@ -127,6 +131,7 @@ def render(data: dict, refreshed_at: datetime) -> str:
         nav=sections.nav(contents),
         sections="\n".join(body),
         footer=sections.footer(refreshed_at),
+        vv_links=data.get("vv_links", ""),
     )
 
 

@@ -13,7 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from pipelines import cli_audit, cli_audit_draw, cli_findings, settings
+from pipelines import cli_audit, cli_audit_draw, cli_explain, cli_findings, settings
 from pipelines.errors import PipelineError
 
 EXIT_FAILED, EXIT_BUSY, EXIT_INTERRUPTED = 1, 3, 130
@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_audit_draw.register(cli_audit.register(sub))
     cli_findings.register(sub)
+    cli_explain.register(sub)
     return parser
 
 

@@ -54,6 +54,7 @@ def test_late_correction_restates_only_the_changed_quarter(project):
     assert changed == [
         "category_measures/fiscal_year=2024/fiscal_quarter=2/data.parquet",
         "quarterly_measures/fiscal_year=2024/fiscal_quarter=2/data.parquet",
+        "scr_determinations/fiscal_year=2024/fiscal_quarter=2/data.parquet",
     ]
     assert project.read_output(
         "SELECT dd_tco, dd_non_tco FROM read_parquet('{out}/quarterly_measures/**/*.parquet', "
