@@ -8,6 +8,7 @@ Every server started here is stopped by the context manager that started it (by 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import pwd
@@ -27,7 +28,8 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-PG_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
+# Debian installs the server binaries per major version, off PATH: newest first.
+PG_DIRS = tuple(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True))
 
 # Three approved SCRs: 2024-Q1 holds an INITIAL and a TCO disruption, 2024-Q2 a non-TCO INITIAL.
 FIXTURE_CSV = """\

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import time_machine
 from ops_support import free_port, project_env
 
 from pipelines import alerts
@@ -131,9 +132,11 @@ def test_late_measure_against_a_real_refresh(env) -> None:
     assert (late["quarter"], late["due"], late["days_late"]) == ("2024-Q3", "2024-08-14", 1)
 
 
+@time_machine.travel(dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC), tick=False)
 def test_freshness_sensor_alerts_once_per_late_quarter(env) -> None:
+    """On 2 Mar 2026 FY2026 Q1 (Oct-Dec 2025) is 61 days past its end: due, and unpublished."""
     files = FilesResource(landing_dir=env["SCR_LANDING_DIR"], output_dir=env["SCR_OUTPUT_DIR"])
-    expected = "{}-Q{}".format(*alerts.due_quarter(dt.date.today()))
+    expected = "2026-Q1"
     first = dg.build_sensor_context(resources={"files": files})
     skip = alerts.measure_freshness(first)
     assert skip.skip_message.startswith("LATE, alert sent")

@@ -1,0 +1,254 @@
+"""SQL-level mutants of the SQL that decides the number, built with sqlglot's DuckDB dialect.
+
+mutmut corrupts a SQL string only as a whole (trivially killed), so this module parses each SQL
+constant of the target modules, applies one small change at a time (comparison operator,
+ASC/DESC, NULLS FIRST/LAST, a dropped WHERE/FILTER conjunct, AND/OR, COUNT vs COUNT DISTINCT,
+window PARTITION/ORDER items, a dropped UNION branch) and regenerates the SQL. The mutant is
+applied in a pytest subprocess by ``sql_plugin`` (module constants and function constants are
+patched in memory; no file is rewritten).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+
+# (module, names of its SQL): module-level constants, or "fn:<function>" for SQL literals
+# inside a function. Smaller SQL embedded in larger SQL (TYPED_COLUMNS_SQL inside CURRENT_SQL)
+# is mutated once, at its own site.
+TARGETS: dict[str, tuple[str, ...]] = {
+    "schemas.scr_extract": ("TYPED_COLUMNS_SQL",),
+    "assets.determine": ("CURRENT_SQL",),
+    "assets.measures": ("QUARTER_ROWS_SQL", "CATEGORY_ROWS_SQL", "fn:changed_quarter_keys"),
+    "assets.annual": ("ANNUAL_SQL",),
+}
+WRAP = ("SELECT ", " FROM __wrapped")  # a bare select list parses inside this
+
+
+@dataclass(frozen=True)
+class Site:
+    module: str
+    name: str
+    text: str  # the SQL exactly as it is in memory after import
+
+
+@dataclass(frozen=True)
+class Mutant:
+    site: Site
+    op: str
+    detail: str
+    mutated: str  # full replacement text for site.text
+
+    @property
+    def label(self) -> str:
+        return f"{self.site.module}.{self.site.name}: {self.op} {self.detail}"
+
+
+def sites() -> list[Site]:
+    found = []
+    for mod_name, names in TARGETS.items():
+        mod = importlib.import_module(mod_name)
+        for name in names:
+            if name.startswith("fn:"):
+                fn = getattr(mod, name[3:])
+                for text in _code_strings(fn.__code__):
+                    if "SELECT" in text.upper():
+                        found.append(Site(mod_name, name, text))
+            else:
+                found.append(Site(mod_name, name, getattr(mod, name)))
+    return found
+
+
+def _code_strings(code: types.CodeType) -> Iterator[str]:
+    for c in code.co_consts:
+        if isinstance(c, str):
+            yield c
+        elif inspect.iscode(c):
+            yield from _code_strings(c)
+
+
+def _parse(text: str, placeholders: dict[str, str]) -> tuple[exp.Expression, bool]:
+    for original, ph in placeholders.items():
+        text = text.replace(original, ph)
+    try:
+        return sqlglot.parse_one(text, dialect="duckdb"), False
+    except sqlglot.errors.ParseError:
+        return sqlglot.parse_one(WRAP[0] + text + WRAP[1], dialect="duckdb"), True
+
+
+def _render(tree: exp.Expression, wrapped: bool, placeholders: dict[str, str]) -> str:
+    text = tree.sql(dialect="duckdb")
+    if wrapped:
+        assert text.startswith(WRAP[0]) and text.endswith(WRAP[1]), text[:80]
+        text = text[len(WRAP[0]) : -len(WRAP[1])]
+    for original, ph in placeholders.items():
+        text = text.replace(ph, original)
+    return text
+
+
+CMP = {exp.GT: exp.GTE, exp.GTE: exp.GT, exp.LT: exp.LTE, exp.LTE: exp.LT, exp.EQ: exp.NEQ,
+       exp.NEQ: exp.EQ}  # fmt: skip
+
+
+def _edits(node: exp.Expression) -> Iterator[tuple[str, str, callable]]:
+    """(operator, detail, edit) for one node; ``edit`` changes a copy of the node in place."""
+    short = node.sql(dialect="duckdb")[:70]
+    if type(node) in CMP:
+        new = CMP[type(node)]
+        yield (
+            "cmp",
+            f"{short!r} -> {new.__name__}",
+            lambda n: n.replace(new(this=n.this, expression=n.expression)),
+        )
+    if isinstance(node, exp.And):
+        yield "and->or", short, lambda n: n.replace(exp.Or(this=n.this, expression=n.expression))
+        yield "drop-conjunct", f"right of {short!r}", lambda n: n.replace(n.this)
+        yield "drop-conjunct", f"left of {short!r}", lambda n: n.replace(n.expression)
+    if isinstance(node, exp.Or):
+        yield "or->and", short, lambda n: n.replace(exp.And(this=n.this, expression=n.expression))
+    if isinstance(node, exp.Where) and not isinstance(node.this, exp.And):
+        if not isinstance(node.parent, exp.Filter):  # a FILTER without its condition is invalid
+            yield "drop-where", short, lambda n: n.pop()
+        else:
+            yield "drop-filter", short, lambda n: n.parent.replace(n.parent.this)
+    if isinstance(node, exp.Ordered):
+        yield "asc/desc", short, lambda n: n.set("desc", not n.args.get("desc"))
+        if n_first := node.args.get("nulls_first"):
+            yield "nulls-first->last", short, lambda n: n.set("nulls_first", not n_first)
+    if isinstance(node, exp.Count) and not isinstance(node.this, exp.Star):
+        if isinstance(node.this, exp.Distinct):
+            yield "count-distinct->count", short, lambda n: n.set("this", n.this.expressions[0])
+        else:
+            yield (
+                "count->count-distinct",
+                short,
+                lambda n: n.set("this", exp.Distinct(expressions=[n.this])),
+            )
+    if isinstance(node, exp.Window):
+        if node.args.get("partition_by"):
+            yield "drop-partition-by", short, lambda n: n.set("partition_by", None)
+        order = node.args.get("order")
+        if order is not None:
+            items = order.expressions
+            if len(items) == 1:
+                yield "drop-window-order", short, lambda n: n.set("order", None)
+            else:
+                for i, item in enumerate(items):
+                    yield "drop-window-order-item", f"{item.sql(dialect='duckdb')!r} in {short!r}", (
+                        lambda n, i=i: n.args["order"].set(
+                            "expressions", [e for j, e in enumerate(n.args["order"].expressions) if j != i]
+                        )
+                    )  # fmt: skip
+    if isinstance(node, exp.Union):
+        yield "drop-union-branch", f"right of {short!r}", lambda n: n.replace(n.this)
+        yield "drop-union-branch", f"left of {short!r}", lambda n: n.replace(n.expression)
+
+
+def identity(site: Site, all_sites: list[Site]) -> str:
+    """The site's SQL parsed and regenerated unchanged (the baseline every mutant starts from)."""
+    ph = _placeholders(site, all_sites)
+    tree, wrapped = _parse(site.text, ph)
+    return _render(tree, wrapped, ph)
+
+
+def _placeholders(site: Site, all_sites: list[Site]) -> dict[str, str]:
+    inner = [s for s in all_sites if s.text != site.text and s.text in site.text]
+    return {s.text: f"__site_{i}__" for i, s in enumerate(inner)}
+
+
+def mutants(site: Site, all_sites: list[Site]) -> list[Mutant]:
+    ph = _placeholders(site, all_sites)
+    tree, wrapped = _parse(site.text, ph)
+    base = _render(tree, wrapped, ph)
+    out, seen = [], {base}
+    nodes = list(tree.walk())
+    for i, node in enumerate(nodes):
+        for op, detail, edit in _edits(node):
+            copy = tree.copy()
+            target = list(copy.walk())[i]
+            edit(target)
+            try:
+                text = _render(copy, wrapped, ph)
+            except Exception:  # noqa: BLE001 - an edit sqlglot cannot render is not a mutant
+                continue
+            if text not in seen:
+                seen.add(text)
+                out.append(Mutant(site, op, detail, text))
+    return out
+
+
+def all_mutants() -> list[Mutant]:
+    found = sites()
+    return [m for s in found for m in mutants(s, found)]
+
+
+if __name__ == "__main__":
+    for n, m in enumerate(all_mutants()):
+        print(n, m.label)
+
+
+# --- applying a mutant in memory ------------------------------------------------------------
+PROJECT_PACKAGES = ("schemas", "assets", "pipelines")
+
+
+def _project_modules() -> list[types.ModuleType]:
+    import sys
+
+    return [
+        m
+        for name, m in list(sys.modules.items())
+        if m is not None and name.split(".")[0] in PROJECT_PACKAGES
+    ]
+
+
+def _swap_code(code: types.CodeType, old: str, new: str) -> types.CodeType:
+    consts = tuple(
+        c.replace(old, new)
+        if isinstance(c, str) and old in c
+        else _swap_code(c, old, new)
+        if inspect.iscode(c)
+        else c
+        for c in code.co_consts
+    )
+    return code.replace(co_consts=consts) if consts != code.co_consts else code
+
+
+def patch(old: str, new: str) -> Callable[[], None]:
+    """Replace ``old`` by ``new`` inside every SQL string the project holds in memory (module
+    constants, dict values, function literals); returns an undo. Raises if nothing matched."""
+    if old == new:
+        return lambda: None
+    undo: list[Callable[[], None]] = []
+    for mod in _project_modules():
+        for name, value in list(vars(mod).items()):
+            if isinstance(value, str) and old in value:
+                setattr(mod, name, value.replace(old, new))
+                undo.append(lambda m=mod, n=name, v=value: setattr(m, n, v))
+            elif isinstance(value, dict) and any(
+                isinstance(v, str) and old in v for v in value.values()
+            ):
+                saved = dict(value)
+                value.update(
+                    {k: v.replace(old, new) for k, v in value.items() if isinstance(v, str)}
+                )
+                undo.append(lambda d=value, s=saved: (d.clear(), d.update(s)))
+            elif inspect.isfunction(value) and value.__module__ == mod.__name__:
+                code = value.__code__
+                swapped = _swap_code(code, old, new)
+                if swapped is not code:
+                    value.__code__ = swapped
+                    undo.append(lambda f=value, c=code: setattr(f, "__code__", c))
+    if not undo:
+        raise LookupError("mutant matched no SQL in memory")
+
+    def revert() -> None:
+        for u in reversed(undo):
+            u()
+
+    return revert
