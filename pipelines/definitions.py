@@ -15,15 +15,16 @@ from pipelines.jobs import refresh_job
 from pipelines.resources import default_resources
 from pipelines.schedules import quarterly_refresh
 from pipelines.sensors import landing_sensor, plan_after_ingest
+from pipelines.verify import reproducible_from_archive, verify_job, weekly_verify
 
 settings.apply_defaults()
 report_webhook_config()  # a malformed webhook URL is a configuration error, said at start-up
 
 defs = dg.Definitions(
     assets=[*dg.load_assets_from_package_module(assets), AUDIT_SAMPLES],
-    asset_checks=dg.load_asset_checks_from_package_module(assets),
-    jobs=[refresh_job, audit_draw_job],
-    schedules=[quarterly_refresh],
+    asset_checks=[*dg.load_asset_checks_from_package_module(assets), reproducible_from_archive],
+    jobs=[refresh_job, audit_draw_job, verify_job],
+    schedules=[quarterly_refresh, weekly_verify],
     sensors=[landing_sensor, plan_after_ingest, alert_on_run_failure, measure_freshness],
     resources=default_resources(),
     # one process per run: steps share DuckDB's single-writer lock instead of racing for it

@@ -32,6 +32,7 @@ from pipelines.stages import (
     changed_quarters_of_run,
     landing_fingerprint,
     refresh_plan,
+    stage_check_keys,
     stage_keys,
 )
 from schemas.extracts import EXTRACTS
@@ -123,10 +124,13 @@ def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
 def _execute(
     defs: dg.Definitions, instance: dg.DagsterInstance, plan: RunPlan, debug: bool
 ) -> dg.ExecuteInProcessResult:
-    job = defs.resolve_job_def(JOB_NAME)
+    graph = defs.resolve_asset_graph()
+    job = defs.resolve_job_def(JOB_NAME).get_subset(
+        asset_selection=set(stage_keys(graph, plan.stage)),
+        asset_check_selection=set(stage_check_keys(graph, plan.stage)),
+    )
     result = job.execute_in_process(
         instance=instance,
-        asset_selection=stage_keys(defs.resolve_asset_graph(), plan.stage),
         tags={"scr/trigger": "cli"} | plan.run_tags(),
         run_config={} if debug else QUIET,
         raise_on_error=debug,

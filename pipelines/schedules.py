@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipelines.fiscal import last_closed_quarter, quarter_key
 from pipelines.jobs import refresh_job
-from pipelines.stages import INGEST, RunPlan, stage_keys
+from pipelines.stages import INGEST, RunPlan, stage_check_keys, stage_keys
 
 
 @dg.schedule(
@@ -25,5 +25,6 @@ def quarterly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(
         run_key=f"quarterly-{quarter_key(fy, q)}",
         asset_selection=stage_keys(context.repository_def.asset_graph, INGEST),
+        asset_check_keys=stage_check_keys(context.repository_def.asset_graph, INGEST),
         tags=plan.run_tags(),
     )

@@ -14,6 +14,7 @@ from pipelines.stages import (
     landing_fingerprint,
     last_ingested_fingerprint,
     next_plans,
+    stage_check_keys,
     stage_keys,
 )
 
@@ -36,6 +37,7 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     return dg.RunRequest(
         run_key=f"landing-{fingerprint}",
         asset_selection=stage_keys(context.repository_def.asset_graph, INGEST),
+        asset_check_keys=stage_check_keys(context.repository_def.asset_graph, INGEST),
         tags=RunPlan(
             INGEST, tags={"scr/trigger": "landing_sensor", LANDING_TAG: fingerprint}
         ).run_tags(),
@@ -64,5 +66,6 @@ def plan_after_ingest(context: dg.RunStatusSensorContext):
         yield dg.RunRequest(
             run_key="-".join(parts),  # one publish per refresh even if two runs end together
             asset_selection=stage_keys(graph, p.stage),
+            asset_check_keys=stage_check_keys(graph, p.stage),
             tags=p.run_tags(),
         )

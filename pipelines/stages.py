@@ -36,6 +36,8 @@ AFTER_TAG = "scr/after_run"  # on measures/publish runs: the ingest run they fol
 PLANNED_TAG = "scr/measures_runs"  # on measures runs: how many the plan has after that ingest
 LANDING_TAG = "scr/landing_fingerprint"  # on ingest runs: the landing dir they started from
 REFRESH_TAG = "scr/refresh_id"
+# the weekly rebuild-and-compare: its own job (pipelines/verify.py), never part of a refresh stage
+VERIFY_CHECK = dg.AssetCheckKey(dg.AssetKey("published_outputs"), "reproducible_from_archive")
 
 
 def stage_keys(asset_graph, stage: str) -> list[dg.AssetKey]:
@@ -51,6 +53,17 @@ def stage_keys(asset_graph, stage: str) -> list[dg.AssetKey]:
         PUBLISH: all_keys - ingest - partitioned,
     }
     return sorted(by_stage[stage], key=lambda k: k.to_user_string())
+
+
+def stage_check_keys(asset_graph, stage: str) -> list[dg.AssetCheckKey]:
+    """The checks a stage runs: those of its assets, except the weekly verify (which rebuilds
+    everything and takes the refresh lock itself). Dagster would otherwise add every check of a
+    selected asset to the run."""
+    keys = set(stage_keys(asset_graph, stage))
+    return sorted(
+        (c for c in asset_graph.asset_check_keys if c.asset_key in keys and c != VERIFY_CHECK),
+        key=lambda c: c.to_user_string(),
+    )
 
 
 @dataclass(frozen=True)

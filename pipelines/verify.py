@@ -1,0 +1,220 @@
+"""``scr-pipeline verify``: is the published measure reproducible from the archive alone?
+
+Why: an auditor redoes the measure from the files that went in. Verify does that: it rebuilds a
+warehouse from the archive (every archived file replayed in manifest order, retractions and
+replacements applied: ``assets.archive.ingest_from_archive``) in a temporary directory, runs an
+ordinary refresh there in a separate process (its own warehouse, output dir, DAGSTER_HOME and an
+empty landing dir), and compares every published file, partitions included, with the rebuild.
+The published files are also checked against their own ``_manifest.json``.
+
+Drawn audit samples are operator records, not files: their three tables are copied from the
+warehouse (read-only) so the rebuild draws nothing. Nothing published is changed.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from assets.archive import MANIFEST as ARCHIVE_MANIFEST
+from assets.archive import ingest_from_archive, read_manifest
+from assets.audit_sample import ensure_audit_tables
+from assets.manifest import check_manifest, compare_output_dirs, list_files
+from assets.manifest import read_manifest as read_output_manifest
+from pipelines.errors import PipelineError
+from pipelines.settings import PROJECT_ROOT, path_from_env
+
+AUDIT_TABLES = ("audit_samples", "audit_sample_population", "audit_sample_cases")
+CHECK_NAME = "reproducible_from_archive"
+
+
+@dataclass
+class VerifyResult:
+    differences: list[str] = field(default_factory=list)
+    files_compared: int = 0
+    archive_events: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def _copy_audit_records(con: duckdb.DuckDBPyConnection, live_warehouse: Path) -> int:
+    """Copy the drawn audit samples (operator records) from the live warehouse, read-only."""
+    ensure_audit_tables(con)
+    try:
+        con.execute(f"ATTACH '{live_warehouse}' AS live (READ_ONLY)")
+    except duckdb.Error as err:
+        if "lock" in str(err).lower():
+            raise PipelineError(
+                f"the warehouse {live_warehouse} is busy (a refresh or the UI is writing to "
+                "it); run verify again when it is free"
+            ) from None
+        raise PipelineError(f"cannot open the warehouse {live_warehouse}: {err}") from None
+    try:
+        live = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'live'"
+            ).fetchall()
+        }
+        copied = 0
+        for table in AUDIT_TABLES:
+            if table in live:
+                con.execute(f"INSERT INTO {table} SELECT * FROM live.{table}")
+                copied += con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return copied
+    finally:
+        con.execute("DETACH live")
+
+
+def _refresh_in(env: dict[str, str], progress: Callable[[str], None]) -> None:
+    """An ordinary ``scr-pipeline refresh`` in its own process, with the rebuild's paths."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "from pipelines.cli import main; main(['refresh'])"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    # the rebuild's landing dir is empty on purpose: its "removed from the landing dir" notes
+    # are expected (the archive keeps counting) and are summarised, not listed
+    removed = 0
+    for line in proc.stdout.splitlines():
+        if line.startswith("[ingest] removed "):
+            removed += 1
+        elif line.startswith("["):
+            progress(f"  rebuild {line}")
+    if removed:
+        progress(f"  rebuild: {removed} archived file(s) replayed from the archive alone")
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise PipelineError(f"the rebuild's refresh failed (exit {proc.returncode}): {detail}")
+
+
+def verify(progress: Callable[[str], None] = print, keep: Path | None = None) -> VerifyResult:
+    """Rebuild from the archive into a temporary place and compare every published output."""
+    t0 = time.monotonic()
+    archive = path_from_env("SCR_ARCHIVE_DIR")
+    output = path_from_env("SCR_OUTPUT_DIR")
+    warehouse = path_from_env("SCR_WAREHOUSE")
+    if not (archive / ARCHIVE_MANIFEST).is_file():
+        raise PipelineError(
+            f"no archive manifest at {archive / ARCHIVE_MANIFEST}; nothing has been ingested "
+            "yet (run scr-pipeline refresh first, or set SCR_ARCHIVE_DIR)"
+        )
+    if read_output_manifest(output) is None:
+        raise PipelineError(
+            f"nothing published in {output} (no readable _manifest.json); run scr-pipeline "
+            "refresh first, or set SCR_OUTPUT_DIR"
+        )
+    events = read_manifest(archive)
+    root = Path(tempfile.mkdtemp(prefix="scr-verify-", dir=keep))
+    try:
+        for sub in ("landing", "archive", "dagster_home"):
+            (root / sub).mkdir()
+        # the rebuild's refresh records its own landing events: into a copy of the manifest
+        shutil.copy2(archive / ARCHIVE_MANIFEST, root / "archive" / ARCHIVE_MANIFEST)
+        progress(f"verify: rebuilding from {len(events)} archive event(s) in {archive}")
+        with duckdb.connect(str(root / "warehouse.duckdb")) as con:
+            counts = ingest_from_archive(con, archive, "verify")
+            samples = _copy_audit_records(con, warehouse)
+        progress(
+            f"verify: {counts['files']} file(s), {counts['rows']:,} row(s) read from the archive"
+            + (f"; {samples:,} audit-sample record(s) copied" if samples else "")
+        )
+        env = os.environ | {
+            "SCR_LANDING_DIR": str(root / "landing"),
+            "SCR_ARCHIVE_DIR": str(root / "archive"),
+            "SCR_WAREHOUSE": str(root / "warehouse.duckdb"),
+            "SCR_OUTPUT_DIR": str(root / "output"),
+            "DAGSTER_HOME": str(root / "dagster_home"),
+            "SCR_SETTLE_SECONDS": "0",
+        }
+        _refresh_in(env, progress)
+        diffs = check_manifest(output) + compare_output_dirs(output, root / "output")
+        compared = len(set(list_files(output)) | set(list_files(root / "output")))
+        if keep is not None:
+            progress(f"verify: the rebuild is kept in {root}")
+    finally:
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    return VerifyResult(diffs, compared, len(events), time.monotonic() - t0)
+
+
+def report(result: VerifyResult, progress: Callable[[str], None] = print) -> int:
+    """Print the outcome; the exit code is 0 when identical, 1 when anything differs."""
+    output = path_from_env("SCR_OUTPUT_DIR")
+    if result.ok:
+        progress(
+            f"verify: OK: the {result.files_compared} published file(s) in {output} equal a "
+            f"rebuild from the archive ({result.seconds:.1f}s)"
+        )
+        return 0
+    progress(
+        f"verify: {len(result.differences)} difference(s) between {output} and a rebuild "
+        "from the archive:"
+    )
+    for d in result.differences:
+        progress(f"  {d}")
+    progress("run scr-pipeline refresh to republish what the warehouse implies, then verify again")
+    return 1
+
+
+@dg.asset_check(
+    asset="published_outputs",
+    name=CHECK_NAME,
+    description="Weekly (scr_verify job): a rebuild from the archive alone gives every published "
+    "file (partitions included); fails listing each difference. Same as `scr-pipeline verify`.",
+)
+def reproducible_from_archive(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    from pipelines.refresh import refresh_lock
+
+    with refresh_lock(wait=True):  # not while a refresh publishes
+        result = verify(progress=context.log.info)
+    return dg.AssetCheckResult(
+        passed=result.ok,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="published outputs equal a rebuild from the archive"
+        if result.ok
+        else f"{len(result.differences)} difference(s): {result.differences[0]}",
+        metadata={
+            "differences": dg.MetadataValue.json(result.differences[:100]),
+            "difference_count": dg.MetadataValue.int(len(result.differences)),
+            "files_compared": dg.MetadataValue.int(result.files_compared),
+            "archive_events": dg.MetadataValue.int(result.archive_events),
+            "seconds": dg.MetadataValue.float(round(result.seconds, 1)),
+        },
+    )
+
+
+verify_job = dg.define_asset_job(
+    "scr_verify",
+    selection=dg.AssetSelection.checks(reproducible_from_archive),
+    description="Rebuild from the archive in a temporary place and compare every published "
+    "output (the asset check published_outputs:reproducible_from_archive).",
+)
+
+
+@dg.schedule(
+    job=verify_job,
+    cron_schedule="0 5 * * 1",
+    execution_timezone="America/New_York",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Weekly, Monday 05:00 Eastern: is the published measure reproducible from the "
+    "archive? (the result shows on published_outputs as an asset check)",
+)
+def weekly_verify(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(
+        run_key=f"verify-{context.scheduled_execution_time:%Y-%m-%d}",
+        tags={"scr/trigger": "schedule"},
+    )
