@@ -48,11 +48,13 @@ def _ingest(tmp_path: Path, data: bytes, use_duckdb: bool, monkeypatch):
     monkeypatch.setattr(
         ingest,
         "_ingest_all",
-        lambda c, f, r, log, duckdb_csv: real(c, f, r, log, duckdb_csv and use_duckdb),
+        lambda c, f, r, log, archive, duckdb_csv: real(
+            c, f, r, log, archive, duckdb_csv and use_duckdb
+        ),
     )
     log = _Log()
     try:
-        ingest.ingest_new_files(con, tmp_path / "landing", "run", log)
+        ingest.ingest_new_files(con, tmp_path / "landing", "run", log, tmp_path / "archive")
     except BadExtractError as err:
         stored = con.execute("SELECT count(*) FROM raw_scr_versions").fetchall()
         return ("refused", str(err), stored), log.fell_back()

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 
+from assets.lifecycle import active_view
 from pipelines.errors import BadExtractError
 from schemas.extracts import CASE_REVIEWS, EXTRACTS, RESOURCE_REQUESTS, SCR, ExtractSpec
 
@@ -84,6 +85,8 @@ def _typed(spec: ExtractSpec, rows: list[dict[str, str]], ingested: dt.datetime 
     )
     con.register("raw", raw)
     con.execute(f"CREATE TABLE {spec.raw_table} AS SELECT * FROM raw")
+    # The typed views read the active files only (assets/lifecycle.py); every file is active here.
+    con.execute(f"CREATE VIEW {active_view(spec.raw_table)} AS SELECT * FROM {spec.raw_table}")
     con.execute("CREATE TABLE audit_sample_cases AS SELECT 'CASE-1' AS case_number")
     con.execute(importlib.import_module(module).TYPED_VIEW_SQL)
     table = con.sql(f"SELECT * FROM {view} ORDER BY source_row").to_arrow_table()
