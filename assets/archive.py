@@ -117,7 +117,7 @@ def record_event(
 ) -> str:
     """Insert one landing event (inside the caller's transaction); returns its id."""
     assert event in EVENTS, event
-    seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM landing_events").fetchone()[0]
+    seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM landing_events").fetchall()[0][0]
     event_id = (
         event_id
         or hashlib.sha256(

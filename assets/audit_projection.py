@@ -112,13 +112,16 @@ def build_projection(con: duckdb.DuckDBPyConnection) -> pa.Table:
 
 def latest_sample_status(con: duckdb.DuckDBPyConnection) -> dict | None:
     """Reviewed / missing cases of the latest sample (None when no sample was drawn)."""
-    row = con.execute(
-        "SELECT c.sample_id, count(*), count(r.case_number), "
-        "list(c.case_number ORDER BY c.draw_order) FILTER (r.case_number IS NULL) "
-        "FROM audit_sample_cases c LEFT JOIN case_review_current r "
-        "ON r.case_number = c.case_number AND NOT r.rejected "
-        "WHERE c.sample_id = (SELECT max(sample_id) FROM audit_samples) GROUP BY c.sample_id"
-    ).fetchone()
+    row = (
+        con.execute(
+            "SELECT c.sample_id, count(*), count(r.case_number), "
+            "list(c.case_number ORDER BY c.draw_order) FILTER (r.case_number IS NULL) "
+            "FROM audit_sample_cases c LEFT JOIN case_review_current r "
+            "ON r.case_number = c.case_number AND NOT r.rejected "
+            "WHERE c.sample_id = (SELECT max(sample_id) FROM audit_samples) GROUP BY c.sample_id"
+        ).fetchall()
+        or [None]
+    )[0]
     if row is None:
         return None
     sample_id, sampled, reviewed, missing = row

@@ -110,7 +110,7 @@ def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
 def _require_scr_current(con: duckdb.DuckDBPyConnection) -> None:
     found = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'scr_current'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not found:
         raise PipelineError(
             "the warehouse holds no SCRs yet (table scr_current is missing); put SCR extracts "
@@ -131,7 +131,7 @@ def draw_sample(
     con.execute(f"CREATE OR REPLACE TEMP TABLE __population AS {POPULATION_SQL}", params)
     population, pop_scrs = con.execute(
         "SELECT count(*), coalesce(sum(scr_count), 0) FROM __population"
-    ).fetchone()
+    ).fetchall()[0]
     label = f"FY{fy_from}" + (f"-FY{fy_to}" if fy_to != fy_from else "")
     if population == 0:
         raise PipelineError(f"no case has a counted (approved, valid) SCR in {label}")
@@ -145,7 +145,7 @@ def draw_sample(
     try:
         sample_id = con.execute(
             "SELECT coalesce(max(sample_id), 0) + 1 FROM audit_samples"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         con.execute(
             "INSERT INTO audit_sample_population SELECT ?, case_number, criminal_category, "
             "field_office, scr_count, draw_rank FROM __population",
@@ -159,7 +159,7 @@ def draw_sample(
         )
         sample_scrs = con.execute(
             "SELECT coalesce(sum(scr_count), 0) FROM __population WHERE draw_rank <= ?", [size]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         con.execute(
             "INSERT INTO audit_samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'sha256-rank', ?, ?)",
             [sample_id, seed, label, fy_from, fy_to, population, pop_scrs, size, sample_scrs]

@@ -50,7 +50,9 @@ WHERE r.rn = 1
 
 def samples_signature(con: duckdb.DuckDBPyConnection) -> str:
     """Changes when a sample is drawn, so every review is re-checked against the samples."""
-    row = con.execute("SELECT count(*), coalesce(max(sample_id), 0) FROM audit_samples").fetchone()
+    row = con.execute("SELECT count(*), coalesce(max(sample_id), 0) FROM audit_samples").fetchall()[
+        0
+    ]
     return hashlib.sha256(repr(row).encode()).hexdigest()[:8]
 
 
@@ -99,7 +101,7 @@ def case_review_current(
         rejected, exceptions = con.execute(
             "SELECT count(*) FILTER (rejected), count(*) FILTER (exception) "
             "FROM case_review_current"
-        ).fetchone()
+        ).fetchall()[0]
         meta = table_metadata(con, "case_review_current")
         context.log.info(
             f"{meta['dagster/row_count'].value:,} reviewed case(s): {exceptions:,} exception(s), "

@@ -191,7 +191,7 @@ def scr_determinations(context: dg.AssetExecutionContext, warehouse: WarehouseRe
             f"SELECT count(*), count(*) FILTER (counted), count(*) FILTER (quarantined) FROM {TABLE} "
             "WHERE list_contains(?, [fiscal_year, fiscal_quarter])",
             [pairs],
-        ).fetchone()
+        ).fetchall()[0]
         meta = table_metadata(
             con,
             TABLE,

@@ -87,9 +87,10 @@ def _logic_changed(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
     con.execute(
         "CREATE TABLE IF NOT EXISTS build_state (name VARCHAR PRIMARY KEY, fingerprint VARCHAR)"
     )
-    stored = con.execute(
-        "SELECT fingerprint FROM build_state WHERE name = 'scr_current'"
-    ).fetchone()
+    stored = (
+        con.execute("SELECT fingerprint FROM build_state WHERE name = 'scr_current'").fetchall()
+        or [None]
+    )[0]
     return stored is None or stored[0] != hashlib.sha256(sql.encode()).hexdigest()[:16]
 
 
@@ -104,7 +105,7 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         _logic_changed(con, sql)
         or not con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'scr_current'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
     con.execute(  # a full build reads every SCR anyway: no need to list them first
         # every row of a touched file, active or not: a replaced file's SCRs are rebuilt too
@@ -114,7 +115,7 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "file_id FROM ingested_files WHERE extract_type = 'scr_extract' AND NOT current_built)",
         [full],
     )
-    affected = con.execute("SELECT count(*) FROM __affected").fetchone()[0]
+    affected = con.execute("SELECT count(*) FROM __affected").fetchall()[0][0]
     con.execute("BEGIN TRANSACTION")
     if full:
         con.execute(f"CREATE OR REPLACE TABLE scr_current AS {sql.replace('$partial', 'false')}")
@@ -132,7 +133,7 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true", params=None) -> int:
     return int(
-        con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params or []).fetchone()[0]
+        con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params or []).fetchall()[0][0]
     )
 
 

@@ -105,7 +105,7 @@ def _copy_csv_with_duckdb(
                 glob_escaped(str(f.path)),
                 dict.fromkeys(columns, "VARCHAR"),
             ],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     except duckdb.Error as err:  # the transaction is aborted now: the caller rolls back
         raise _DuckDBReadFailed(str(err)) from None
     con.execute("SET preserve_insertion_order = false")
@@ -220,7 +220,9 @@ def _ingest_all(
         ).fetchall()
     }
     by_sha = {sha: name for (name, sha) in earlier}
-    next_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM ingested_files").fetchone()[0]
+    next_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM ingested_files").fetchall()[0][
+        0
+    ]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     summary = _new_summary()
     for name in scan.unsettled:
@@ -297,7 +299,7 @@ def _ingest_landed(con, f: LandingFile, file_id: int, now, run_id, archive, duck
 def _file_event(con, event: str, f: LandingFile, file_id: int, now, run_id, cur) -> None:
     ingested_at = con.execute(
         "SELECT ingested_at FROM ingested_files WHERE file_id = ?", [file_id]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     record_event(
         con,
         event,
@@ -318,7 +320,7 @@ def replay_events(
 ) -> dict:
     """Apply manifest events to an empty warehouse (see ``assets.archive.ingest_from_archive``)."""
     ensure_tables(con)
-    if con.execute("SELECT count(*) FROM ingested_files").fetchone()[0]:
+    if con.execute("SELECT count(*) FROM ingested_files").fetchall()[0][0]:
         raise PipelineError("ingest_from_archive needs an empty warehouse; this one has files")
     return _with_fallback(con, lambda fast: _replay(con, archive, events, run_id, fast), None)
 
@@ -422,7 +424,7 @@ def landing_extracts(
         )
         for spec in EXTRACTS:
             s = summary[spec.name]
-            total = con.execute(f"SELECT count(*) FROM {spec.raw_table}").fetchone()[0]
+            total = con.execute(f"SELECT count(*) FROM {spec.raw_table}").fetchall()[0][0]
             kinds = [e["event"] for e in s["events"]]
             yield dg.MaterializeResult(
                 asset_key=spec.raw_table,

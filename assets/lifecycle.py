@@ -34,7 +34,7 @@ def ensure_lifecycle(con: duckdb.DuckDBPyConnection) -> None:
     had_state = con.execute(
         "SELECT count(*) FROM information_schema.columns "
         "WHERE table_name = 'ingested_files' AND column_name = 'state'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     for col, typ in (
         ("state", "VARCHAR DEFAULT 'active'"),
         ("landed_seq", "BIGINT"),
@@ -148,7 +148,7 @@ def _event_for_file(con, event: str, file_id: int, now, run_id, **extra) -> str:
         "SELECT source_file, extract_type, content_sha256, size_bytes, ingested_at "
         "FROM ingested_files WHERE file_id = ?",
         [file_id],
-    ).fetchone()
+    ).fetchall()[0]
     return record_event(
         con,
         event,
@@ -201,7 +201,7 @@ def restore_or_retract(con, name: str, sha: str, kind: str, now, reason=None, wh
     file_id = con.execute(
         "SELECT file_id FROM ingested_files WHERE source_file = ? AND content_sha256 = ?",
         [name, sha],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if kind == "restored":
         make_current(con, name, file_id, now)
     else:

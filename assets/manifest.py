@@ -197,8 +197,8 @@ def _parquet_difference(a: Path, b: Path) -> str | None:
     with duckdb.connect() as con:
         con.register("a", ta)
         con.register("b", tb)
-        only_a = con.execute("SELECT count(*) FROM (FROM a EXCEPT ALL FROM b)").fetchone()[0]
-        only_b = con.execute("SELECT count(*) FROM (FROM b EXCEPT ALL FROM a)").fetchone()[0]
+        only_a = con.execute("SELECT count(*) FROM (FROM a EXCEPT ALL FROM b)").fetchall()[0][0]
+        only_b = con.execute("SELECT count(*) FROM (FROM b EXCEPT ALL FROM a)").fetchall()[0][0]
     if only_a or only_b:
         return f"{only_a} row(s) only in the published file, {only_b} only in the rebuild"
     return None

@@ -74,7 +74,7 @@ def audit_sample_files(con: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
     """Per recorded sample: its cases (hive-partitioned by sample_id) and the review worksheet."""
     if not con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'audit_sample_cases'"
-    ).fetchone()[0]:
+    ).fetchall()[0][0]:
         return {}
     out = {}
     for (sid,) in con.execute(
@@ -138,7 +138,7 @@ def query_fingerprint(con: duckdb.DuckDBPyConnection, sql: str) -> str | None:
     try:
         n, xor, total = con.execute(
             f"SELECT count(*), bit_xor(hash(q)), sum(hash(q)::HUGEINT) FROM ({sql}) q"
-        ).fetchone()
+        ).fetchall()[0]
     except duckdb.CatalogException:
         return None
     return _digest(sql, n, xor, total)

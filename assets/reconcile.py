@@ -62,16 +62,16 @@ def reconcile_problems(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
             (SELECT count(*) FROM scr_current c WHERE c.quarantined IS DISTINCT FROM EXISTS (
                 SELECT 1 FROM scr_findings f WHERE f.severity = 'error'
                 AND f.file_id = c.file_id AND f.source_row = c.source_row))"""
-    ).fetchone()
-    counted = con.execute("SELECT count(*) FILTER (counted) FROM scr_current").fetchone()[0]
+    ).fetchall()[0]
+    counted = con.execute("SELECT count(*) FILTER (counted) FROM scr_current").fetchall()[0][0]
     measured = counted
     if con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'quarterly_measures'"
-    ).fetchone()[0]:
+    ).fetchall()[0][0]:
         measured = con.execute(
             "SELECT coalesce(sum(initial_approved + disruptions + dismantlements), 0) "
             "FROM quarterly_measures"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     return {
         "files_not_reconciling": bad_files,
         "scr_ids_without_one_current_record": int(scr_ids - current)
@@ -107,12 +107,12 @@ def ingest_reconciliation(context: dg.AssetExecutionContext, warehouse: Warehous
         scrs, counted, quarantined = con.execute(
             "SELECT count(*), count(*) FILTER (counted), count(*) FILTER (quarantined) "
             "FROM scr_current"
-        ).fetchone()
+        ).fetchall()[0]
         totals = con.execute(
             "SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_valid), 0), "
             "coalesce(sum(rows_quarantined), 0), coalesce(sum(rows_current), 0), "
             "coalesce(sum(rows_superseded), 0) FROM ingest_reconciliation"
-        ).fetchone()
+        ).fetchall()[0]
         last_run = markdown_preview(
             con,
             "SELECT run_id, ingested_at, count(*) AS files, sum(rows_read) AS rows_read, "

@@ -70,7 +70,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     data["categories"] = rows(con, CATEGORY_SQL)
     data["category_years"] = con.execute(
         "SELECT min(fiscal_year), max(fiscal_year) FROM category_measures"
-    ).fetchone()
+    ).fetchall()[0]
     findings = findings_sql(con)
     data["findings_by_rule"] = rows(con, FINDINGS_BY_RULE_SQL.format(findings=findings))
     data["worst_files"] = rows(con, WORST_FILES_SQL.format(findings=findings))
@@ -98,7 +98,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
             )
             data["rr_gap_count"] = con.execute(
                 "SELECT count(*) FILTER (evidence_gap), count(*) FROM resource_request_evidence"
-            ).fetchone()
+            ).fetchall()[0]
     return data
 
 
@@ -138,7 +138,7 @@ def render(data: dict, refreshed_at: datetime) -> str:
 def data_time(con: duckdb.DuckDBPyConnection) -> datetime:
     """When the data last changed (the latest ingest): the page is a function of the warehouse,
     so a refresh with nothing new rewrites it byte for byte the same."""
-    when = con.execute("SELECT max(ingested_at) FROM ingested_files").fetchone()[0]
+    when = con.execute("SELECT max(ingested_at) FROM ingested_files").fetchall()[0][0]
     return (when or datetime(1970, 1, 1)).replace(tzinfo=UTC, microsecond=0)
 
 

@@ -103,7 +103,7 @@ QUARANTINED_SQL = (
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:
-    return con.execute(sql).fetchone()
+    return con.execute(sql).fetchall()[0]
 
 
 @dg.asset(

@@ -115,7 +115,7 @@ def stage_restatements(con: duckdb.DuckDBPyConnection, refresh_id: str, at: date
     con.execute("INSERT INTO restatements " + PENDING_SQL, {"refresh_id": refresh_id, "at": at})
     n = con.execute(
         "SELECT count(*) FROM restatements WHERE new_refresh_id = ?", [refresh_id]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     con.execute(
         "INSERT INTO restatement_runs SELECT ?, ?, "
         "(SELECT refresh_id FROM publications ORDER BY published_at DESC LIMIT 1), ?",
@@ -133,7 +133,7 @@ def record_publication(
     ensure_tables(con)
     staged = con.execute(
         "SELECT count(*) FROM restatement_runs WHERE refresh_id = ?", [refresh_id]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not staged:  # a publish path that did not run the restatements asset
         stage_restatements(con, refresh_id, published_at)
     cols = ", ".join((*CONTRIBUTION, "scr_id"))
@@ -209,11 +209,14 @@ def latest_changes(con: duckdb.DuckDBPyConnection) -> dict:
     """What the report's "What changed since the last publication" section shows."""
     if "restatement_runs" not in existing_tables(con):
         return {"refresh_id": None, "previous_refresh_id": None, "changes": []}
-    run = con.execute(
-        "SELECT r.refresh_id, r.computed_at, r.previous_refresh_id, p.published_at "
-        "FROM restatement_runs r LEFT JOIN publications p ON p.refresh_id = r.previous_refresh_id "
-        "ORDER BY r.computed_at DESC, r.rowid DESC LIMIT 1"
-    ).fetchone()
+    run = (
+        con.execute(
+            "SELECT r.refresh_id, r.computed_at, r.previous_refresh_id, p.published_at "
+            "FROM restatement_runs r LEFT JOIN publications p ON p.refresh_id = r.previous_refresh_id "
+            "ORDER BY r.computed_at DESC, r.rowid DESC LIMIT 1"
+        ).fetchall()
+        or [None]
+    )[0]
     if run is None:
         return {"refresh_id": None, "previous_refresh_id": None, "changes": []}
     changes = column_changes(con, "SELECT * FROM restatements WHERE new_refresh_id = ?", [run[0]])

@@ -172,7 +172,7 @@ def store_header_findings(con: duckdb.DuckDBPyConnection, spec: ExtractSpec, fil
         "|| h.contract_column || ')' FROM header_renames h JOIN ingested_files f USING (file_id) "
         "WHERE list_contains(?, h.file_id) ORDER BY h.file_id, h.position",
         [rule.rule_id, rule.severity, rule.description, file_ids],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
 
 
 def validation_result(

@@ -70,9 +70,8 @@ SELECT CAST(y.fiscal_year AS INTEGER) AS fiscal_year, m.measure_type, m.target,
 FROM y LEFT JOIN annual_measures m USING (fiscal_year) LEFT JOIN f USING (fiscal_year)
 LEFT JOIN r USING (fiscal_year)
 LEFT JOIN LATERAL (  -- the latest sample drawn over a range of years that holds this one
-    SELECT * FROM a WHERE y.fiscal_year BETWEEN CAST(split_part(a.fiscal_years, '-', 1) AS INTEGER)
-        AND CAST(coalesce(nullif(split_part(a.fiscal_years, '-', 2), ''),
-                          split_part(a.fiscal_years, '-', 1)) AS INTEGER)
+    SELECT a.* FROM a JOIN audit_samples s USING (sample_id)
+    WHERE y.fiscal_year BETWEEN s.fiscal_year_from AND s.fiscal_year_to
     ORDER BY a.sample_id DESC LIMIT 1
 ) a ON true
 ORDER BY y.fiscal_year

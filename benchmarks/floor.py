@@ -206,7 +206,7 @@ def run(landing: Path, out: Path, memory_limit: str | None, threads: int | None)
         f"COPY (SELECT scr_id, case_number, unnest(failed) AS rule_id, source_file, source_row "
         f"FROM versions WHERE len(failed) > 0) TO '{out / 'validation_findings.parquet'}'",
     )
-    rows, findings = con.execute("SELECT count(*), sum(len(failed)) FROM versions").fetchone()
+    rows, findings = con.execute("SELECT count(*), sum(len(failed)) FROM versions").fetchall()[0]
     return {"rows": rows, "findings": int(findings or 0), "steps_s": steps}
 
 

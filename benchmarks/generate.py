@@ -227,7 +227,7 @@ def write_correction(landing: Path, rows: int, seed: int = 7, share_pct: int = 5
         ) TO '{path}' (HEADER)""",
         {"modified": CORRECTION_MODIFIED_AT, "start": start, "end": end, "share": share_pct},
     )
-    n = con.execute(f"SELECT count(*) FROM read_csv('{path}')").fetchone()[0]
+    n = con.execute(f"SELECT count(*) FROM read_csv('{path}')").fetchall()[0][0]
     con.close()
     return {"file": path.name, "rows": int(n), "fiscal_year": fy, "fiscal_quarter": q}
 

@@ -66,9 +66,12 @@ def _counts_in(con, scr_id: str) -> list[str]:
     from assets.determinations import MEASURE_FILTERS
 
     cols = ", ".join(f"{pred.format(p='')} AS {name}" for name, pred in MEASURE_FILTERS.items())
-    row = con.execute(
-        f"SELECT {cols} FROM {DETERMINATIONS} WHERE counted AND scr_id = ?", [scr_id]
-    ).fetchone()
+    row = (
+        con.execute(
+            f"SELECT {cols} FROM {DETERMINATIONS} WHERE counted AND scr_id = ?", [scr_id]
+        ).fetchall()
+        or [None]
+    )[0]
     return [name for name, hit in zip(MEASURE_FILTERS, row or [], strict=False) if hit]
 
 
@@ -124,10 +127,13 @@ def quarter_scrs(con, key: str, column: str) -> tuple[int | None, list[tuple]]:
     from assets.determinations import MEASURE_FILTERS
 
     fy, q = parse_quarter_key(key)
-    published = con.execute(
-        f'SELECT "{column}" FROM quarterly_measures WHERE fiscal_year = ? AND fiscal_quarter = ?',
-        [fy, q],
-    ).fetchone()
+    published = (
+        con.execute(
+            f'SELECT "{column}" FROM quarterly_measures WHERE fiscal_year = ? AND fiscal_quarter = ?',
+            [fy, q],
+        ).fetchall()
+        or [None]
+    )[0]
     scrs = con.execute(
         f"SELECT {', '.join(QUARTER_COLUMNS)} FROM {DETERMINATIONS} WHERE counted "
         f"AND fiscal_year = ? AND fiscal_quarter = ? AND {MEASURE_FILTERS[column].format(p='')} "

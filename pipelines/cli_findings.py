@@ -88,7 +88,9 @@ def cmd_findings(args: argparse.Namespace) -> int:
         if args.details:
             details = con.execute(DETAIL_SQL.format(findings=sql), [*filters, args.details])
             details = (details.fetchall(), [d[0] for d in details.description])
-        quarantined = con.execute("SELECT count(*) FROM scr_current WHERE quarantined").fetchone()
+        quarantined = con.execute("SELECT count(*) FROM scr_current WHERE quarantined").fetchall()[
+            0
+        ]
     finally:
         con.close()
     errors = sum(r[3] for r in rows if r[1] == "error")

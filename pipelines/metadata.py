@@ -45,7 +45,7 @@ def table_metadata(
     con: duckdb.DuckDBPyConnection, table: str, preview_sql: str | None = None
 ) -> dict[str, dg.MetadataValue]:
     """Row count, schema and preview for ``table`` (preview of ``preview_sql`` if given)."""
-    count = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    count = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
     return {
         "dagster/row_count": dg.MetadataValue.int(int(count)),
         "dagster/column_schema": dg.MetadataValue.table_schema(table_schema(con, table)),

@@ -71,7 +71,7 @@ def _copy_audit_records(con: duckdb.DuckDBPyConnection, live_warehouse: Path) ->
         for table in AUDIT_TABLES:
             if table in live:
                 con.execute(f"INSERT INTO {table} SELECT * FROM live.{table}")
-                copied += con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                copied += con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         return copied
     finally:
         con.execute("DETACH live")

@@ -9,19 +9,14 @@ from pathlib import Path
 
 import pytest
 
+import scr_fixtures
 from pipelines.demo_extracts import write_demo_extracts
 
 
 def use_env(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
-    """Point the pipeline's environment variables at ``root``."""
-    for name, sub in (
-        ("SCR_LANDING_DIR", "landing"),
-        ("SCR_WAREHOUSE", "warehouse.duckdb"),
-        ("SCR_OUTPUT_DIR", "output"),
-        ("DAGSTER_HOME", "dagster"),
-    ):
-        monkeypatch.setenv(name, str(root / sub))
-    (root / "dagster").mkdir(exist_ok=True)
+    """Point the pipeline's environment variables at ``root`` (the one list in scr_fixtures)."""
+    env = scr_fixtures.use_env(monkeypatch, root)
+    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
 def refreshed_demo(tmp_path_factory: pytest.TempPathFactory, refresh: Callable) -> Path:

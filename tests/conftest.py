@@ -46,6 +46,9 @@ class Project:
         monkeypatch.setenv("SCR_OUTPUT_DIR", str(self.output))
         monkeypatch.setenv("DAGSTER_HOME", str(self.home))
         monkeypatch.setenv("SCR_ARCHIVE_DIR", str(root / "archive"))
+        # tests write their extracts and refresh at once: no settle wait (a module-scoped
+        # project is set up before the function-scoped autouse fixture below applies)
+        monkeypatch.setenv("SCR_SETTLE_SECONDS", "0")
         self.archive = root / "archive"
         self.instance = dg.DagsterInstance.local_temp(str(self.home))
         self.messages: list[str] = []
@@ -93,7 +96,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def module_project(tmp_path_factory: pytest.TempPathFactory):
     """One environment shared by a module's tests (refresh once, assert many times)."""
     mp = pytest.MonkeyPatch()
-    mp.setenv("SCR_SETTLE_SECONDS", "0")
     p = Project(tmp_path_factory.mktemp("project"), mp)
     yield p
     p.instance.dispose()

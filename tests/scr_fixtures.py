@@ -133,7 +133,7 @@ def table_counts(warehouse: Path) -> dict[str, int]:
                 "ORDER BY table_name"
             ).fetchall()
         ]
-        return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+        return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
     finally:
         con.close()
 

@@ -65,7 +65,7 @@ def test_files_and_rows(generated, validated):
     landing, summary = generated
     assert summary["files"] == sorted(p.name for p in landing.glob("scr_extract_*.csv"))
     assert len(summary["files"]) == 3
-    assert validated.execute("SELECT count(*) FROM raw_scr_versions").fetchone()[0] == ROWS
+    assert validated.execute("SELECT count(*) FROM raw_scr_versions").fetchall()[0][0] == ROWS
 
 
 def test_only_the_intended_rows_fail_each_on_its_rule(generated, validated):
@@ -113,7 +113,7 @@ def test_checkbox_only_from_2023_07_18(validated):
         "SELECT count(tco_involvement) FILTER (created_ts < TIMESTAMP '2023-07-18'), "
         "count(*) FILTER (created_ts >= TIMESTAMP '2023-07-18' AND tco_involvement IS NULL), "
         "count(*) FILTER (created_ts >= TIMESTAMP '2023-07-18') FROM scr_versions"
-    ).fetchone()
+    ).fetchall()[0]
     assert before == 0
     assert after_missing == 0
     assert after > 0
@@ -144,11 +144,11 @@ def test_correction_changes_exactly_one_quarter(tmp_path, monkeypatch):
         "SELECT count(*) FROM scr_current WHERE source_file = ? AND counted "
         "AND fiscal_year = ? AND fiscal_quarter = ? AND determination = 'NON_TCO'",
         [correction["file"], *CORRECTION_QUARTER],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     assert restated == correction["rows"]
     assert (
         dt.date(2024, 7, 1)
         <= con.execute(
             "SELECT min(approved_date) FROM scr_current WHERE source_file = ?", [correction["file"]]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )

@@ -36,13 +36,13 @@ def test_demo_writes_every_output(tmp_path):
         years = con.execute(
             f"SELECT min(fiscal_year), max(fiscal_year), sum(dd_total), sum(dd_tco) FROM read_parquet("
             f"'{out}/quarterly_measures/**/*.parquet', hive_partitioning = true)"
-        ).fetchone()
+        ).fetchall()[0]
         cats = con.execute(
             f"SELECT count(DISTINCT criminal_category) FROM read_parquet('{out}/category_measures/**/*.parquet')"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         errors = con.execute(
             f"SELECT count(*) FROM read_parquet('{out}/validation_findings.parquet') WHERE severity = 'error'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     assert years[0] == 2017 and years[1] >= 2024
     assert 0 < years[3] < years[2]  # the TCO-validated count is below the old count
     assert cats == 8

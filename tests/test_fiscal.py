@@ -45,7 +45,9 @@ def con():
 def test_fiscal_year_quarter_edges(day, expected, con):
     assert fiscal_year_quarter(day) == expected
     assert (
-        con.execute("SELECT fiscal_year(?::DATE), fiscal_quarter(?::DATE)", [day, day]).fetchone()
+        con.execute("SELECT fiscal_year(?::DATE), fiscal_quarter(?::DATE)", [day, day]).fetchall()[
+            0
+        ]
         == expected
     )
 
@@ -61,7 +63,7 @@ def test_python_and_sql_agree_and_day_lies_in_its_quarter(day):
         got = c.execute(
             "SELECT fiscal_year(?::DATE), fiscal_quarter(?::DATE), quarter_start(?, ?), quarter_end(?, ?)",
             [day, day, fy, q, fy, q],
-        ).fetchone()
+        ).fetchall()[0]
     assert got == (fy, q, start, end)
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from audit_support import use_env
 
+from assets.lifecycle import active_view
 from assets.validate import collect_findings
 from pipelines.definitions import defs
 from pipelines.refresh import run_refresh
@@ -120,14 +122,7 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
 
 
 def _refresh(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInstance:
-    for name, sub in (
-        ("SCR_LANDING_DIR", "landing"),
-        ("SCR_WAREHOUSE", "warehouse.duckdb"),
-        ("SCR_OUTPUT_DIR", "output"),
-        ("DAGSTER_HOME", "dagster"),
-    ):
-        monkeypatch.setenv(name, str(tmp / sub))
-    (tmp / "dagster").mkdir(exist_ok=True)
+    use_env(monkeypatch, tmp)
     instance = dg.DagsterInstance.ephemeral()
     run_refresh(defs, instance, progress=lambda s: None)
     return instance
@@ -385,6 +380,7 @@ def _broken_rules(*files: list[dict]) -> list[set[str]]:
                 "INSERT INTO raw_resource_requests VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [file_id, f"f{file_id}", row_no, *values],
             )
+    con.execute(f"CREATE VIEW {active_view('raw_resource_requests')} AS FROM raw_resource_requests")
     con.execute(TYPED_VIEW_SQL)
     _, findings = collect_findings(
         con,

@@ -65,7 +65,7 @@ def test_table_assets_report_row_count_schema_and_preview(instance_after_refresh
     for key in table_assets:
         name = key.path[-1]
         meta = latest_materialization(instance, key).metadata
-        count = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        count = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
         assert meta["dagster/row_count"].value == count, name
         columns = [c.name for c in meta["dagster/column_schema"].value.columns]
         expected = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
