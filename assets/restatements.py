@@ -104,10 +104,27 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+def republishes_the_last(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when a publication exists and every SCR's contribution equals it: such a refresh
+    only repairs or re-renders files, so it is not a new publication (no restatement run, and
+    "What changed since the last publication" keeps describing the last one)."""
+    if not con.execute("SELECT count(*) FROM publications").fetchall()[0][0]:
+        return False
+    cols = ", ".join((*CONTRIBUTION, "scr_id"))
+    cur = f"SELECT {cols} FROM {DETERMINATIONS}"
+    prev = f"SELECT {cols} FROM published_contributions"
+    differ = con.execute(
+        f"SELECT EXISTS ({cur} EXCEPT ALL {prev}) OR EXISTS ({prev} EXCEPT ALL {cur})"
+    ).fetchall()[0][0]
+    return not differ
+
+
 def stage_restatements(con: duckdb.DuckDBPyConnection, refresh_id: str, at: datetime) -> int:
     """Put this refresh's pending rows into ``restatements`` (replacing those of any earlier
     refresh that never got published); returns their number."""
     ensure_tables(con)
+    if republishes_the_last(con):
+        return 0
     con.execute("BEGIN TRANSACTION")
     con.execute(
         "DELETE FROM restatements WHERE new_refresh_id NOT IN (SELECT refresh_id FROM publications)"
@@ -131,6 +148,8 @@ def record_publication(
     """Called once every output of a refresh is in place: the current determinations become the
     snapshot the next refresh's restatements are measured against."""
     ensure_tables(con)
+    if republishes_the_last(con):
+        return
     staged = con.execute(
         "SELECT count(*) FROM restatement_runs WHERE refresh_id = ?", [refresh_id]
     ).fetchall()[0][0]

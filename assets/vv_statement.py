@@ -70,8 +70,9 @@ SELECT CAST(y.fiscal_year AS INTEGER) AS fiscal_year, m.measure_type, m.target,
 FROM y LEFT JOIN annual_measures m USING (fiscal_year) LEFT JOIN f USING (fiscal_year)
 LEFT JOIN r USING (fiscal_year)
 LEFT JOIN LATERAL (  -- the latest sample drawn over a range of years that holds this one
-    SELECT a.* FROM a JOIN audit_samples s USING (sample_id)
-    WHERE y.fiscal_year BETWEEN s.fiscal_year_from AND s.fiscal_year_to
+    SELECT * FROM a  -- fiscal_years reads 'FY2017-FY2022' or 'FY2024': its first and last year
+    WHERE y.fiscal_year BETWEEN CAST(regexp_extract_all(a.fiscal_years, '[0-9]{4}')[1] AS INTEGER)
+        AND CAST(regexp_extract_all(a.fiscal_years, '[0-9]{4}')[-1] AS INTEGER)
     ORDER BY a.sample_id DESC LIMIT 1
 ) a ON true
 ORDER BY y.fiscal_year

@@ -8,7 +8,9 @@ empty landing dir), and compares every published file, partitions included, with
 The published files are also checked against their own ``_manifest.json``.
 
 Drawn audit samples are operator records, not files: their three tables are copied from the
-warehouse (read-only) so the rebuild draws nothing. Nothing published is changed.
+warehouse (read-only) so the rebuild draws nothing. So is the publication history (what was
+published when): the rebuild's refresh is then compared as the next refresh of the same history.
+Nothing published is changed.
 """
 
 import os
@@ -33,6 +35,13 @@ from pipelines.errors import PipelineError
 from pipelines.settings import PROJECT_ROOT, path_from_env
 
 AUDIT_TABLES = ("audit_samples", "audit_sample_population", "audit_sample_cases")
+# The publication history: what was published when, what changed between publications, and
+# the values a restated quarter had before (quarterly_measures_history).
+# It is a record of past refreshes, not a function of the files, so it is copied too; the
+# rebuild then restates nothing if the published outputs still follow from the archive (and a
+# stale publication shows up as a new restatement, i.e. a difference).
+HISTORY_TABLES = ("publications", "published_contributions", "restatement_runs", "restatements",
+                  "quarterly_measures_history")  # fmt: skip
 CHECK_NAME = "reproducible_from_archive"
 
 
@@ -48,8 +57,9 @@ class VerifyResult:
         return not self.differences
 
 
-def _copy_audit_records(con: duckdb.DuckDBPyConnection, live_warehouse: Path) -> int:
-    """Copy the drawn audit samples (operator records) from the live warehouse, read-only."""
+def _copy_records(con: duckdb.DuckDBPyConnection, live_warehouse: Path) -> int:
+    """Copy the drawn audit samples (operator records) and the publication history from the
+    live warehouse, read-only; returns the number of audit-sample rows copied."""
     ensure_audit_tables(con)
     try:
         con.execute(f"ATTACH '{live_warehouse}' AS live (READ_ONLY)")
@@ -72,6 +82,9 @@ def _copy_audit_records(con: duckdb.DuckDBPyConnection, live_warehouse: Path) ->
             if table in live:
                 con.execute(f"INSERT INTO {table} SELECT * FROM live.{table}")
                 copied += con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        for table in HISTORY_TABLES:
+            if table in live:
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM live.{table}")
         return copied
     finally:
         con.execute("DETACH live")
@@ -127,7 +140,7 @@ def verify(progress: Callable[[str], None] = print, keep: Path | None = None) ->
         progress(f"verify: rebuilding from {len(events)} archive event(s) in {archive}")
         with duckdb.connect(str(root / "warehouse.duckdb")) as con:
             counts = ingest_from_archive(con, archive, "verify")
-            samples = _copy_audit_records(con, warehouse)
+            samples = _copy_records(con, warehouse)
         progress(
             f"verify: {counts['files']} file(s), {counts['rows']:,} row(s) read from the archive"
             + (f"; {samples:,} audit-sample record(s) copied" if samples else "")

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 import scr_fixtures
+
 from pipelines.demo_extracts import write_demo_extracts
 
 

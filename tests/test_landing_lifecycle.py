@@ -100,7 +100,8 @@ def test_removed_file_changes_nothing_and_is_said_once(project):
     assert output_hashes(project.output).keys() == before.keys()
     project.messages.clear()
     project.refresh()
-    assert not [m for m in project.messages if "removed" in m]
+    # (the test's own temp path holds the word "removed": look at the messages without it)
+    assert not [m for m in project.messages if "removed" in m.replace(str(project.root), "")]
     assert project.query("SELECT event FROM landing_events ORDER BY seq") == [
         ("ingested",),
         ("removed",),
