@@ -35,7 +35,7 @@ ui: setup ## start the Dagster UI on 127.0.0.1
 	$(VENV)/bin/scr-pipeline ui
 
 test: setup ## run the test suite
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n auto --dist loadscope
 
 lint: setup ## ruff check and format check
 	$(VENV)/bin/ruff check .

@@ -18,7 +18,7 @@ from assets.archive import append_manifest, archive_copy, archive_path, record_e
 from assets.landing_readers import contract_header, csv_columns, read_batches, record_header_renames
 from assets.landing_scan import LandingFile, LandingScan, glob_escaped, scan_landing
 from pipelines.errors import BadExtractError, PipelineError
-from pipelines.metadata import OWNERS, markdown_preview, table_schema
+from pipelines.metadata import OWNERS, markdown_preview, table_metadata
 from pipelines.resources import FilesResource, WarehouseResource
 from pipelines.settings import path_from_env
 from schemas.extracts import EXTRACTS, ExtractSpec, spec_for
@@ -424,7 +424,6 @@ def landing_extracts(
         )
         for spec in EXTRACTS:
             s = summary[spec.name]
-            total = con.execute(f"SELECT count(*) FROM {spec.raw_table}").fetchall()[0][0]
             kinds = [e["event"] for e in s["events"]]
             yield dg.MaterializeResult(
                 asset_key=spec.raw_table,
@@ -436,10 +435,7 @@ def landing_extracts(
                     "lifecycle_events": dg.MetadataValue.int(sum(k != "ingested" for k in kinds)),
                     "lifecycle_notes": dg.MetadataValue.json(_notes(s)),
                     "landing_events": dg.MetadataValue.md(_events_md(s["events"])),
-                    "dagster/row_count": dg.MetadataValue.int(int(total)),
-                    "dagster/column_schema": dg.MetadataValue.table_schema(
-                        table_schema(con, spec.raw_table)
-                    ),
+                    **table_metadata(con, spec.raw_table),  # row count, schema, preview
                     "files": dg.MetadataValue.md(
                         markdown_preview(
                             con,

@@ -5,7 +5,9 @@ with three problems yields three findings. Only failures leave the database, and
 re-run over everything when the rule catalogue or reference data change.
 """
 
+import ast
 import hashlib
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -32,13 +34,31 @@ FINDINGS_COLUMNS = (
 )
 
 
+def schema_modules(*code_files: str) -> list[Path]:
+    """``code_files`` and every ``schemas`` module they import, transitively: a rule built from a
+    shared block (``schemas/rule_blocks.py``) changes when that block does."""
+    schemas_dir = REFERENCE_DIR.parent
+    seen: dict[Path, None] = {}
+    todo = [Path(f).resolve() for f in code_files]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen[path] = None
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("schemas."):
+                todo.append(schemas_dir / (node.module.split(".", 1)[1].replace(".", "/") + ".py"))
+    return sorted(seen)
+
+
 def rules_fingerprint(*code_files: str) -> str:
-    """Changes whenever a rule, a reference list or the schema code changes."""
+    """Changes whenever a rule, a reference list or the schema code (the extract's module and
+    every schemas module it imports) changes: stored files are then validated again."""
     h = hashlib.sha256()
     for path in sorted(REFERENCE_DIR.glob("*.csv")):
         h.update(path.name.encode() + path.read_bytes())
-    for f in code_files:
-        h.update(open(f, "rb").read())
+    for path in schema_modules(*code_files):
+        h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()[:16]
 
 
