@@ -37,9 +37,10 @@ ui: setup ## start the Dagster UI on 127.0.0.1
 test: setup ## run the test suite
 	$(VENV)/bin/python -m pytest -q -n auto --dist loadscope
 
-lint: setup ## ruff check and format check
+lint: setup ## ruff check, format check and the import layers (schemas <- assets <- pipelines)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: setup
 	$(VENV)/bin/ruff format .

@@ -28,9 +28,8 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.errors import PipelineError
-from pipelines.jobs import WRITER_TAG
 from pipelines.metadata import OWNERS
-from pipelines.resources import FilesResource, WarehouseResource
+from pipelines.resources import WRITER_TAG, FilesResource, WarehouseResource
 
 SAMPLE_DIR = "audit_sample"
 WORKSHEET_DIR = "_worksheets"  # '_' prefix: pyarrow.dataset and parquet globs skip it

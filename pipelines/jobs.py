@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.resources import WRITER_TAG
 from pipelines.stages import JOB_NAME, VERIFY_CHECK
-
-# Runs of this job write the DuckDB warehouse; the run queue admits one at a time (dagster.template.yaml).
-WRITER_TAG = {"scr/warehouse-writer": "true"}
 
 refresh_job = dg.define_asset_job(
     JOB_NAME,

@@ -16,6 +16,10 @@ import duckdb
 from pipelines.errors import WarehouseBusyError, unwritable
 from pipelines.fiscal import SQL_MACROS
 
+# Runs that write the DuckDB warehouse carry this tag; the run queue admits one at a time
+# (dagster.template.yaml). Here, beside the warehouse, so assets and jobs share it.
+WRITER_TAG = {"scr/warehouse-writer": "true"}
+
 
 class WarehouseResource(dg.ConfigurableResource):
     """The single DuckDB file; every connection gets the same limits and macros."""
