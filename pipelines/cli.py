@@ -15,18 +15,13 @@ from pathlib import Path
 
 from pipelines import cli_audit, cli_audit_draw, cli_explain, cli_findings, settings
 from pipelines.errors import PipelineError
+from pipelines.instance import get_instance
 
 EXIT_FAILED, EXIT_BUSY, EXIT_INTERRUPTED = 1, 3, 130
 _REFRESH_INTERRUPTED = (
     "interrupted: nothing was published by this refresh; run scr-pipeline refresh again"
 )
 INTERRUPTED = {"refresh": _REFRESH_INTERRUPTED, "demo": _REFRESH_INTERRUPTED}
-
-
-def _instance():
-    from pipelines.instance import get_instance
-
-    return get_instance()
 
 
 def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
@@ -36,7 +31,7 @@ def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
 
     landing = settings.path_from_env("SCR_LANDING_DIR")
     print(f"refresh: landing dir {landing}")
-    with refresh_lock(wait=args.wait), _instance() as instance:
+    with refresh_lock(wait=args.wait), get_instance() as instance:
         from pipelines.instance import wait_for_queued_runs
 
         wait_for_queued_runs(instance, wait=args.wait)
@@ -106,7 +101,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     os.chdir(settings.PROJECT_ROOT)
-    _instance().dispose()
+    get_instance().dispose()
     dagster = Path(sys.executable).with_name("dagster")
     cmd = [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(args.port)]
     print(f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")

@@ -13,14 +13,14 @@ import json
 
 def cmd_draw(args: argparse.Namespace) -> int:
     """Handle `audit draw`: run the `audit_draw` Dagster job in-process under the refresh lock."""
-    from pipelines.cli import _instance
     from pipelines.definitions import defs
     from pipelines.errors import PipelineError
+    from pipelines.instance import get_instance
     from pipelines.refresh import QUIET, failure_message, refresh_lock, run_publish
 
     config = {"fiscal_years": args.fiscal_years, "size": args.size, "seed": args.seed}
     run_config = {"ops": {"draw_audit_sample": {"config": config}}} | ({} if args.debug else QUIET)
-    with refresh_lock(wait=args.wait), _instance() as instance:
+    with refresh_lock(wait=args.wait), get_instance() as instance:
         result = defs.resolve_job_def("audit_draw").execute_in_process(
             run_config=run_config,
             instance=instance,
