@@ -59,6 +59,13 @@ class Project:
 
         return run_refresh(defs, self.instance, progress=self.messages.append)
 
+    def verify(self) -> list[str]:
+        """``scr-pipeline verify`` on this project: the differences between the published
+        files and a rebuild from the archive alone (empty when reproducible)."""
+        from pipelines.verify import verify
+
+        return verify(progress=self.messages.append).differences
+
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
             return con.execute(sql, params or []).fetchall()

@@ -82,6 +82,7 @@ def test_replace_takes_effect_and_earlier_bytes_restore(project):
     assert recon == {1: "active", 2: "replaced"}
     findings = read_output(project.output, "validation_findings.parquet")
     assert all(f["source_file"] == A for f in findings)
+    assert project.verify() == []  # reproducible from the archive after replace + restore
 
 
 def test_removed_file_changes_nothing_and_is_said_once(project):
@@ -106,6 +107,7 @@ def test_removed_file_changes_nothing_and_is_said_once(project):
         ("ingested",),
         ("removed",),
     ]
+    assert project.verify() == []  # the removed file's content still counts, from the archive
 
 
 def test_retract_withdraws_a_file_with_its_reason(project):
@@ -150,6 +152,7 @@ def test_retract_withdraws_a_file_with_its_reason(project):
     write_csv(project.landing / b, [valid_row("S2")])
     project.refresh()
     assert counts(project) == (0, 2, 2)
+    assert project.verify() == []  # retraction and the new bytes replay from the archive
 
 
 def test_partial_copy_replaced_by_the_complete_file_no_longer_quarantines(project):
@@ -165,6 +168,7 @@ def test_partial_copy_replaced_by_the_complete_file_no_longer_quarantines(projec
     ]
     assert counts(project) == (1, 2, 2)
     assert read_output(project.output, "quarantined_scrs.parquet") == []
+    assert project.verify() == []
 
 
 @pytest.mark.parametrize("odd", ["scr_extract_2024*.csv", "scr_extract_2024?[1].csv"])
@@ -185,6 +189,7 @@ def test_glob_characters_are_characters(project, odd):
     ]
     assert project.query("SELECT count(*), sum(rows_read) FROM ingested_files") == [(3, 6)]
     assert counts(project) == (0, 6, 6)
+    assert project.verify() == []  # the archive replays the odd name exactly too
 
 
 def test_symlink_is_refused_by_name_and_nothing_changes(project, tmp_path):
@@ -204,6 +209,8 @@ def test_symlink_is_refused_by_name_and_nothing_changes(project, tmp_path):
     assert output_hashes(project.output) == before
     assert project.query("SELECT count(*) FROM raw_scr_versions") == wh_before
     assert project.query("SELECT count(*) FROM landing_events") == [(1,)]
+    (project.landing / "scr_extract_2024-06-01.csv").unlink()
+    assert project.verify() == []
 
 
 def test_unsettled_file_is_waited_for(project, monkeypatch):
@@ -213,9 +220,12 @@ def test_unsettled_file_is_waited_for(project, monkeypatch):
     past = time.time() - 600
     os.utime(old, (past, past))
     fresh = write_csv(project.landing / "scr_extract_2024-03-01.csv", [valid_row("S2")])
-    monkeypatch.setenv("SCR_SETTLE_SECONDS", "3")
+    # 10 s: the refresh process must start (imports, several seconds on a loaded machine)
+    # well before the fresh file settles, or there is nothing left to wait for
+    monkeypatch.setenv("SCR_SETTLE_SECONDS", "10")
     assert landing_fingerprint()[1] == [f"{A}:{old.stat().st_size}:{int(past)}"]
-    env_settle = {"SCR_SETTLE_SECONDS": "3"}
+    env_settle = {"SCR_SETTLE_SECONDS": "10"}
+    os.utime(fresh)  # "just written" as the refresh starts
     t0 = time.monotonic()
     proc = run_cli_env(project.root, env_settle, "refresh")
     assert proc.returncode == 0, proc.stderr
