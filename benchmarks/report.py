@@ -102,6 +102,12 @@ def render_table(result: dict) -> str:
         f"- baseline / pipeline: {_ratio(base, full, 'wall_s')} wall, "
         f"{_ratio(base, full, 'peak_rss_mb')} peak RSS",
     ]
+    arch = (full or {}).get("archive")
+    if arch:
+        lines.append(
+            f"- landing archive: {arch['archive_mb']:,.1f} MB for {arch['input_mb']:,.1f} MB of "
+            f"extracts; hashing and copying them into an archive takes {arch['hash_and_copy_s']}s"
+        )
     for key in ("pipeline_full", "pipeline_one_quarter"):
         st = runs.get(key, {}).get("stages_s")
         if st:

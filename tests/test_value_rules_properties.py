@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -26,7 +27,12 @@ from schemas.extracts import CASE_REVIEWS, EXTRACTS, RESOURCE_REQUESTS, SCR, Ext
 
 EASTERN = ZoneInfo("America/New_York")
 WS = " \t\n\r\x0b\x0c"  # the whitespace the contract trims (ASCII), per docs/VALIDATION.md
-SEEDED = settings(derandomize=True, max_examples=60, deadline=None)
+# 30 seeded examples per property in `make test`; SCR_PROPERTY_EXAMPLES=500 for a longer run
+SEEDED = settings(
+    derandomize=True,
+    max_examples=int(os.environ.get("SCR_PROPERTY_EXAMPLES", "30")),
+    deadline=None,
+)
 INGESTED = dt.datetime(2026, 12, 1, 15, 0)  # UTC, as ingest stores it (10:00 Eastern)
 
 VALID = {
