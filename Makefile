@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export DAGSTER_HOME ?= $(abspath .dagster)
 
-.PHONY: help setup demo test lint format refresh ui bench clean
+.PHONY: help setup demo test lint format refresh ui bench mutation clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -48,6 +48,9 @@ format: setup
 
 bench: setup ## benchmarks (BENCH_ROWS=... to change the size)
 	$(VENV)/bin/python -m benchmarks.run
+
+mutation: setup ## mutation testing (slow): mutmut + SQL mutants, prints the score last (docs/TESTING.md)
+	nice -n 10 $(VENV)/bin/python tests/mutation/run.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) data .dagster

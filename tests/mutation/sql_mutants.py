@@ -4,8 +4,8 @@ mutmut corrupts a SQL string only as a whole (trivially killed), so this module 
 constant of the target modules, applies one small change at a time (comparison operator,
 ASC/DESC, NULLS FIRST/LAST, a dropped WHERE/FILTER conjunct, AND/OR, COUNT vs COUNT DISTINCT,
 window PARTITION/ORDER items, a dropped UNION branch) and regenerates the SQL. The mutant is
-applied in a pytest subprocess by ``sql_plugin`` (module constants and function constants are
-patched in memory; no file is rewritten).
+applied in memory by ``sql_worker.py`` (module constants and function constants are patched;
+no file is rewritten); ``run.py`` drives the workers and counts the result.
 """
 
 from __future__ import annotations
@@ -172,7 +172,9 @@ def mutants(site: Site, all_sites: list[Site]) -> list[Mutant]:
         for op, detail, edit in _edits(node):
             copy = tree.copy()
             target = list(copy.walk())[i]
-            edit(target)
+            replaced = edit(target)
+            if target is copy and isinstance(replaced, exp.Expression):
+                copy = replaced  # the root itself was replaced (a top-level UNION branch dropped)
             try:
                 text = _render(copy, wrapped, ph)
             except Exception:  # noqa: BLE001 - an edit sqlglot cannot render is not a mutant

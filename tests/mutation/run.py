@@ -1,0 +1,213 @@
+"""Mutation testing of the code that decides the number: mutmut over the Python modules and the
+SQL-level mutants of ``sql_mutants.py``, counted together.
+
+    python tests/mutation/run.py            # both parts (what `make mutation` runs)
+    python tests/mutation/run.py --sql      # SQL mutants only (a few minutes)
+    python tests/mutation/run.py --mutmut   # mutmut only
+
+The SQL part starts ``--jobs`` worker processes (``sql_worker.py``), each running the fast SQL
+test selection once per mutant it owns, in memory. The mutmut part runs ``mutmut run`` with the
+``[tool.mutmut]`` configuration of pyproject.toml (a fresh run: ``mutants/`` is removed first
+unless ``--keep-mutmut-cache``). The summary goes to ``benchmarks/results/mutation.json`` and
+``.md``; the last line printed is ``mutation score: K/N killed (P%)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / ".mutation"
+RESULTS = ROOT / "benchmarks" / "results"
+SQL_TESTS = ["tests/test_measure_sql.py", "tests/test_mutants_sql.py"]
+# mutmut's statuses; "timeout" is a kill (the mutant made the tests hang), as mutmut counts it
+MUTMUT_KILLED = {"killed", "timeout"}
+MUTMUT_NOT_RUN = {"skipped"}
+
+
+def _python() -> str:
+    return sys.executable
+
+
+def _pct(k: int, n: int) -> str:
+    return f"{100.0 * k / n:.1f}%" if n else "n/a"
+
+
+def run_sql(jobs: int, tests: list[str]) -> dict:
+    """All SQL mutants over ``jobs`` workers; returns the part's summary."""
+    WORK.mkdir(exist_ok=True)
+    outs = [WORK / f"sql-{i}.jsonl" for i in range(jobs)]
+    for o in outs:
+        o.unlink(missing_ok=True)
+    worker = ROOT / "tests" / "mutation" / "sql_worker.py"
+    procs = [
+        subprocess.Popen(
+            [_python(), str(worker), str(i), str(jobs), str(outs[i]), "--", *tests],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=open(WORK / f"sql-{i}.log", "w"),  # noqa: SIM115 - closed with the process
+        )
+        for i in range(jobs)
+    ]
+    codes = [p.wait() for p in procs]
+    rows = [json.loads(line) for o in outs if o.exists() for line in o.read_text().splitlines()]
+    baselines = [r for r in rows if r["index"] < 0]
+    if any(c != 0 for c in codes) or len(baselines) != jobs:
+        logs = "\n".join((WORK / f"sql-{i}.log").read_text()[-2000:] for i in range(jobs))
+        sys.exit(f"SQL mutation workers failed (exit codes {codes}):\n{logs}")
+    mutants = sorted((r for r in rows if r["index"] >= 0), key=lambda r: r["index"])
+    killed = [r for r in mutants if r["outcome"] == "killed"]
+    return {
+        "tests": tests,
+        "killed": len(killed),
+        "total": len(mutants),
+        "survivors": [r["label"] for r in mutants if r["outcome"] != "killed"],
+        "baseline_seconds": [b["seconds"] for b in baselines],
+        "mutants": mutants,
+    }
+
+
+def run_mutmut(jobs: int, keep_cache: bool) -> dict:
+    """``mutmut run`` then ``mutmut results --all true``; returns the part's summary."""
+    mutmut = str(Path(_python()).with_name("mutmut"))
+    if not keep_cache:
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+    WORK.mkdir(exist_ok=True)
+    with open(WORK / "mutmut.log", "w") as log:
+        code = subprocess.call(
+            [mutmut, "run", "--max-children", str(jobs)], cwd=ROOT, stdout=log, stderr=log
+        )
+    if code != 0:
+        tail = (WORK / "mutmut.log").read_text()[-3000:]
+        sys.exit(f"mutmut run failed (exit {code}); see .mutation/mutmut.log:\n{tail}")
+    out = subprocess.run(
+        [mutmut, "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    status = dict(re.findall(r"^\s+(\S+): (.+)$", out, flags=re.M))
+    by_status: dict[str, int] = {}
+    for s in status.values():
+        by_status[s] = by_status.get(s, 0) + 1
+    counted = {k: s for k, s in status.items() if s not in MUTMUT_NOT_RUN}
+    killed = sum(1 for s in counted.values() if s in MUTMUT_KILLED)
+    return {
+        "killed": killed,
+        "total": len(counted),
+        "by_status": by_status,
+        "survivors": sorted(f"{k}: {s}" for k, s in counted.items() if s not in MUTMUT_KILLED),
+    }
+
+
+def write_summary(parts: dict, seconds: dict) -> tuple[int, int]:
+    k = sum(p["killed"] for p in parts.values())
+    n = sum(p["total"] for p in parts.values())
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "killed": k,
+        "total": n,
+        "score": round(100.0 * k / n, 1) if n else None,
+        "seconds": seconds,
+        "parts": {
+            name: {x: v for x, v in p.items() if x != "mutants"} for name, p in parts.items()
+        },
+    }
+    (RESULTS / "mutation.json").write_text(json.dumps(summary, indent=2) + "\n")
+    lines = [
+        "# Mutation testing result",
+        "",
+        f"Run {summary['date']} by `make mutation` (docs/TESTING.md explains it).",
+        "",
+        "| part | killed | mutants | score | seconds |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, p in parts.items():
+        lines.append(
+            f"| {name} | {p['killed']} | {p['total']} | {_pct(p['killed'], p['total'])} "
+            f"| {seconds.get(name, 0):.0f} |"
+        )
+    lines += [
+        f"| **together** | **{k}** | **{n}** | **{_pct(k, n)}** | {sum(seconds.values()):.0f} |"
+    ]
+    for name, p in parts.items():
+        lines += ["", f"## Surviving {name} mutants ({len(p['survivors'])})", ""]
+        lines += [f"- `{s}`" for s in p["survivors"]] or ["none"]
+    (RESULTS / "mutation.md").write_text("\n".join(lines) + "\n")
+    return k, n
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description="Mutation testing: mutmut over the modules that decide the number plus the "
+        "SQL-level mutants (tests/mutation/sql_mutants.py); prints "
+        "'mutation score: K/N killed (P%%)' last and writes benchmarks/results/mutation.{json,md}."
+    )
+    part = ap.add_mutually_exclusive_group()
+    part.add_argument("--sql", action="store_true", help="run only the SQL mutants")
+    part.add_argument("--mutmut", action="store_true", help="run only mutmut")
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=int(os.environ.get("MUTATION_JOBS", "2")),
+        help="worker processes per part (default 2, or $MUTATION_JOBS)",
+    )
+    ap.add_argument(
+        "--sql-tests",
+        nargs="+",
+        default=SQL_TESTS,
+        metavar="TEST",
+        help=f"test selection run per SQL mutant (default: {' '.join(SQL_TESTS)})",
+    )
+    ap.add_argument(
+        "--keep-mutmut-cache",
+        action="store_true",
+        help="reuse mutants/ from an earlier run (mutmut re-tests only what changed)",
+    )
+    ap.add_argument("--list", action="store_true", help="list the SQL mutants and exit")
+    args = ap.parse_args(argv)
+
+    if args.list:
+        sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "mutation")]
+        import sql_mutants
+
+        for i, m in enumerate(sql_mutants.all_mutants()):
+            print(i, m.label)
+        return 0
+
+    parts: dict[str, dict] = {}
+    seconds: dict[str, float] = {}
+    if not args.sql:
+        t0 = time.monotonic()
+        parts["mutmut"] = run_mutmut(args.jobs, args.keep_mutmut_cache)
+        seconds["mutmut"] = round(time.monotonic() - t0, 1)
+    if not args.mutmut:
+        t0 = time.monotonic()
+        parts["sql"] = run_sql(args.jobs, args.sql_tests)
+        seconds["sql"] = round(time.monotonic() - t0, 1)
+
+    k, n = write_summary(parts, seconds)
+    for name, p in parts.items():
+        print(f"{name} survivors ({len(p['survivors'])}):")
+        for s in p["survivors"]:
+            print(f"    {s}")
+    for name, p in parts.items():
+        extra = f" {p['by_status']}" if "by_status" in p else ""
+        print(
+            f"{name}: {p['killed']}/{p['total']} killed ({_pct(p['killed'], p['total'])}) "
+            f"in {seconds[name]:.0f} s{extra}"
+        )
+    print("summary: benchmarks/results/mutation.json, benchmarks/results/mutation.md")
+    print(f"mutation score: {k}/{n} killed ({_pct(k, n)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
