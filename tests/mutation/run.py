@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description="Mutation testing: mutmut over the modules that decide the number plus the "
         "SQL-level mutants (tests/mutation/sql_mutants.py); prints "
-        "'mutation score: K/N killed (P%%)' last and writes benchmarks/results/mutation.{json,md}."
+        "'mutation score: K/N killed (P%)' last and writes benchmarks/results/mutation.{json,md}."
     )
     part = ap.add_mutually_exclusive_group()
     part.add_argument("--sql", action="store_true", help="run only the SQL mutants")
