@@ -96,12 +96,12 @@ def parse_timestamp(value: str | None) -> dt.datetime | None:
     m = None if value is None else _TIMESTAMP.fullmatch(value)
     if m is None:
         return None
-    try:
-        day = dt.date.fromisoformat(m["date"])
-        micro = int((m["f"] or "0").ljust(6, "0")[:6])
-        stamp = dt.datetime.combine(
-            day, dt.time(int(m["h"] or 0), int(m["m"] or 0), int(m["s"] or 0), micro)
-        )
+    hour, minute, second = int(m["h"] or 0), int(m["m"] or 0), int(m["s"] or 0)
+    micro = int((m["f"] or "0").ljust(6, "0")[:6])  # finer than microseconds: truncated
+    end_of_day = hour == 24 and minute == second == 0 and not (m["f"] or "0").strip("0")
+    try:  # ISO 8601: 24:00 is the end of the day, i.e. midnight of the next one
+        day = dt.date.fromisoformat(m["date"]) + dt.timedelta(days=end_of_day)
+        stamp = dt.datetime.combine(day, dt.time(0 if end_of_day else hour, minute, second, micro))
     except ValueError:
         return None
     tz = m["tz"]
@@ -109,9 +109,12 @@ def parse_timestamp(value: str | None) -> dt.datetime | None:
         return stamp
     if tz == "Z":
         offset = dt.timedelta(0)
-    else:
+    else:  # a UTC offset is hours 00-23 and minutes 00-59: "+99:00" is not one
         digits = tz[1:].replace(":", "")
-        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+        hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+        if hours > 23 or minutes > 59:
+            return None
+        offset = dt.timedelta(hours=hours, minutes=minutes)
         offset = -offset if tz[0] == "-" else offset
     aware = stamp.replace(tzinfo=dt.timezone(offset))
     return aware.astimezone(EASTERN).replace(tzinfo=None)

@@ -24,7 +24,7 @@ after 2023-07-18 (boundary times with UTC offsets included), subject_count / cou
 Seeded: ``derandomize=True`` and no example database, so every run tries the same examples.
 Profiles (environment variable ``SCR_FUZZ_PROFILE``):
 
-* ``default``: 10 generated refreshes + 3 explicit examples, 60 schema examples; the file runs
+* ``default``: 10 generated refreshes + 4 explicit examples, 60 schema examples; the file runs
   in about a minute on two shared cores (``make test`` / CI).
 * ``nightly``: 150 refreshes of up to 40 rows, 2,000 schema examples (about 15 minutes):
   ``SCR_FUZZ_PROFILE=nightly .venv/bin/python -m pytest -q -p no:randomly tests/test_fuzz.py``.
@@ -84,11 +84,15 @@ ID_POOL = ("S-1", "S-2", "S-3", 'O\'Brien, "x"')
 CASES = ("C-1", "C-2", "c-3", "C" * 40)
 OFFICES = ("SAC Houston", "HQ", "SAC El Paso, TX")
 SUBCATEGORIES = ("", "Fentanyl", 'say "hi", twice', "ü\nline")
-# Tie-prone: the first five are all 2024-01-10 12:00 Eastern, the last two 2024-01-11 00:00.
+# Tie-prone: the first six are all 2024-01-10 12:00 Eastern, then one second earlier, then
+# three spellings of 2024-01-11 00:00 (ISO 8601's 24:00 is the end of the day); the last three
+# are 2023-11-05 01:30 Eastern wall time, once as EDT and once as EST (converted to Eastern wall
+# time, the contract's rule, the repeated hour ties).
 LAST_MODIFIED = (
     "2024-01-10T12:00:00", "2024-01-10 12:00", "2024-01-10T17:00:00Z",
-    "2024-01-10T12:00:00-05:00", "2024-01-10T13:00-04:00", "2024-01-10T11:59:59",
-    "2024-01-11", "2024-01-11T00:00:00",
+    "2024-01-10T12:00:00-05:00", "2024-01-10T13:00-04:00", "2024-01-10T12:00:00.000",
+    "2024-01-10T11:59:59", "2024-01-11", "2024-01-11T00:00:00", "2024-01-10T24:00:00",
+    "2023-11-05T01:30:00", "2023-11-05T05:30:00Z", "2023-11-05T06:30:00Z",
 )  # fmt: skip
 # created_at around the checkbox day: Eastern 2023-07-18 00:00, 2023-07-17 16:00, 23:59:59, ...
 CREATED_EDGES = (
@@ -114,13 +118,29 @@ BAD = {
     "criminal_category": ("", "Illicit Trade", "national security"),
     "field_office": ("", "  "),
     "status": ("", "approved", "DONE"),
-    "created_at": ("", "01/02/2024", "2024-02-30T10:00", "yesterday", "2099-01-01T00:00:00"),
+    "created_at": (
+        "",
+        "01/02/2024",
+        "2024-02-30T10:00",
+        "yesterday",
+        "2099-01-01T00:00:00",
+        "2023-07-17T20:00:00+99:00",
+        "2024-01-02T24:30:00",
+    ),  # fmt: skip
     "submitted_date": ("", "2024-02-30", "03/04/2024", "2099-01-01"),
     "approved_format": ("2024-13-01", "01/02/2024", "2024-1-5"),
     "tco_involvement": ("Yes", "y", "TRUE"),
     "subject_count": ("0", "-1", "2.5", "many", "+3"),
     "countries": ("USA", "us;mx", "US;;MX", "XX", "US, MX", ";"),
-    "last_modified_at": ("", "soon", "2024-1-1", "2024-02-30T12:00:00", "2099-01-01T00:00:00"),
+    "last_modified_at": (
+        "",
+        "soon",
+        "2024-1-1",
+        "2024-02-30T12:00:00",
+        "2099-01-01T00:00:00",
+        "2024-01-10T12:00:00-99:00",
+        "2024-01-10T12:00:00+05:99",
+    ),  # fmt: skip
 }
 
 
@@ -387,6 +407,14 @@ UNDATABLE_WINS = [
     [(_row(), False), (_row("S-2", last_modified_at="2099-01-01T00:00:00"), True)],
 ]
 
+# found by this fuzz: "-99:00" is not a UTC offset, so the first version's last_modified_at is
+# not a timestamp (scr.last_modified_at.format) and, undatable, is the current record: S-1 is
+# quarantined and nothing counts. The pipeline read it as 99 hours later and counted it TCO.
+INVALID_OFFSET = [
+    [(_row(last_modified_at="2024-01-10T12:00:00-99:00"), True)],
+    [(_row(last_modified_at="2024-01-11T00:00:00", tco_involvement="N"), False)],
+]
+
 
 @settings(
     max_examples=SIZE["refreshes"],
@@ -398,6 +426,7 @@ UNDATABLE_WINS = [
 @example(files=NOTHING_COUNTED)
 @example(files=TIE_ACROSS_FILES)
 @example(files=UNDATABLE_WINS)
+@example(files=INVALID_OFFSET)
 def test_refresh_matches_the_oracle(files, tmp_path_factory, monkeypatch):
     root = tmp_path_factory.mktemp("fuzz")
     for k, v in env_for(root).items():
