@@ -14,7 +14,7 @@ MAX_ID_LENGTH = 40
 YES_NO = ("Y", "N")
 DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _TIME_RE = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
-_OFFSET_RE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)"
+_OFFSET_RE = r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)"  # hours 00-23, minutes 00-59
 # A date, or a date and time with an optional UTC offset (an offset needs a time: 2024-01-02-05
 # is not a date at UTC-5).
 TIMESTAMP_RE = DATE_RE + r"([T ]" + _TIME_RE + _OFFSET_RE + "?)?"
