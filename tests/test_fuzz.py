@@ -24,7 +24,8 @@ after 2023-07-18 (boundary times with UTC offsets included), subject_count / cou
 Seeded: ``derandomize=True`` and no example database, so every run tries the same examples.
 Profiles (environment variable ``SCR_FUZZ_PROFILE``):
 
-* ``default``: 10 generated refreshes + 4 explicit examples, 60 schema examples; the file runs
+* ``default``: 10 generated refreshes + 5 explicit examples (one a known disagreement,
+  ``xfail``), 60 schema examples; the file runs
   in about a minute on two shared cores (``make test`` / CI).
 * ``nightly``: 150 refreshes of up to 40 rows, 2,000 schema examples (about 15 minutes):
   ``SCR_FUZZ_PROFILE=nightly .venv/bin/python -m pytest -q -p no:randomly tests/test_fuzz.py``.
@@ -61,7 +62,7 @@ from fuzz_oracle import (
     quarterly_rows,
     versions_of,
 )
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from scr_fixtures import env_for, query, read_output, refresh_in_process, write_csv
 
 PROFILES = {
@@ -236,7 +237,10 @@ def extract_files(draw, max_rows: int = SIZE["max_rows"]) -> list[list[tuple[dic
     n_files = draw(st.integers(1, min(3, len(rows))))
     where = [draw(st.integers(0, n_files - 1)) for _ in rows]
     files = [[r for r, f in zip(rows, where, strict=True) if f == i] for i in range(n_files)]
-    return [f for f in files if f]
+    files = [f for f in files if f]
+    # byte-identical files are DUPLICATE_CONTENT below (a known disagreement): not generated
+    assume(len({repr(f) for f in files}) == len(files))
+    return files
 
 
 def _name(i: int) -> str:
@@ -415,6 +419,14 @@ INVALID_OFFSET = [
     [(_row(last_modified_at="2024-01-11T00:00:00", tco_involvement="N"), False)],
 ]
 
+# Known disagreement (found by the nightly profile, not fixed here): a file with the same bytes
+# as an earlier file is skipped at ingest ("same content as ..., already ingested"), which the
+# contract does not provide for. By the contract each file's rows are versions and a tie goes to
+# the later file: S-1's current record is the third file's row (TCO). The pipeline ignores the
+# third file, so the second file's row (checkbox N, NON_TCO) is current.
+_TIED_TCO = (_row(), False)
+DUPLICATE_CONTENT = [[_TIED_TCO], [(_row(tco_involvement="N"), False)], [_TIED_TCO]]
+
 
 @settings(
     max_examples=SIZE["refreshes"],
@@ -427,6 +439,10 @@ INVALID_OFFSET = [
 @example(files=TIE_ACROSS_FILES)
 @example(files=UNDATABLE_WINS)
 @example(files=INVALID_OFFSET)
+@example(files=DUPLICATE_CONTENT).xfail(
+    reason="a file with an earlier file's bytes is skipped; the contract makes its rows versions",
+    raises=AssertionError,
+)
 def test_refresh_matches_the_oracle(files, tmp_path_factory, monkeypatch):
     root = tmp_path_factory.mktemp("fuzz")
     for k, v in env_for(root).items():
