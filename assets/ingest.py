@@ -220,9 +220,9 @@ def _ingest_all(
         ).fetchall()
     }
     by_sha = {sha: name for (name, sha) in earlier}
-    next_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM ingested_files").fetchall()[0][
-        0
-    ]
+    [(next_id,)] = con.execute(
+        "SELECT coalesce(max(file_id), 0) + 1 FROM ingested_files"
+    ).fetchall()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     summary = _new_summary()
     for name in scan.unsettled:

@@ -148,12 +148,12 @@ def record_publication(
     """Called once every output of a refresh is in place: the current determinations become the
     snapshot the next refresh's restatements are measured against."""
     ensure_tables(con)
-    if republishes_the_last(con):
-        return
     staged = con.execute(
         "SELECT count(*) FROM restatement_runs WHERE refresh_id = ?", [refresh_id]
     ).fetchall()[0][0]
-    if not staged:  # a publish path that did not run the restatements asset
+    if not staged:  # the restatements asset did not stage a run: a repair, or another path
+        if republishes_the_last(con):
+            return  # nothing changed since the last publication: it stays the last one
         stage_restatements(con, refresh_id, published_at)
     cols = ", ".join((*CONTRIBUTION, "scr_id"))
     con.execute("BEGIN TRANSACTION")

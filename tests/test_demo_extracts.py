@@ -193,9 +193,7 @@ def test_tco_checkbox_only_from_18_july_2023(full) -> None:
         where created_at >= '2023-07-18' and tco_involvement is null""").fetchall()
     }
     assert missing and missing <= set(summary["invalid_scr_ids"])
-    late = con.sql("select count(*) from versions where created_at >= '2023-07-18'").fetchall()[0][
-        0
-    ]
+    [(late,)] = con.sql("select count(*) from versions where created_at >= '2023-07-18'").fetchall()
     assert late > 1000
 
 

@@ -154,3 +154,32 @@ def test_the_asset_check_reports_reproducible(site, monkeypatch):
     assert meta["files_compared"].value == sum(
         1 for p in (site / "output").rglob("*") if p.is_file()
     )
+
+
+def test_a_drawn_audit_sample_is_copied_and_keep_keeps_the_rebuild(site, tmp_path):
+    """Audit samples are operator records: the rebuild gets them from the warehouse, so the
+    published sample files verify; --keep leaves the rebuild (warehouse, output) to inspect."""
+    import duckdb
+
+    draw = run_cli(site, "audit", "draw", "--fiscal-years", "2024", "--size", "1", "--seed", "3")
+    assert draw.returncode == 0, draw.stdout + draw.stderr
+    kept = tmp_path / "kept"
+    result = run_cli(site, "verify", "--keep", str(kept))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "audit-sample record(s) copied" in result.stdout
+    [rebuild] = list(kept.iterdir())
+    assert f"the rebuild is kept in {rebuild}" in result.stdout
+    with duckdb.connect(str(rebuild / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM audit_samples").fetchall() == [(1,)]
+    assert (rebuild / "output" / "_manifest.json").is_file()
+
+
+def test_verify_while_a_refresh_holds_the_lock_exits_3(site, monkeypatch):
+    from pipelines.refresh import refresh_lock
+
+    use_env(monkeypatch, site)
+    with refresh_lock():
+        result = run_cli(site, "verify")
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: another refresh is running")
+    assert "Traceback" not in result.stderr
