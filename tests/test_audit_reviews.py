@@ -1,7 +1,7 @@
 """Case reviews and the audit projection, end to end on a small demo dataset: draw a sample,
 fill the worksheet programmatically with known answers, drop it into landing, refresh, and
 read audit_projection.parquet back. Expected numbers are counted by hand from the answers
-given and projected with assets.audit_stats.project; rule breaches become findings."""
+given and projected with assets.audit.stats.project; rule breaches become findings."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from audit_support import copy_site, refreshed_demo
 
-from assets.audit_stats import METHODS, project
+from assets.audit.stats import METHODS, project
 from pipelines.cli import main
 
 CHECK = dg.AssetCheckKey(dg.AssetKey("audit_projection"), "sample_complete")

@@ -1,4 +1,4 @@
-"""Tests for assets.audit_stats: the OIG's published figures, hand-worked numbers, brute-force
+"""Tests for assets.audit.stats: the OIG's published figures, hand-worked numbers, brute-force
 checks of the exact method, simulated coverage and property tests."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import hypergeom
 
-from assets.audit_stats import METHODS, exact_bounds, project, sample_size
+from assets.audit.stats import METHODS, exact_bounds, project, sample_size
 
 # The OIG audit: 258 of 5,016 cases sampled, 145 not TCO-related.
 OIG_N, OIG_n, OIG_k = 5016, 258, 145

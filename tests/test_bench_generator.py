@@ -11,11 +11,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.ingest import ingest_new_files
-from assets.validate import rules_fingerprint, validate_new_files
+from assets.landing.ingest import ingest_new_files
+from assets.scr.validate import rules_fingerprint, validate_new_files
 from benchmarks.generate import CORRECTION_QUARTER, write_correction, write_extracts
-from pipelines.fiscal import quarter_key
 from schemas.extracts import SCR
+from schemas.fiscal import quarter_key
 from schemas.reference import criminal_categories
 from schemas.scr_extract import TYPED_VIEW_SQL, scr_version_schema
 

@@ -37,7 +37,7 @@ from scr_fixtures import (
     write_csv,
 )
 
-from assets.manifest import check_manifest
+from assets.publish.manifest import check_manifest
 
 BIG = "scr_extract_2023-10-13.csv"
 SCRS, VERSIONS = 40_000, 5  # 200,000 rows; the last version of each SCR is approved

@@ -57,7 +57,7 @@ def test_dagster_cli_validates_workspace():
 
 def test_explain_columns_are_the_measure_filters():
     """The explain command's --column choices (kept import-free) name every filtered column."""
-    from assets.determinations import MEASURE_FILTERS
+    from assets.measures.determinations import MEASURE_FILTERS
     from pipelines.cli_explain import COLUMNS
 
     assert COLUMNS == tuple(MEASURE_FILTERS)

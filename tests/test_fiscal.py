@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.fiscal import (
+from assets._shared.partitions import contiguous_blocks
+from schemas.fiscal import (
     SQL_MACROS,
     fiscal_year_quarter,
     last_closed_quarter,
@@ -18,7 +19,6 @@ from pipelines.fiscal import (
     quarter_bounds,
     quarter_key,
 )
-from pipelines.partitions import contiguous_blocks
 
 EDGES = [
     (dt.date(2023, 9, 30), (2023, 4)),

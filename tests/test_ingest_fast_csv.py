@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import assets.ingest as ingest
-from pipelines.errors import BadExtractError
+import assets.landing.ingest as ingest
+from assets._shared.errors import BadExtractError
 
 H = (
     "scr_id,case_number,scr_type,criminal_category,subcategory,field_office,status,created_at,"

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.archive import active_archived_files, ingest_from_archive, read_manifest
+from assets.landing.archive import active_archived_files, ingest_from_archive, read_manifest
 from pipelines.refresh import RefreshFailed
 from tests.scr_fixtures import output_hashes, quarterly, read_output, run_cli, valid_row, write_csv
 
@@ -257,7 +257,7 @@ def current_rows(warehouse: Path) -> set[tuple]:
 
 
 def test_rebuild_from_archive_gives_the_same_current_records(project, tmp_path, monkeypatch):
-    from assets.lifecycle import retract_file
+    from assets.landing.lifecycle import retract_file
 
     write_csv(project.landing / A, rows_abc())
     b = "scr_extract_2024-03-01.csv"

@@ -19,9 +19,14 @@ from fixtures_scr import CYBER, FILE_A, FILE_B, GANGS, NATSEC
 from test_measure_claims import TIES
 from test_pipeline_numbers import EXPECTED_AFTER_A_AND_B
 
-from assets.determine import build_current
-from assets.measures import category_rows, changed_quarter_keys, ensure_tables, quarter_rows
-from pipelines.resources import WarehouseResource
+from assets._shared.resources import WarehouseResource
+from assets.measures.quarterly import (
+    category_rows,
+    changed_quarter_keys,
+    ensure_tables,
+    quarter_rows,
+)
+from assets.scr.determine import build_current
 
 FILES_A_B = {"scr_extract_2024-01-10.csv": FILE_A, "scr_extract_2024-02-01.csv": FILE_B}
 _BASES: dict[str, Path] = {}  # kept across in-process pytest runs (the mutation harness)

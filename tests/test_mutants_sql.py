@@ -16,12 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from assets import annual, ingest
-from assets.determinations import replace_quarters
-from assets.determine import build_current
-from assets.measures import category_rows, changed_quarter_keys, ensure_tables, quarter_rows
-from assets.validate import FINDINGS_COLUMNS
-from pipelines.resources import WarehouseResource
+from assets._shared.resources import WarehouseResource
+from assets.landing import ingest
+from assets.measures import annual
+from assets.measures.determinations import replace_quarters
+from assets.measures.quarterly import (
+    category_rows,
+    changed_quarter_keys,
+    ensure_tables,
+    quarter_rows,
+)
+from assets.scr.determine import build_current
+from assets.scr.validate import FINDINGS_COLUMNS
 from schemas import scr_extract
 from schemas.extracts import SCR
 

@@ -17,8 +17,8 @@ import pytest
 import time_machine
 from ops_support import free_port, project_env
 
+from assets._shared.resources import FilesResource
 from pipelines import alerts
-from pipelines.resources import FilesResource
 from pipelines.stages import INGEST, JOB_NAME, RunPlan, stage_keys
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from ops_support import launch_stage_run, shared_server, wait_for_runs, wait_until_idle
 
-from pipelines.resources import WRITER_TAG
+from assets._shared.resources import WRITER_TAG
 from pipelines.stages import MEASURES, RANGE_END, RANGE_START
 
 

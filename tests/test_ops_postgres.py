@@ -12,9 +12,9 @@ import yaml
 from dagster._core.instance.config import dagster_instance_config
 from ops_support import FIXTURE_QUARTERS, postgres_server, project_env
 
+from assets._shared.errors import PipelineError
 from pipelines import instance as inst
 from pipelines.cli import main
-from pipelines.errors import PipelineError
 
 PG_ENV = {"DAGSTER_PG_HOST": "db.example", "DAGSTER_PG_USER": "dagster", "DAGSTER_PG_DB": "scr"}
 

@@ -21,7 +21,8 @@ from fixtures_scr import FILE_A, FILE_B
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.manifest import (
+from assets._shared.errors import UnwritablePathError
+from assets.publish.manifest import (
     MANIFEST,
     check_manifest,
     commit_staged,
@@ -29,7 +30,6 @@ from assets.manifest import (
     read_manifest,
     remove_leftovers,
 )
-from pipelines.errors import UnwritablePathError
 
 PART = "quarterly_measures/fiscal_year=2024/fiscal_quarter={q}/data.parquet"
 

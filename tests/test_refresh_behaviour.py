@@ -169,7 +169,7 @@ def test_deleted_report_is_rewritten_by_the_next_refresh(project):
 def test_unchanged_files_are_not_hashed_again(project, monkeypatch):
     import os
 
-    import assets.landing_scan as ingest
+    import assets.landing.scan as ingest
 
     path = write_scr_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
     project.refresh()

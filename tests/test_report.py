@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from report_fixture import refreshed_once
 
-from assets.report import gather, render
-from assets.report_html import Col, fmt_count, fmt_measure, fmt_money, fmt_pct, table
+from assets.report.build import gather, render
+from assets.report.html import Col, fmt_count, fmt_measure, fmt_money, fmt_pct, table
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import assets.validate as validate
+import assets.scr.validate as validate
+import schemas
 
-SCHEMAS = Path(validate.__file__).resolve().parents[1] / "schemas"
+SCHEMAS = Path(schemas.__file__).resolve().parent
 EXTRACT_MODULES = ("scr_extract.py", "resource_request.py", "case_review.py")
 
 

@@ -135,7 +135,7 @@ def test_determinations_count_exactly_what_quarterly_measures_publish(history):
 
 
 def test_count_check_names_a_quarter_whose_scrs_disagree(history, tmp_path):
-    from assets.determinations import count_mismatches
+    from assets.measures.determinations import count_mismatches
 
     p, _ = history
     db = tmp_path / "copy.duckdb"
@@ -281,7 +281,7 @@ def test_vv_statement_facts_and_wording(history):
 
 
 def test_vv_statement_uses_the_latest_audit_projection_covering_the_year(history, tmp_path):
-    from assets.vv_statement import statement_rows
+    from assets.audit.vv_statement import statement_rows
 
     p, _ = history
     db = tmp_path / "copy.duckdb"
@@ -411,7 +411,7 @@ def test_new_sections_render_in_headless_chromium(history, tmp_path):
 
 def test_record_publication_is_the_snapshot_the_next_diff_starts_from(tmp_path):
     """Unit level: after record_publication, nothing is pending; a changed SCR is."""
-    from assets.restatements import pending_restatements, record_publication
+    from assets.measures.restatements import pending_restatements, record_publication
 
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         make_determinations(con, [("S1", True, "DISRUPTION", "TCO", 2024, 1)])
@@ -451,7 +451,7 @@ CONTRIB = st.tuples(
 def test_restatements_are_exactly_the_changed_contributions(before, flips, after_extra):
     """Property: pending rows = (published quarter, SCR) pairs whose contribution changed, where
     a contribution is nothing when not counted, else (quarter, type, determination)."""
-    from assets.restatements import pending_restatements, record_publication
+    from assets.measures.restatements import pending_restatements, record_publication
 
     def changed(c):  # a different contribution: toggle counted, or move to the other quarter
         return (not c[0], *c[1:]) if c[0] else (True, c[1], c[2], c[3], 3 - c[4])

@@ -21,8 +21,8 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 
-from assets.lifecycle import active_view
-from pipelines.errors import BadExtractError
+from assets._shared.errors import BadExtractError
+from assets.landing.lifecycle import active_view
 from schemas.extracts import CASE_REVIEWS, EXTRACTS, RESOURCE_REQUESTS, SCR, ExtractSpec
 
 EASTERN = ZoneInfo("America/New_York")
@@ -91,7 +91,7 @@ def _typed(spec: ExtractSpec, rows: list[dict[str, str]], ingested: dt.datetime 
     )
     con.register("raw", raw)
     con.execute(f"CREATE TABLE {spec.raw_table} AS SELECT * FROM raw")
-    # The typed views read the active files only (assets/lifecycle.py); every file is active here.
+    # The typed views read the active files only (assets/landing/lifecycle.py); every file is active here.
     con.execute(f"CREATE VIEW {active_view(spec.raw_table)} AS SELECT * FROM {spec.raw_table}")
     con.execute("CREATE TABLE audit_sample_cases AS SELECT 'CASE-1' AS case_number")
     con.execute(importlib.import_module(module).TYPED_VIEW_SQL)
@@ -102,7 +102,7 @@ def _typed(spec: ExtractSpec, rows: list[dict[str, str]], ingested: dt.datetime 
 
 def _findings(spec: ExtractSpec, rows: list[dict[str, str]], **kw) -> list[tuple[int, str, str]]:
     """(source_row, rule_id, severity) of every finding, sorted."""
-    from assets.validate import failures_of_batch
+    from assets.scr.validate import failures_of_batch
 
     table = _typed(spec, rows, **kw)
     found = failures_of_batch(table.to_batches()[0], _schema(spec), spec.record_key)
@@ -293,7 +293,7 @@ def _distance(a: str, b: str) -> int:
 
 
 def _check(spec: ExtractSpec, header: list[str]) -> dict[str, str]:
-    from assets.landing_readers import contract_header
+    from assets.landing.readers import contract_header
 
     return contract_header("x.csv", header, spec)
 
