@@ -14,13 +14,13 @@ import hashlib
 import dagster as dg
 import duckdb
 
+import schemas.case_review
 from assets._shared.metadata import OWNERS, table_metadata
 from assets._shared.resources import WarehouseResource
+from assets._shared.validation import findings_asset
 from assets.audit.sample import ensure_audit_tables
-from assets.scr.validate import rules_fingerprint, validate_new_files, validation_result
 from schemas.case_review import TYPED_VIEW_SQL, case_review_schema
 from schemas.extracts import CASE_REVIEWS
-from schemas.reference import rules_markdown
 
 CURRENT_SQL = """
 CREATE OR REPLACE TABLE case_review_current AS
@@ -56,31 +56,23 @@ def samples_signature(con: duckdb.DuckDBPyConnection) -> str:
     return hashlib.sha256(repr(row).encode()).hexdigest()[:8]
 
 
-@dg.asset(
+def _samples_for_rules(con: duckdb.DuckDBPyConnection) -> str:
+    """The case-review rules read the recorded audit samples: they are part of the fingerprint."""
+    ensure_audit_tables(con)
+    return samples_signature(con)
+
+
+case_review_findings = findings_asset(
+    name="case_review_findings",
+    spec=CASE_REVIEWS,
+    module=schemas.case_review,
+    schema=case_review_schema,
+    view="case_review_versions",
     deps=["raw_case_reviews", "audit_samples"],
-    kinds={"duckdb", "pandera"},
-    owners=OWNERS,
     description="One row per failed rule per case review row (pandera checks named by rule_id, "
     "schemas/reference/case_review_rules.csv).",
-    metadata={"rule_catalogue": dg.MetadataValue.md(rules_markdown("cr."))},
+    prepare=_samples_for_rules,
 )
-def case_review_findings(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    import schemas.case_review as module
-
-    with warehouse.connect() as con:
-        ensure_audit_tables(con)
-        fingerprint = rules_fingerprint(module.__file__) + ":" + samples_signature(con)
-        stats = validate_new_files(
-            con,
-            CASE_REVIEWS,
-            TYPED_VIEW_SQL,
-            "case_review_versions",
-            case_review_schema(),
-            fingerprint,
-        )
-        return validation_result(context, con, CASE_REVIEWS, stats)
 
 
 @dg.asset(

@@ -17,6 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from assets._shared.errors import BadExtractError
+from assets._shared.validation import HEADER_RENAMES_DDL
 from schemas.extracts import ExtractSpec
 
 BATCH_ROWS = 1_000_000
@@ -26,10 +27,6 @@ CSV_BLOCK_BYTES = 16 << 20
 NEAR_MISS_DISTANCE = 2  # an unknown header this close to a missing contract column is a typo
 # Headers read as a contract column only after trimming / case folding (one row per header),
 # recorded at ingest so validation reports them as file-level warnings.
-HEADER_RENAMES_DDL = (
-    "CREATE TABLE IF NOT EXISTS header_renames (file_id INTEGER NOT NULL, position INTEGER, "
-    "header VARCHAR NOT NULL, contract_column VARCHAR NOT NULL)"
-)
 
 
 def header_key(header: str) -> str:

@@ -16,11 +16,11 @@ approved in it) in the request's categories.
 import dagster as dg
 import duckdb
 
+import schemas.resource_request
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
-from assets.scr.validate import rules_fingerprint, validate_new_files, validation_result
+from assets._shared.validation import findings_asset
 from schemas.extracts import RESOURCE_REQUESTS
-from schemas.reference import rules_markdown
 from schemas.resource_request import CATEGORY_SEPARATOR, TYPED_VIEW_SQL, resource_request_schema
 
 CURRENT_SQL = """
@@ -106,29 +106,16 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:
     return con.execute(sql).fetchall()[0]
 
 
-@dg.asset(
+resource_request_findings = findings_asset(
+    name="resource_request_findings",
+    spec=RESOURCE_REQUESTS,
+    module=schemas.resource_request,
+    schema=resource_request_schema,
+    view="resource_request_versions",
     deps=[RESOURCE_REQUESTS.raw_table],
-    kinds={"duckdb", "pandera"},
-    owners=OWNERS,
     description="One row per failed rule per resource request row (pandera checks named by "
     "rule_id, schemas/reference/resource_request_rules.csv).",
-    metadata={"rule_catalogue": dg.MetadataValue.md(rules_markdown("rr."))},
 )
-def resource_request_findings(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    import schemas.resource_request as module
-
-    with warehouse.connect() as con:
-        stats = validate_new_files(
-            con,
-            RESOURCE_REQUESTS,
-            TYPED_VIEW_SQL,
-            "resource_request_versions",
-            resource_request_schema(),
-            rules_fingerprint(module.__file__),
-        )
-        return validation_result(context, con, RESOURCE_REQUESTS, stats)
 
 
 @dg.asset(

@@ -11,8 +11,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from assets._shared.validation import rules_fingerprint, validate_new_files
 from assets.landing.ingest import ingest_new_files
-from assets.scr.validate import rules_fingerprint, validate_new_files
 from benchmarks.generate import CORRECTION_QUARTER, write_correction, write_extracts
 from schemas.extracts import SCR
 from schemas.fiscal import quarter_key

@@ -466,7 +466,7 @@ def _schema():
 def _project_findings(rows: list[dict[str, str]], ingested: dt.datetime) -> set[tuple[int, str]]:
     """(row, rule) errors by the project's typed view (in-memory DuckDB) and pandera schema;
     ``ingested`` is the UTC ingest time the future rules count from."""
-    from assets.scr.validate import failures_of_batch
+    from assets._shared.validation import failures_of_batch
     from schemas.scr_extract import TYPED_COLUMNS_SQL
 
     raw = pa.Table.from_pylist(

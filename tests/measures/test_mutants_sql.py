@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from assets._shared.resources import WarehouseResource
+from assets._shared.validation import FINDINGS_COLUMNS
 from assets.landing import ingest
 from assets.measures import annual
 from assets.measures.determinations import replace_quarters
@@ -27,7 +28,6 @@ from assets.measures.quarterly import (
     quarter_rows,
 )
 from assets.scr.determine import build_current
-from assets.scr.validate import FINDINGS_COLUMNS
 from schemas import scr_extract
 from schemas.extracts import SCR
 

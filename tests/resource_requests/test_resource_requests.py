@@ -17,8 +17,8 @@ import duckdb
 import pytest
 from support.project import use_env
 
+from assets._shared.validation import collect_findings
 from assets.landing.lifecycle import active_view
-from assets.scr.validate import collect_findings
 from pipelines.definitions import defs
 from pipelines.refresh import run_refresh
 from schemas.extracts import RESOURCE_REQUESTS, SCR

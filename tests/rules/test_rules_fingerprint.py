@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import assets.scr.validate as validate
+import assets._shared.validation as validate
 import schemas
 
 SCHEMAS = Path(schemas.__file__).resolve().parent

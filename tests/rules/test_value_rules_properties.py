@@ -102,7 +102,7 @@ def _typed(spec: ExtractSpec, rows: list[dict[str, str]], ingested: dt.datetime 
 
 def _findings(spec: ExtractSpec, rows: list[dict[str, str]], **kw) -> list[tuple[int, str, str]]:
     """(source_row, rule_id, severity) of every finding, sorted."""
-    from assets.scr.validate import failures_of_batch
+    from assets._shared.validation import failures_of_batch
 
     table = _typed(spec, rows, **kw)
     found = failures_of_batch(table.to_batches()[0], _schema(spec), spec.record_key)
