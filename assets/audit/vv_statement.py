@@ -49,8 +49,9 @@ y AS (
     SELECT fiscal_year, count(*) AS restatements, count(DISTINCT new_refresh_id) AS restating_refreshes
     FROM restatements GROUP BY fiscal_year
 ), a AS (
-    SELECT * FROM audit_projection
-    WHERE dimension = 'overall' AND method = 'normal' AND point_estimate IS NOT NULL
+    SELECT p.*, s.fiscal_year_from, s.fiscal_year_to
+    FROM audit_projection p JOIN audit_samples s USING (sample_id)
+    WHERE p.dimension = 'overall' AND p.method = 'normal' AND p.point_estimate IS NOT NULL
 )
 SELECT CAST(y.fiscal_year AS INTEGER) AS fiscal_year, m.measure_type, m.target,
     m.result_tco_validated, m.result_old_method, m.met_target_tco_validated,
@@ -70,9 +71,7 @@ SELECT CAST(y.fiscal_year AS INTEGER) AS fiscal_year, m.measure_type, m.target,
 FROM y LEFT JOIN annual_measures m USING (fiscal_year) LEFT JOIN f USING (fiscal_year)
 LEFT JOIN r USING (fiscal_year)
 LEFT JOIN LATERAL (  -- the latest sample drawn over a range of years that holds this one
-    SELECT * FROM a  -- fiscal_years reads 'FY2017-FY2022' or 'FY2024': its first and last year
-    WHERE y.fiscal_year BETWEEN CAST(regexp_extract_all(a.fiscal_years, '[0-9]{4}')[1] AS INTEGER)
-        AND CAST(regexp_extract_all(a.fiscal_years, '[0-9]{4}')[-1] AS INTEGER)
+    SELECT * FROM a WHERE y.fiscal_year BETWEEN a.fiscal_year_from AND a.fiscal_year_to
     ORDER BY a.sample_id DESC LIMIT 1
 ) a ON true
 ORDER BY y.fiscal_year

@@ -287,6 +287,13 @@ def test_vv_statement_uses_the_latest_audit_projection_covering_the_year(history
     db = tmp_path / "copy.duckdb"
     shutil.copy(p.warehouse, db)
     with duckdb.connect(str(db)) as con:
+        # the years a sample covers are its numeric columns, not its label
+        con.execute(
+            "INSERT INTO audit_samples (sample_id, seed, fiscal_years, fiscal_year_from, "
+            "fiscal_year_to, population, population_scrs, sample_size, sample_scrs, method, "
+            "drawn_at) VALUES (1, 7, 'FY2024', 2024, 2024, 12, 12, 5, 5, 'srs', '2025-01-01'), "
+            "(2, 7, 'FY2020-FY2022', 2020, 2022, 40, 40, 9, 9, 'srs', '2025-01-02')"
+        )
         con.execute(
             "INSERT INTO audit_projection (sample_id, fiscal_years, dimension, value, population, "
             "sample_size, exceptions, confidence, method, point_estimate, lower_bound, upper_bound) "
