@@ -16,6 +16,8 @@ import pyarrow.parquet as pq
 
 from assets._shared.metadata import existing_tables
 from schemas.extracts import EXTRACTS
+from schemas.reference import rules
+from schemas.tco_definition import INDICATOR_CONFLICT_RULE
 
 
 def replace_atomically(target: Path, write: Callable[[Path], None]) -> None:
@@ -71,10 +73,13 @@ def findings_sql(con: duckdb.DuckDBPyConnection) -> str:
         for s in EXTRACTS
         if s.findings_table in existing
     ]
+    conflict = rules()[INDICATOR_CONFLICT_RULE]  # the catalogue's words, then what was found
+    words = conflict.description.replace("'", "''")
     parts.append(
-        "SELECT scr_id, case_number, 'scr.tco_involvement.conflict', 'warning', "
-        "'tco_involvement ' || tco_involvement || ' disagrees with the TCO definition test (subject_count ' "
-        "|| subject_count || ', countries ' || countries || ')', source_file, source_row, "
-        "'tco_involvement', tco_involvement, 'scr_extract', scr_id FROM scr_current WHERE indicator_conflict"
+        f"SELECT scr_id, case_number, '{conflict.rule_id}', '{conflict.severity}', "
+        f"'{words}' || ' (got tco_involvement ' || tco_involvement || "
+        "', subject_count ' || subject_count || ', countries ' || countries || ')', source_file, "
+        "source_row, 'tco_involvement', tco_involvement, 'scr_extract', scr_id "
+        "FROM scr_current WHERE indicator_conflict"
     )
     return " UNION ALL ".join(parts) + " ORDER BY source_file, source_row, rule_id"

@@ -179,7 +179,7 @@ def resource_request_current(context: dg.AssetExecutionContext, warehouse: Wareh
 )
 def resource_request_evidence(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect() as con:
-        con.execute(EVIDENCE_SQL.replace("$sep", "?"), [CATEGORY_SEPARATOR])
+        con.execute(EVIDENCE_SQL, {"sep": CATEGORY_SEPARATOR})
         rows, ids, gaps, gap_usd, gap_positions, available = _one(
             con,
             "SELECT count(*), count(DISTINCT request_id), count(*) FILTER (evidence_gap), "

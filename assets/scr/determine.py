@@ -18,6 +18,16 @@ from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
 from schemas.rule_blocks import value_sql
 from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_COLUMNS_SQL, TYPED_VIEW_SQL
+from schemas.tco_definition import (
+    ASSOCIATION_SQL,
+    DETERMINATION_SQL,
+    INDICATOR_CONFLICT_SQL,
+    INTERNATIONAL_SQL,
+    NON_TCO_REASON_SQL,
+    TESTABLE_SQL,
+)
+
+DD_TYPES_SQL = str(DD_TYPES)  # ('DISRUPTION', 'DISMANTLEMENT') as a SQL list
 
 # The ranking reads only the columns it orders by (the view's other parsed columns are pruned),
 # and only the winning version of each SCR is parsed in full: at 10M versions this halves the
@@ -50,9 +60,15 @@ WITH candidates AS NOT MATERIALIZED (  -- SCRs are identified by the trimmed, up
     FROM (SELECT r.*, w.versions FROM candidates r JOIN winners w USING (file_id, source_row))
 ), cur AS (
     SELECT t.*, e.rules AS quarantine_rules, e.rules IS NOT NULL AS quarantined,
-        subject_count_i >= 2 AS association,
-        len(list_filter(string_split(countries, ';'), lambda c: c <> 'US')) > 0 AS international,
-        subject_count_i IS NOT NULL AND countries IS NOT NULL AS definition_testable
+        """
+    + ASSOCIATION_SQL
+    + """ AS association,
+        """
+    + INTERNATIONAL_SQL
+    + """ AS international,
+        """
+    + TESTABLE_SQL
+    + """ AS definition_testable
     FROM typed t LEFT JOIN errs e USING (file_id, source_row)
 )
 SELECT scr_id, case_number, scr_type, criminal_category, subcategory, field_office, status,
@@ -60,21 +76,19 @@ SELECT scr_id, case_number, scr_type, criminal_category, subcategory, field_offi
     tco_involvement, subject_count_i AS subject_count, countries, last_modified_ts AS last_modified_at,
     versions, file_id, source_file, source_row, quarantined, quarantine_rules,
     association, international,
-    CASE WHEN quarantined THEN NULL
-         WHEN tco_involvement = 'N' THEN 'NON_TCO'
-         WHEN definition_testable THEN CASE WHEN association AND international THEN 'TCO' ELSE 'NON_TCO' END
-         WHEN tco_involvement = 'Y' THEN 'TCO'
-         ELSE 'UNDETERMINED' END AS determination,
-    CASE WHEN quarantined THEN NULL
-         WHEN tco_involvement = 'N' THEN 'indicator_no'
-         WHEN definition_testable AND NOT (association AND international) THEN
-            CASE WHEN NOT association AND NOT international THEN 'both'
-                 WHEN NOT association THEN 'no_association' ELSE 'no_border_crossing' END
-         END AS non_tco_reason,
-    coalesce(NOT quarantined AND tco_involvement IS NOT NULL AND definition_testable
-             AND (tco_involvement = 'Y') <> (association AND international), false) AS indicator_conflict,
+    """
+    + DETERMINATION_SQL
+    + """ AS determination,
+    """
+    + NON_TCO_REASON_SQL
+    + """ AS non_tco_reason,
+    """
+    + INDICATOR_CONFLICT_SQL
+    + """ AS indicator_conflict,
     NOT quarantined AND status = 'APPROVED' AND approved_d IS NOT NULL AS counted,
-    scr_type IN $dd_types AS is_dd,
+    scr_type IN """
+    + DD_TYPES_SQL
+    + """ AS is_dd,
     CASE WHEN approved_d IS NOT NULL THEN fiscal_year(approved_d) END AS fiscal_year,
     CASE WHEN approved_d IS NOT NULL THEN fiscal_quarter(approved_d) END AS fiscal_quarter
 FROM cur
@@ -100,7 +114,7 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     Everything is rebuilt when the table is new or the determination logic changed.
     """
     con.execute(TYPED_VIEW_SQL)
-    sql = CURRENT_SQL.replace("$dd_types", str(DD_TYPES))
+    sql = CURRENT_SQL
     full = (
         _logic_changed(con, sql)
         or not con.execute(
@@ -118,14 +132,14 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     affected = con.execute("SELECT count(*) FROM __affected").fetchall()[0][0]
     con.execute("BEGIN TRANSACTION")
     if full:
-        con.execute(f"CREATE OR REPLACE TABLE scr_current AS {sql.replace('$partial', 'false')}")
+        con.execute(f"CREATE OR REPLACE TABLE scr_current AS {sql}", {"partial": False})
         con.execute(
             "INSERT OR REPLACE INTO build_state VALUES ('scr_current', ?)",
             [hashlib.sha256(sql.encode()).hexdigest()[:16]],
         )
     elif affected:
         con.execute("DELETE FROM scr_current WHERE scr_id IN (SELECT scr_id FROM __affected)")
-        con.execute(f"INSERT INTO scr_current {sql.replace('$partial', 'true')}")
+        con.execute(f"INSERT INTO scr_current {sql}", {"partial": True})
     con.execute("UPDATE ingested_files SET current_built = true WHERE extract_type = 'scr_extract'")
     con.execute("COMMIT")
     return {"scrs_rebuilt": _count(con, "scr_current") if full else int(affected)}

@@ -157,6 +157,15 @@ def test_findings_quarantine_and_conflicts(refreshed):
         "SELECT scr_id FROM read_parquet('{out}/quarantined_scrs.parquet') ORDER BY scr_id"
     )
     assert quarantined == [("A11",), ("A15",)]
+    # the conflict's message is the catalogue's description, then what was found
+    [(message,)] = refreshed.read_output(
+        "SELECT message FROM read_parquet('{out}/validation_findings.parquet') "
+        "WHERE rule_id = 'scr.tco_involvement.conflict'"
+    )
+    assert message == (
+        "tco_involvement disagrees with the TCO definition test on subject_count and countries "
+        "(indicator conflict) (got tco_involvement N, subject_count 5, countries US;PH)"
+    )
 
 
 def test_determination_per_scr(refreshed):
