@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scr-pipeline",
         description="TCO-validated disruption/dismantlement measures from SCR extracts. Paths come "
-        "from SCR_LANDING_DIR, SCR_WAREHOUSE, SCR_OUTPUT_DIR and DAGSTER_HOME (see README).",
+        "from SCR_LANDING_DIR, SCR_WAREHOUSE, SCR_OUTPUT_DIR and DAGSTER_HOME (see docs/REFERENCE.md).",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and Dagster logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

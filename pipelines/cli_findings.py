@@ -155,7 +155,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="The rules every extract row is checked against, from "
         "schemas/reference/*_rules.csv (scr., rr., cr.).",
     )
-    p.add_argument("--markdown", action="store_true", help="as a markdown table (for README)")
+    p.add_argument(
+        "--markdown", action="store_true", help="as a markdown table (for docs/VALIDATION.md)"
+    )
     p.add_argument(
         "--prefix", default="", help="only rules whose id starts with this (scr., rr., cr.)"
     )

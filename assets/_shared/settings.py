@@ -20,7 +20,7 @@ DEFAULTS: dict[str, str] = {
     # must be left unchanged before it is read (a copy still in progress is not an extract).
     "SCR_ARCHIVE_DIR": "data/archive",
     "SCR_SETTLE_SECONDS": "10",
-    # DuckDB limits (documented in README); keep peak memory bounded as input grows.
+    # DuckDB limits (documented in docs/REFERENCE.md); keep peak memory bounded as input grows.
     "SCR_DUCKDB_MEMORY_LIMIT": "2GB",
     "SCR_DUCKDB_THREADS": "2",
 }

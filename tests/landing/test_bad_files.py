@@ -237,7 +237,7 @@ def test_debug_shows_the_traceback(results, tmp_path):
 
 
 def test_operator_removes_the_file_and_refreshes(results, monkeypatch):
-    """README's next step: move the broken file out; the next refresh ingests the rest."""
+    """The documented next step (docs/VALIDATION.md): move the broken file out; the next refresh ingests the rest."""
     from pipelines.cli import main
 
     _, cases, out = results

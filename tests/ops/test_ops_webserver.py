@@ -71,7 +71,7 @@ def test_ui_and_daemon_end_to_end(server) -> None:
     repo = repo["repositoryOrError"]
     schedules = {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]}
     assert schedules["quarterly_refresh"] == "RUNNING"
-    assert schedules["weekly_verify"] == "RUNNING"  # the reproducibility check (README)
+    assert schedules["weekly_verify"] == "RUNNING"  # the reproducibility check (docs/RUNBOOK.md)
     sensors = {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}
     for name in (
         "landing_sensor",
