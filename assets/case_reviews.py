@@ -78,7 +78,7 @@ def case_review_findings(
             CASE_REVIEWS,
             TYPED_VIEW_SQL,
             "case_review_versions",
-            case_review_schema(),
+            case_review_schema,
             fingerprint,
         )
         return validation_result(context, con, CASE_REVIEWS, stats)

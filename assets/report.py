@@ -14,7 +14,6 @@ from pathlib import Path
 
 import duckdb
 
-from assets import report_charts as charts
 from assets import report_sections as sections
 from assets import trace_html
 from assets.export import findings_sql
@@ -104,6 +103,8 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
 
 def render(data: dict, refreshed_at: datetime) -> str:
     """The whole page: header, key figures, one section per topic, method notes."""
+    from assets import report_charts as charts  # matplotlib: only when a page is drawn
+
     body = [
         sections.annual_section(
             data["annual"], charts.annual_chart(data["annual"]) if data["annual"] else ""

@@ -126,7 +126,7 @@ def resource_request_findings(
             RESOURCE_REQUESTS,
             TYPED_VIEW_SQL,
             "resource_request_versions",
-            resource_request_schema(),
+            resource_request_schema,
             rules_fingerprint(module.__file__),
         )
         return validation_result(context, con, RESOURCE_REQUESTS, stats)

@@ -108,6 +108,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
+def report_webhook_config() -> None:
+    """A malformed alert webhook URL is a configuration error, said once at start-up."""
+    if os.environ.get("SCR_ALERT_WEBHOOK_URL"):
+        from pipelines.alerts import report_webhook_config as report
+
+        report()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scr-pipeline",
@@ -165,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse ``argv``, run the chosen command and exit with its return code."""
-    settings.apply_defaults()
+    settings.apply_defaults()  # this process and what it starts (dagster dev) see the defaults
+    report_webhook_config()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # accepted anywhere: `scr-pipeline refresh --debug` too
