@@ -197,6 +197,16 @@ def run_refresh(
     """Walk the refresh plan (pipelines/stages.py): ingest, measure each block of changed
     quarters, then publish (checks first, files last); the first failure stops it. With nothing
     new, publish still runs when the published outputs differ from the warehouse (repair)."""
+    with WarehouseResource().held_open():  # the runs' connections reuse the open database
+        return _run_refresh(defs, instance, progress, debug)
+
+
+def _run_refresh(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    progress: Callable[[str], None],
+    debug: bool,
+) -> RefreshResult:
     out = RefreshResult()
     t0 = time.monotonic()
     tags = {REFRESH_TAG: uuid.uuid4().hex[:12], "scr/trigger": "cli"}

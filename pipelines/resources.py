@@ -24,6 +24,9 @@ from pipelines.fiscal import SQL_MACROS
 WRITER_TAG = {"scr/warehouse-writer": "true"}
 
 
+_HELD: set[str] = set()  # warehouse paths held open in this process (WarehouseResource.held_open)
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The single DuckDB file; every connection gets the same limits and macros."""
 
@@ -38,8 +41,25 @@ class WarehouseResource(dg.ConfigurableResource):
         return self.path or str(settings.path_from_env("SCR_WAREHOUSE"))
 
     @contextlib.contextmanager
+    def held_open(self) -> Iterator[None]:
+        """Keep one connection open while the block runs (a CLI refresh: its three runs).
+
+        DuckDB then reuses the open database for every ``connect()`` of this process: about
+        0.4 ms instead of 25-50 ms per connection (no re-reading of the catalogue, no checkpoint
+        at every close; ~40 connections per refresh). Commits are as durable as before (WAL)."""
+        with self.connect() as _:
+            _HELD.add(self.database)
+            try:
+                yield
+            finally:
+                _HELD.discard(self.database)
+
+    @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         path = self.database
+        # while held open, read-only use goes through the open read-write database (DuckDB
+        # refuses a second configuration of the same file in one process)
+        read_only = read_only and path not in _HELD
         where = f"the warehouse {path} and its folder"
         config = {
             "memory_limit": self.memory_limit or settings.duckdb_memory_limit(),
@@ -55,10 +75,10 @@ class WarehouseResource(dg.ConfigurableResource):
                     "or a Dagster run); wait for it to finish and try again"
                 ) from None
             if "permission denied" in str(err).lower() or "read-only" in str(err).lower():
-                raise unwritable(self.path, where) from None
+                raise unwritable(path, where) from None
             raise
         except PermissionError as err:
-            raise unwritable(err.filename or self.path, where) from None
+            raise unwritable(err.filename or path, where) from None
         try:
             con.execute("SET preserve_insertion_order = false")
             con.execute(SQL_MACROS)
