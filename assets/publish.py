@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from assets import report, trace_html
 from assets.audit_sample import SAMPLE_DIR, WORKSHEET_DIR, sample_cases, worksheet_csv
-from assets.export import findings_sql, partition_rows
+from assets.export import findings_sql, partition_columns, partition_rows
 from assets.manifest import (
     MANIFEST,
     check_manifest,
@@ -245,10 +245,11 @@ def stage_outputs(con: duckdb.DuckDBPyConnection, stage: Path) -> OutputPlan:
     """Write every output the warehouse implies into ``stage`` (a fresh dir)."""
     plan = plan_outputs(con, render=True)
     for table, keys in plan.partitions.items():
+        cols = partition_columns(con, table)  # once per table, not per partition
         for fy, q in keys:
             target = stage / table / f"fiscal_year={fy}" / f"fiscal_quarter={q}" / "data.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(partition_rows(con, table, fy, q), target, compression="zstd")
+            pq.write_table(partition_rows(con, table, fy, q, cols), target, compression="zstd")
     for name, sql in plan.queries.items():
         target = stage / name
         target.parent.mkdir(parents=True, exist_ok=True)
