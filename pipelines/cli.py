@@ -25,9 +25,10 @@ INTERRUPTED = {"refresh": _REFRESH_INTERRUPTED, "demo": _REFRESH_INTERRUPTED}
 
 
 def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
+    import time
+
     from assets.landing_scan import wait_until_settled
-    from pipelines.definitions import defs
-    from pipelines.refresh import refresh_lock, run_refresh
+    from pipelines.refresh import refresh_lock, run_refresh, unchanged_since_last_refresh
 
     landing = settings.path_from_env("SCR_LANDING_DIR")
     print(f"refresh: landing dir {landing}")
@@ -38,6 +39,15 @@ def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
         if before_refresh:
             before_refresh()
         wait_until_settled(landing, settings.settle_seconds(), lambda s: print(s, flush=True))
+        t0 = time.monotonic()
+        if before_refresh is None and unchanged_since_last_refresh(instance):
+            print(
+                "nothing new: the published outputs match the warehouse (no file, setting, code "
+                f"or run since the last refresh; {time.monotonic() - t0:.1f}s)"
+            )
+            return 0
+        from pipelines.definitions import defs
+
         run_refresh(defs, instance, debug=args.debug)
     return 0
 
