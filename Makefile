@@ -46,7 +46,7 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: setup ## benchmarks (BENCH_ROWS=... to change the size)
+bench: setup ## benchmarks (BENCH_ROWS=100000 for real volume, BENCH_PAIRS=n alternating pairs)
 	$(VENV)/bin/python -m benchmarks.run
 
 mutation: setup ## mutation testing (slow): mutmut + SQL mutants, prints the score last (docs/TESTING.md)

@@ -5,6 +5,7 @@ run history of a benchmark refresh, and the markdown tables written into benchma
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -24,6 +25,7 @@ STAGE_OF = {
 }
 LABELS = {
     "pipeline_full": "(a) pipeline, full refresh",
+    "pipeline_nothing_new": "(a') pipeline, refresh with nothing new",
     "pipeline_one_quarter": "(b) pipeline, one-quarter refresh",
     "floor": "(c) floor: bare DuckDB, defaults",
     "floor_capped": "(c') floor: bare DuckDB, capped like the pipeline",
@@ -41,7 +43,17 @@ def stage_times(dagster_home: Path, measured: dict, skip: set[str] = frozenset()
     stages: dict[str, float] = {}
     peaks: dict[str, float] = {}
     run_ids, in_runs = [], 0.0
-    with dg.DagsterInstance.from_config(str(dagster_home)) as inst:
+    # the instance's storage reads its folder from DAGSTER_HOME (dagster.template.yaml)
+    saved = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        inst = dg.DagsterInstance.from_config(str(dagster_home))
+    finally:
+        if saved is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = saved
+    with inst:
         for run in inst.get_runs():
             if run.run_id in skip:
                 continue
@@ -85,16 +97,41 @@ def render_table(result: dict) -> str:
     for key, label in LABELS.items():
         r = runs.get(key)
         if r is None:
-            lines.append(f"| {label} | not run (> BENCH_BASELINE_MAX_ROWS) | | |")
+            why = (
+                "not run (> BENCH_BASELINE_MAX_ROWS)"
+                if key == "baseline_pandas"
+                else "not measured"
+            )
+            lines.append(f"| {label} | {why} | | | |")
             continue
-        n = result["correction_rows"] if key == "pipeline_one_quarter" else rows
+        n = {"pipeline_one_quarter": result["correction_rows"], "pipeline_nothing_new": 0}.get(
+            key, rows
+        )
+        rate = f"{n / r['wall_s']:,.0f}" if n else ""
         lines.append(
-            f"| {label} | {r['wall_s']:.1f} | {n / r['wall_s']:,.0f} | {r['peak_rss_mb']:,.0f} "
+            f"| {label} | {r['wall_s']:.1f} | {rate} "
+            f"| {r['peak_rss_mb']:,.0f} "
             f"| {r.get('cpu_s', float('nan')):.1f} |"
         )
     full, base = runs.get("pipeline_full"), runs.get("baseline_pandas")
+    lines += [""]
+    pairs = result.get("pairs")
+    if pairs:
+        r, floor = pairs["median_ratio_of_pairs"], runs["floor"]
+        nothing = runs["pipeline_nothing_new"]
+        lines += [
+            f"- {pairs['count']} alternating pairs (pipeline, floor), medians; ratios are the "
+            "median of the per-pair ratios",
+            f"- targets: full refresh / floor {r['pipeline_full/floor wall']:.2f}x wall, "
+            f"{r['pipeline_full/floor cpu']:.2f}x CPU (target < 3x); one-quarter correction / "
+            f"floor {r['pipeline_one_quarter/floor wall']:.2f}x wall, "
+            f"{r['pipeline_one_quarter/floor cpu']:.2f}x CPU (target < 2x); nothing new "
+            f"{nothing['wall_s']:.2f} s wall, {nothing['cpu_s']:.2f} CPU s (target < 1.5 s); "
+            f"floor {floor['wall_s']:.2f} s wall, {floor['cpu_s']:.2f} CPU s",
+        ]
+        if result.get("elsewhere"):
+            lines.append("- also running at the end: " + "; ".join(result["elsewhere"]))
     lines += [
-        "",
         f"- pipeline / floor (defaults): {_ratio(full, runs.get('floor'), 'wall_s')} wall, "
         f"{_ratio(full, runs.get('floor'), 'cpu_s')} CPU; "
         f"pipeline / floor (capped): {_ratio(full, runs.get('floor_capped'), 'wall_s')} wall",
@@ -108,7 +145,7 @@ def render_table(result: dict) -> str:
             f"- landing archive: {arch['archive_mb']:,.1f} MB for {arch['input_mb']:,.1f} MB of "
             f"extracts; hashing and copying them into an archive takes {arch['hash_and_copy_s']}s"
         )
-    for key in ("pipeline_full", "pipeline_one_quarter"):
+    for key in ("pipeline_full", "pipeline_nothing_new", "pipeline_one_quarter"):
         st = runs.get(key, {}).get("stages_s")
         if st:
             parts = {k: v for k, v in st.items() if k not in ("run_ids", "dagster_runs")}

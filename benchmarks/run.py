@@ -15,6 +15,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -57,6 +58,28 @@ def measure(cmd: list[str], env: dict | None = None, log: Path | None = None) ->
         raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
     out = {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1), "cpu_s": round(cpu, 2)}
     return out | {"_timeline": timeline}
+
+
+def other_work() -> list[str]:
+    """What else was using the CPU when the benchmark ended (processes above 20% of a core)."""
+    busy = []
+    for p in psutil.process_iter(["pid", "name", "cmdline"]):
+        try:
+            pct = p.cpu_percent(interval=None)
+        except psutil.Error:
+            continue
+        busy.append((p, pct))
+    time.sleep(1.0)
+    out = []
+    for p, _ in busy:
+        try:
+            pct = p.cpu_percent(interval=None)
+            if pct >= 20 and p.pid != os.getpid():
+                cmd = " ".join(p.info["cmdline"] or [p.info["name"] or "?"])
+                out.append(f"{pct:.0f}% {cmd[:100]}")
+        except psutil.Error:
+            continue
+    return sorted(out, reverse=True)[:6]
 
 
 def prepare(work: Path, rows: int, seed: int) -> tuple[Path, Path]:
@@ -115,9 +138,10 @@ def archive_cost(extracts: Path, archive: Path, work: Path) -> dict:
     }
 
 
-def run_pipeline(work: Path, full: Path, corr: Path) -> dict[str, dict]:
-    """(a) full refresh on a fresh warehouse, (b) one-quarter refresh after adding a correction."""
-    run_dir = work / "pipeline"
+def run_pipeline(work: Path, full: Path, corr: Path, tag: str = "") -> dict[str, dict]:
+    """(a) full refresh on a fresh warehouse, (a') the same refresh again with nothing new,
+    (b) one-quarter refresh after adding a correction. ``tag`` names the run directory."""
+    run_dir = work / f"pipeline{tag}"
     shutil.rmtree(run_dir, ignore_errors=True)
     landing = run_dir / "landing"
     landing.mkdir(parents=True)
@@ -128,20 +152,69 @@ def run_pipeline(work: Path, full: Path, corr: Path) -> dict[str, dict]:
     out = {"pipeline_full": measure(cli, env, work / "pipeline_full.log")}
     out["pipeline_full"] |= stage_times(Path(env["DAGSTER_HOME"]), out["pipeline_full"])
     out["pipeline_full"]["archive"] = archive_cost(full, run_dir / "archive", work)
+    seen = set(out["pipeline_full"]["stages_s"]["run_ids"])
+    out["pipeline_nothing_new"] = measure(cli, env, work / "pipeline_nothing_new.log")
+    if "nothing new" not in (work / "pipeline_nothing_new.log").read_text():
+        raise SystemExit("the second refresh on the same files was not 'nothing new'")
+    out["pipeline_nothing_new"] |= stage_times(
+        Path(env["DAGSTER_HOME"]), out["pipeline_nothing_new"], skip=seen
+    )
+    seen |= set(out["pipeline_nothing_new"]["stages_s"]["run_ids"])
     for f in corr.glob("scr_extract_*.csv"):
         os.link(f, landing / f.name)
-    before = set(out["pipeline_full"]["stages_s"]["run_ids"])
     out["pipeline_one_quarter"] = measure(cli, env, work / "pipeline_one_quarter.log")
     out["pipeline_one_quarter"] |= stage_times(
-        Path(env["DAGSTER_HOME"]), out["pipeline_one_quarter"], skip=before
+        Path(env["DAGSTER_HOME"]), out["pipeline_one_quarter"], skip=seen
     )
+    return out
+
+
+def _median_sample(samples: list[dict]) -> dict:
+    """The sample with the median wall time, with every sample's wall/CPU/RSS beside it."""
+    ordered = sorted(samples, key=lambda r: r["wall_s"])
+    pick = dict(ordered[(len(ordered) - 1) // 2])
+    pick["samples"] = [{k: r[k] for k in ("wall_s", "cpu_s", "peak_rss_mb")} for r in samples]
+    for key in ("wall_s", "cpu_s", "peak_rss_mb"):
+        pick[key] = round(statistics.median(r[key] for r in samples), 2)
+    return pick
+
+
+def run_pairs(work: Path, full: Path, corr: Path, pairs: int) -> dict[str, dict]:
+    """Pipeline and floor alternately, ``pairs`` times (floor first in even pairs, pipeline
+    first in odd ones), on the same files: medians of each, and the median of the per-pair
+    ratios, so a burst of other work on the machine weighs on both sides alike."""
+    floor_cmd = [PY, "-m", "benchmarks.floor", str(full), str(work / "floor_out")]
+    samples: dict[str, list[dict]] = {}
+    for i in range(pairs):
+        order = ("floor", "pipeline") if i % 2 == 0 else ("pipeline", "floor")
+        pair: dict[str, dict] = {}
+        for side in order:
+            if side == "floor":
+                pair["floor"] = measure(floor_cmd, log=work / "floor.log")
+                pair["floor"].pop("_timeline", None)
+            else:
+                pair |= run_pipeline(work, full, corr, tag=f"_{i}")
+        for name, r in pair.items():
+            samples.setdefault(name, []).append(r)
+        print(
+            f"pair {i + 1}/{pairs} ({' then '.join(order)}): "
+            + ", ".join(f"{k} {v['wall_s']}s/{v['cpu_s']} CPU s" for k, v in pair.items()),
+            flush=True,
+        )
+    out = {name: _median_sample(rs) for name, rs in samples.items()}
+    floors = samples["floor"]
+    ratios = {}
+    for name in ("pipeline_full", "pipeline_one_quarter", "pipeline_nothing_new"):
+        for key in ("wall_s", "cpu_s"):
+            per_pair = [p[key] / f[key] for p, f in zip(samples[name], floors, strict=True)]
+            ratios[f"{name}/floor {key.removesuffix('_s')}"] = round(statistics.median(per_pair), 2)
+    out["pairs"] = {"count": pairs, "median_ratio_of_pairs": ratios}
     return out
 
 
 def run_others(work: Path, full: Path, rows: int, baseline_max: int, memory_limit: str) -> dict:
     out = {}
     floor = [PY, "-m", "benchmarks.floor", str(full), str(work / "floor_out")]
-    out["floor"] = measure(floor, log=work / "floor.log")
     out["floor_capped"] = measure(
         floor + ["--memory-limit", memory_limit, "--threads", "2"], log=work / "floor_capped.log"
     )
@@ -170,12 +243,20 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=int(os.environ.get("BENCH_BASELINE_MAX_ROWS", 3_000_000)),
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=int(os.environ.get("BENCH_PAIRS", 0)) or None,
+        help="alternating pipeline/floor pairs (default 3 up to 1M rows, 1 above)",
+    )
     args = parser.parse_args(argv)
+    pairs = args.pairs or (3 if args.rows <= 1_000_000 else 1)
     memory_limit = os.environ.get("SCR_DUCKDB_MEMORY_LIMIT", "2GB")
     args.work.mkdir(parents=True, exist_ok=True)
     full, corr = prepare(args.work, args.rows, args.seed)
     load = os.getloadavg()[0]
-    runs = run_pipeline(args.work, full, corr)
+    runs = run_pairs(args.work, full, corr, pairs)
+    pair_info = runs.pop("pairs")
     runs |= run_others(args.work, full, args.rows, args.baseline_max_rows, memory_limit)
     result = {
         "rows": args.rows,
@@ -186,6 +267,8 @@ def main(argv: list[str] | None = None) -> None:
         "load_before": round(load, 2),
         "load_after": round(os.getloadavg()[0], 2),
         "baseline_skipped": args.rows > args.baseline_max_rows,
+        "pairs": pair_info,
+        "elsewhere": other_work(),
         "runs": runs,
         **runs,  # per-run keys at the top level too: result[run]["wall_s"], ["peak_rss_mb"]
     }

@@ -26,9 +26,10 @@ INTERRUPTED = {"refresh": _REFRESH_INTERRUPTED, "demo": _REFRESH_INTERRUPTED}
 
 
 def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
+    import time
+
     from assets.landing.scan import wait_until_settled
-    from pipelines.definitions import defs
-    from pipelines.refresh import refresh_lock, run_refresh
+    from pipelines.refresh import refresh_lock, run_refresh, unchanged_since_last_refresh
 
     landing = settings.path_from_env("SCR_LANDING_DIR")
     print(f"refresh: landing dir {landing}")
@@ -39,6 +40,15 @@ def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
         if before_refresh:
             before_refresh()
         wait_until_settled(landing, settings.settle_seconds(), lambda s: print(s, flush=True))
+        t0 = time.monotonic()
+        if before_refresh is None and unchanged_since_last_refresh(instance):
+            print(
+                "nothing new: the published outputs match the warehouse (no file, setting, code "
+                f"or run since the last refresh; {time.monotonic() - t0:.1f}s)"
+            )
+            return 0
+        from pipelines.definitions import defs
+
         run_refresh(defs, instance, debug=args.debug)
     return 0
 
@@ -109,6 +119,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
+def report_webhook_config() -> None:
+    """A malformed alert webhook URL is a configuration error, said once at start-up."""
+    if os.environ.get("SCR_ALERT_WEBHOOK_URL"):
+        from pipelines.alerts import report_webhook_config as report
+
+        report()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scr-pipeline",
@@ -166,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse ``argv``, run the chosen command and exit with its return code."""
-    settings.apply_defaults()
+    settings.apply_defaults()  # this process and what it starts (dagster dev) see the defaults
+    report_webhook_config()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # accepted anywhere: `scr-pipeline refresh --debug` too

@@ -2,6 +2,10 @@
 
 Assets are collected from the domain folders of the ``assets`` package, each folder one group in
 the UI, so a new module in a folder needs no edit here (a new folder is one line in DOMAINS).
+Importing this module has no side effects (no environment variable set, no folder created):
+resources, sensors, the schedule and alerts read their settings through
+``assets._shared.settings`` when they run; the CLI's entry point applies the defaults for its
+own process.
 """
 
 from __future__ import annotations
@@ -9,17 +13,13 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import audit, landing, measures, publish, resource_requests, scr
-from assets._shared import settings
 from assets._shared.resources import default_resources
 from assets.audit.sample import AUDIT_SAMPLES, audit_draw_job
-from pipelines.alerts import alert_on_run_failure, measure_freshness, report_webhook_config
+from pipelines.alerts import alert_on_run_failure, measure_freshness
 from pipelines.jobs import refresh_job
 from pipelines.schedules import quarterly_refresh
 from pipelines.sensors import landing_sensor, plan_after_ingest
 from pipelines.verify import reproducible_from_archive, verify_job, weekly_verify
-
-settings.apply_defaults()
-report_webhook_config()  # a malformed webhook URL is a configuration error, said at start-up
 
 # the data flow, left to right: files land, SCRs are validated and determined, measures are
 # computed, resource requests and the audit toolkit sit beside them, outputs are published

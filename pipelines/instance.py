@@ -124,6 +124,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.parse_args(argv)
     settings.apply_defaults()
+    if os.environ.get("SCR_ALERT_WEBHOOK_URL"):  # said at the service's start-up (ExecStartPre)
+        from pipelines.alerts import report_webhook_config
+
+        report_webhook_config()
     try:
         path = write_instance_yaml()
     except InstanceConfigError as err:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import json
 import os
 import time
 import uuid
@@ -20,7 +22,9 @@ import dagster as dg
 from assets._shared.errors import PipelineError, WarehouseBusyError, innermost_message, unwritable
 from assets._shared.partitions import FISCAL_QUARTERS
 from assets._shared.resources import WarehouseResource
-from assets._shared.settings import path_from_env
+from assets._shared.settings import DEFAULTS as SETTINGS
+from assets._shared.settings import PROJECT_ROOT, path_from_env
+from assets._shared.settings import value as settings_value
 from pipelines.stages import (
     AFTER_TAG,
     INGEST,
@@ -197,6 +201,89 @@ def run_refresh(
     """Walk the refresh plan (pipelines/stages.py): ingest, measure each block of changed
     quarters, then publish (checks first, files last); the first failure stops it. With nothing
     new, publish still runs when the published outputs differ from the warehouse (repair)."""
+    stamp = _stamp_path()
+    stamp.unlink(missing_ok=True)  # written again only when this refresh succeeds
+    with WarehouseResource().held_open():  # the runs' connections reuse the open database
+        out = _run_refresh(defs, instance, progress, debug)
+    _write_stamp(stamp, instance)  # after the warehouse is closed (and checkpointed)
+    return out
+
+
+# --- a refresh with nothing new, without a Dagster run ----------------------------------------
+# After a successful refresh, a small stamp beside the warehouse records everything the next
+# refresh's result depends on. When nothing of it changed and the published outputs match the
+# warehouse, the CLI says "nothing new" without importing the code location or starting a run.
+STAMP_SUFFIX = ".refresh-stamp"
+_CODE_DIRS = ("assets", "schemas", "pipelines")
+
+
+def _stamp_path() -> Path:
+    return Path(str(path_from_env("SCR_WAREHOUSE")) + STAMP_SUFFIX)
+
+
+def _code_fingerprint() -> str:
+    """The project's code and reference data (rules, catalogues, templates): a new rule or a
+    changed measure query must be applied by the next refresh even with no new files."""
+    h = hashlib.sha256()
+    for top in _CODE_DIRS:
+        for path in sorted((PROJECT_ROOT / top).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def refresh_state(instance: dg.DagsterInstance) -> str | None:
+    """What a refresh with nothing new depends on, or None when it cannot be known cheaply.
+
+    The settled landing files (name, size, mtime), every setting, the code and reference data,
+    the warehouse file (size and mtime: any write changes them; a WAL file left by a writer that
+    did not close means unknown) and the latest Dagster run of this instance (any run, from the
+    CLI, the daemon or the UI; it must have succeeded)."""
+    warehouse = path_from_env("SCR_WAREHOUSE")
+    if not warehouse.exists() or Path(str(warehouse) + ".wal").exists():
+        return None
+    runs = instance.get_runs(limit=1)
+    if not runs or runs[0].status != dg.DagsterRunStatus.SUCCESS:
+        return None
+    st = warehouse.stat()
+    state = {
+        "landing": landing_fingerprint()[0],
+        "settings": {name: settings_value(name) for name in sorted(SETTINGS)},
+        "code": _code_fingerprint(),
+        "warehouse": [st.st_size, st.st_mtime_ns],
+        "latest_run": runs[0].run_id,
+    }
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def _write_stamp(stamp: Path, instance: dg.DagsterInstance) -> None:
+    state = refresh_state(instance)
+    if state is None:
+        return
+    with contextlib.suppress(OSError):  # only a shortcut: a refresh never fails for it
+        tmp = stamp.with_name(stamp.name + ".tmp")
+        tmp.write_text(state)
+        tmp.replace(stamp)
+
+
+def unchanged_since_last_refresh(instance: dg.DagsterInstance) -> bool:
+    """True when nothing a refresh depends on changed since the last successful one and the
+    published outputs are exactly what the warehouse implies (read-only; else a refresh runs,
+    and repairs the outputs when they differ)."""
+    stamp = _stamp_path()
+    try:
+        recorded = stamp.read_text()
+    except OSError:
+        return False
+    return recorded == refresh_state(instance) and not current_differences()
+
+
+def _run_refresh(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    progress: Callable[[str], None],
+    debug: bool,
+) -> RefreshResult:
     out = RefreshResult()
     t0 = time.monotonic()
     tags = {REFRESH_TAG: uuid.uuid4().hex[:12], "scr/trigger": "cli"}

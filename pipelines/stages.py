@@ -128,7 +128,8 @@ def next_plans(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[RunPlan
 
 
 def landing_fingerprint() -> tuple[str, list[str]]:
-    """A cheap fingerprint (name, size, mtime) of the settled extract files in the landing dir.
+    """A cheap fingerprint (name, size, mtime in ns, as ingest compares) of the settled extract
+    files in the landing dir.
 
     A file still being written (changed less than SCR_SETTLE_SECONDS ago), a hidden or partial
     file or a symlink is left out, so a later tick sees it once it has settled."""
@@ -141,7 +142,7 @@ def landing_fingerprint() -> tuple[str, list[str]]:
                 continue
             st = p.stat()
             if not is_unsettled(st, settle):
-                entries.append(f"{p.name}:{st.st_size}:{int(st.st_mtime)}")
+                entries.append(f"{p.name}:{st.st_size}:{st.st_mtime_ns}")
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16], entries
 
 

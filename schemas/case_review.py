@@ -8,8 +8,7 @@ is named by its ``rule_id`` from ``reference/case_review_rules.csv``.
 
 from __future__ import annotations
 
-import pandera.polars as pa
-import polars as pl
+from typing import TYPE_CHECKING
 
 from schemas.extracts import CASE_REVIEWS
 from schemas.rule_blocks import (
@@ -26,6 +25,10 @@ from schemas.rule_blocks import (
     schema_from_rules,
     value_sql,
 )
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
+    import polars as pl
 
 RULE_PREFIX = "cr."
 

@@ -9,8 +9,7 @@ Each pandera check is named by its ``rule_id`` from ``reference/resource_request
 
 from __future__ import annotations
 
-import pandera.polars as pa
-import polars as pl
+from typing import TYPE_CHECKING
 
 from schemas.extracts import RESOURCE_REQUESTS
 from schemas.reference import criminal_categories
@@ -30,6 +29,10 @@ from schemas.rule_blocks import (
     present,
     schema_from_rules,
 )
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
+    import polars as pl
 
 FISCAL_YEAR_RANGE = (2000, 2100)
 CATEGORY_SEPARATOR = ";"  # labels contain commas ("Illicit Trade, Travel, and Finance ...")

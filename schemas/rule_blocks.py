@@ -5,10 +5,13 @@ the rule catalogue (``reference/*_rules.csv``) and the checks agree rule for rul
 
 from __future__ import annotations
 
-import pandera.polars as pa
-import polars as pl
+from typing import TYPE_CHECKING
 
 from schemas.reference import rules
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
+    import polars as pl
 
 MAX_ID_LENGTH = 40
 YES_NO = ("Y", "N")
@@ -76,6 +79,8 @@ FUTURE_AFTER_SQL = (
 
 # --- polars expressions: True where a row passes ------------------------------------------
 def col(name: str) -> pl.Expr:
+    import polars as pl
+
     return pl.col(name)
 
 
@@ -105,6 +110,8 @@ def not_before(later: str, earlier: pl.Expr) -> pl.Expr:
 
 def labels_known(name: str, labels: list[str], separator: str = ";") -> pl.Expr:
     """Every ``separator``-split label of ``name`` is in ``labels`` (missing passes)."""
+    import polars as pl
+
     known = col(name).str.split(separator).list.eval(pl.element().is_in(labels)).list.all()
     return col(name).is_null() | known.fill_null(False)
 
@@ -144,7 +151,9 @@ def schema_from_rules(
     """A pandera schema with one check per row rule, each named by its rule_id.
 
     ``elsewhere``: catalogue rules computed outside the row checks (e.g. the indicator conflict
-    on current records); the header warning is file-level (``assets/scr/validate.py``)."""
+    on current records); the header warning is file-level (``assets/_shared/validation.py``)."""
+    import pandera.polars as pa
+
     catalogue = {
         r
         for r in rules()

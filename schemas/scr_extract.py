@@ -10,9 +10,7 @@ pandera ``*.format`` rules flag exactly that. Each pandera check is named by its
 from __future__ import annotations
 
 import datetime as dt
-
-import pandera.polars as pa
-import polars as pl
+from typing import TYPE_CHECKING
 
 from schemas.extracts import SCR
 from schemas.reference import country_codes, criminal_categories
@@ -34,6 +32,10 @@ from schemas.rule_blocks import (
     present,
     schema_from_rules,
 )
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
+    import polars as pl
 
 SCR_TYPES = ("INITIAL", "DISRUPTION", "DISMANTLEMENT")
 DD_TYPES = ("DISRUPTION", "DISMANTLEMENT")

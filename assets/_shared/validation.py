@@ -8,22 +8,25 @@ re-run over everything when the rule catalogue, reference data or rule code chan
 
 import ast
 import hashlib
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
-import pandera.errors
-import pandera.polars as pa
-import polars as pl
-import pyarrow as pa_arrow
 
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
 from schemas.extracts import ExtractSpec
 from schemas.reference import REFERENCE_DIR, rules, rules_markdown
 from schemas.rule_blocks import finding_value_column, header_rule
+
+if TYPE_CHECKING:  # pandera and polars are imported when rows are validated (~0.6 s)
+    import pandera.polars as pa
+    import polars as pl
+    import pyarrow as pa_arrow
 
 BATCH_ROWS = 500_000
 MAX_VALUE_CHARS = 200
@@ -70,9 +73,12 @@ def rules_fingerprint(*code_files: str) -> str:
 
 
 def failures_of_batch(
-    batch: pa_arrow.RecordBatch, schema: pa.DataFrameSchema, record_key: str
-) -> pl.DataFrame | None:
+    batch: "pa_arrow.RecordBatch", schema: "pa.DataFrameSchema", record_key: str
+) -> "pl.DataFrame | None":
     """Findings for one batch: one row per (row, failed rule), with provenance and value."""
+    import pandera.errors
+    import polars as pl
+
     df = pl.from_arrow(batch)
     try:
         schema.validate(df, lazy=True)
@@ -118,8 +124,10 @@ def failures_of_batch(
 
 def collect_findings(
     con: duckdb.DuckDBPyConnection, select_sql: str, params: list, schema, record_key: str
-) -> tuple[int, pl.DataFrame | None]:
+) -> "tuple[int, pl.DataFrame | None]":
     """Validate every row of ``select_sql`` batch by batch; returns (rows checked, findings)."""
+    import polars as pl
+
     # con.sql streams; con.execute(...).to_arrow_reader copies the whole result first
     reader = con.sql(select_sql, params=params).to_arrow_reader(BATCH_ROWS)
     checked, parts = 0, []
@@ -132,7 +140,7 @@ def collect_findings(
 
 
 def store_findings(
-    con: duckdb.DuckDBPyConnection, table: str, findings: pl.DataFrame | None
+    con: duckdb.DuckDBPyConnection, table: str, findings: "pl.DataFrame | None"
 ) -> None:
     if findings is None or findings.is_empty():
         return
@@ -154,7 +162,10 @@ def validate_new_files(
     schema,
     fingerprint: str,
 ) -> dict[str, int]:
-    """Validate rows of files not yet checked under ``fingerprint``; replaces their findings."""
+    """Validate rows of files not yet checked under ``fingerprint``; replaces their findings.
+
+    ``schema``: the pandera schema, or the function that builds it (called only when a file
+    needs validating, so a refresh with nothing new does not import pandera)."""
     extract_type, findings_table, record_key = spec.name, spec.findings_table, spec.record_key
     con.execute(f"CREATE TABLE IF NOT EXISTS {findings_table} ({FINDINGS_COLUMNS})")
     con.execute(view_sql)
@@ -166,6 +177,10 @@ def validate_new_files(
             [extract_type, fingerprint],
         ).fetchall()
     ]
+    if not todo:
+        return {"files_validated": 0, "rows_checked": 0, "new_findings": 0}
+    if inspect.isfunction(schema):
+        schema = schema()
     checked, findings = collect_findings(
         con, f"SELECT * FROM {view} WHERE list_contains(?, file_id)", [todo], schema, record_key
     )
@@ -232,7 +247,7 @@ def findings_asset(
     name: str,
     spec: ExtractSpec,
     module: ModuleType,
-    schema: Callable[[], pa.DataFrameSchema],
+    schema: "Callable[[], pa.DataFrameSchema]",
     view: str,
     deps: list[str],
     description: str,
@@ -259,9 +274,7 @@ def findings_asset(
             fingerprint = rules_fingerprint(module.__file__)
             if prepare is not None:
                 fingerprint += ":" + prepare(con)
-            stats = validate_new_files(
-                con, spec, module.TYPED_VIEW_SQL, view, schema(), fingerprint
-            )
+            stats = validate_new_files(con, spec, module.TYPED_VIEW_SQL, view, schema, fingerprint)
             return validation_result(context, con, spec, stats)
 
     return _findings

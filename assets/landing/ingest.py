@@ -419,7 +419,7 @@ def landing_extracts(
     restored, removed and retracted files as landing events."""
     with warehouse.connect() as con:
         summary = ingest_new_files(
-            con, files.landing, context.run_id, context.log, files.archive, files.settle_seconds
+            con, files.landing, context.run_id, context.log, files.archive, files.settle
         )
         for spec in EXTRACTS:
             s = summary[spec.name]

@@ -47,8 +47,9 @@ def partition_file(root: Path, fiscal_year: int, fiscal_quarter: int) -> Path:
     return root / f"fiscal_year={fiscal_year}" / f"fiscal_quarter={fiscal_quarter}" / "data.parquet"
 
 
-def partition_rows(con: duckdb.DuckDBPyConnection, table: str, fy: int, q: int) -> pa.Table:
-    cols = [
+def partition_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of a partition file: the table's, without the partition keys (the path)."""
+    return [
         r[0]
         for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
@@ -56,6 +57,13 @@ def partition_rows(con: duckdb.DuckDBPyConnection, table: str, fy: int, q: int) 
             [table],
         ).fetchall()
     ]
+
+
+def partition_rows(
+    con: duckdb.DuckDBPyConnection, table: str, fy: int, q: int, cols: list[str] | None = None
+) -> pa.Table:
+    """One partition's rows; ``cols`` from ``partition_columns`` (looked up when not given)."""
+    cols = partition_columns(con, table) if cols is None else cols
     order = ", ".join(c for c in ("criminal_category",) if c in cols) or "1"
     select = ", ".join(f'"{c}"' for c in cols)
     sql = f"SELECT {select} FROM {table} WHERE fiscal_year = ? AND fiscal_quarter = ? ORDER BY {order}"

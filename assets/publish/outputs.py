@@ -24,7 +24,7 @@ from assets._shared.metadata import OWNERS
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.sample import SAMPLE_DIR, WORKSHEET_DIR, sample_cases, worksheet_csv
 from assets.measures.restatements import record_publication
-from assets.publish.export import findings_sql, partition_rows
+from assets.publish.export import findings_sql, partition_columns, partition_rows
 from assets.publish.manifest import (
     MANIFEST,
     check_manifest,
@@ -244,10 +244,11 @@ def stage_outputs(con: duckdb.DuckDBPyConnection, stage: Path) -> OutputPlan:
     """Write every output the warehouse implies into ``stage`` (a fresh dir)."""
     plan = plan_outputs(con, render=True)
     for table, keys in plan.partitions.items():
+        cols = partition_columns(con, table)  # once per table, not per partition
         for fy, q in keys:
             target = stage / table / f"fiscal_year={fy}" / f"fiscal_quarter={q}" / "data.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(partition_rows(con, table, fy, q), target, compression="zstd")
+            pq.write_table(partition_rows(con, table, fy, q, cols), target, compression="zstd")
     for name, sql in plan.queries.items():
         target = stage / name
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,13 +9,10 @@ real vector drawing embedded in the HTML (no scripts, no CDN). Figures are built
 import functools
 import io
 import re
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 OLD = "#9aa5b1"  # approval-based count: neutral grey
 TCO = "#1f4e79"  # TCO-validated: the office's navy
@@ -39,14 +36,26 @@ BASE_RC = {
     "axes.titlesize": 11,
     "text.parse_math": False,  # category labels may hold '$'
 }
+
+
+def _matplotlib():
+    """matplotlib with the Agg canvas, imported when a chart is drawn (~0.4 s of start-up that
+    a refresh with nothing to publish, and every other command, does not pay)."""
+    import matplotlib
+
+    if matplotlib.get_backend().lower() != "agg":
+        matplotlib.use("Agg")
+    return matplotlib
+
+
 _PROLOG = re.compile(r"^.*?(?=<svg)", re.S)
 _RDF = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 
 
-def to_svg(fig: Figure, name: str) -> str:
+def to_svg(fig: "Figure", name: str) -> str:
     """The figure as an ``<svg>`` element (XML prolog, DOCTYPE and RDF block removed)."""
     buf = io.StringIO()
-    with matplotlib.rc_context({**BASE_RC, "svg.hashsalt": name}):
+    with _matplotlib().rc_context({**BASE_RC, "svg.hashsalt": name}):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     svg = _RDF.sub("", _PROLOG.sub("", buf.getvalue(), count=1), count=1)
     return svg.replace("<svg ", f'<svg role="img" aria-label="{name} chart" ', 1)
@@ -57,17 +66,21 @@ def _styled(chart):
 
     @functools.wraps(chart)
     def wrapper(*args, **kwargs):
-        with matplotlib.rc_context(BASE_RC):
+        with _matplotlib().rc_context(BASE_RC):
             return chart(*args, **kwargs)
 
     return wrapper
 
 
-def _figure(width: float, height: float) -> Figure:
+def _figure(width: float, height: float) -> "Figure":
+    from matplotlib.figure import Figure
+
     return Figure(figsize=(width, height), layout="constrained")
 
 
 def _count_axis(ax, label: str) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     ax.set_ylabel(label)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
@@ -109,6 +122,8 @@ def _grouped_bars(
 @_styled
 def annual_chart(rows: list[dict]) -> str:
     """Two panels: the percent years (FY2017-FY2020) and the count years (FY2021 on)."""
+    from matplotlib.ticker import PercentFormatter
+
     pct = [r for r in rows if r["measure_type"] == "percent"]
     cnt = [r for r in rows if r["measure_type"] != "percent"]
     panels = [(p, kind) for p, kind in ((pct, True), (cnt, False)) if p]
@@ -168,6 +183,8 @@ def quarterly_chart(rows: list[dict]) -> str:
 @_styled
 def category_chart(rows: list[dict]) -> str:
     """Horizontal stacked bars: non-TCO disruptions/dismantlements per category, by reason."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     rows = sorted(rows, key=lambda r: r["dd_non_tco"] or 0)
     fig = _figure(11, 0.42 * len(rows) + 1.3)
     ax = fig.subplots()

@@ -224,7 +224,7 @@ def test_unsettled_file_is_waited_for(project, monkeypatch):
     # 10 s: the refresh process must start (imports, several seconds on a loaded machine)
     # well before the fresh file settles, or there is nothing left to wait for
     monkeypatch.setenv("SCR_SETTLE_SECONDS", "10")
-    assert landing_fingerprint()[1] == [f"{A}:{old.stat().st_size}:{int(past)}"]
+    assert landing_fingerprint()[1] == [f"{A}:{old.stat().st_size}:{old.stat().st_mtime_ns}"]
     env_settle = {"SCR_SETTLE_SECONDS": "10"}
     os.utime(fresh)  # "just written" as the refresh starts
     t0 = time.monotonic()

@@ -23,7 +23,8 @@ def test_default_instance_is_the_template_and_valid(tmp_path: Path) -> None:
     path = inst.write_instance_yaml(tmp_path, env={})
     assert path.read_text() == inst.TEMPLATE.read_text()
     config = dagster_instance_config(str(tmp_path))[0]
-    assert "storage" not in config  # Dagster's default: SQLite under DAGSTER_HOME
+    # Dagster's SQLite files under DAGSTER_HOME, written without a flush per event
+    assert config["storage"]["custom"]["module"] == "pipelines.sqlite_storage"
     limits = config["run_queue"]["tag_concurrency_limits"]
     assert {"key": "scr/warehouse-writer", "value": "true", "limit": 1} in limits
 
