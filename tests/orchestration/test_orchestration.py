@@ -1,5 +1,5 @@
 """The schedule and the sensors decide what the daemon runs: evaluated here against a real
-instance and real runs (the daemon end to end is in tests/test_ops_*.py). The daemon walks the
+instance and real runs (the daemon end to end is in tests/ops/test_ops_*.py). The daemon walks the
 same refresh plan as the CLI: no publish after a failed measures run."""
 
 from __future__ import annotations
