@@ -17,6 +17,7 @@ from assets._shared.resources import default_resources
 from assets.audit.sample import AUDIT_SAMPLES, audit_draw_job
 from pipelines.alerts import alert_on_run_failure, measure_freshness
 from pipelines.jobs import refresh_job
+from pipelines.refresh_plan import with_stage_tags
 from pipelines.schedules import quarterly_refresh
 from pipelines.sensors import landing_sensor, plan_after_ingest
 from pipelines.verify import reproducible_from_archive, verify_job, weekly_verify
@@ -26,14 +27,17 @@ from pipelines.verify import reproducible_from_archive, verify_job, weekly_verif
 DOMAINS = (landing, scr, measures, resource_requests, audit, publish)
 
 defs = dg.Definitions(
-    assets=[
-        *(
-            a
-            for d in DOMAINS
-            for a in dg.load_assets_from_package_module(d, group_name=d.__name__.split(".")[-1])
-        ),
-        AUDIT_SAMPLES,
-    ],
+    assets=with_stage_tags(
+        [
+            *(
+                a
+                for d in DOMAINS
+                for a in dg.load_assets_from_package_module(d, group_name=d.__name__.split(".")[-1])
+            ),
+            AUDIT_SAMPLES,
+        ],
+        default_resources(),
+    ),
     asset_checks=[
         *(c for d in DOMAINS for c in dg.load_asset_checks_from_package_module(d)),
         reproducible_from_archive,

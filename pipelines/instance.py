@@ -144,7 +144,7 @@ def runs_in_progress(instance) -> list[str]:
     """
     import dagster as dg
 
-    from pipelines.stages import STAGE_TAG
+    from pipelines.refresh_plan import STAGE_TAG
 
     active = [
         dg.DagsterRunStatus.QUEUED,

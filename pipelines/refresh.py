@@ -25,7 +25,7 @@ from assets._shared.resources import WarehouseResource
 from assets._shared.settings import DEFAULTS as SETTINGS
 from assets._shared.settings import PROJECT_ROOT, path_from_env
 from assets._shared.settings import value as settings_value
-from pipelines.stages import (
+from pipelines.refresh_plan import (
     AFTER_TAG,
     INGEST,
     JOB_NAME,
@@ -198,7 +198,7 @@ def run_refresh(
     progress: Callable[[str], None] = print,
     debug: bool = False,
 ) -> RefreshResult:
-    """Walk the refresh plan (pipelines/stages.py): ingest, measure each block of changed
+    """Walk the refresh plan (pipelines/refresh_plan.py): ingest, measure each block of changed
     quarters, then publish (checks first, files last); the first failure stops it. With nothing
     new, publish still runs when the published outputs differ from the warehouse (repair)."""
     stamp = _stamp_path()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.jobs import refresh_job
-from pipelines.stages import INGEST, RunPlan, stage_check_keys, stage_keys
+from pipelines.refresh_plan import INGEST, RunPlan, stage_check_keys, stage_keys
 from schemas.fiscal import last_closed_quarter, quarter_key
 
 

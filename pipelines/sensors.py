@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.jobs import refresh_job
-from pipelines.stages import (
+from pipelines.refresh_plan import (
     AFTER_TAG,
     INGEST,
     LANDING_TAG,
@@ -50,7 +50,7 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     monitored_jobs=[refresh_job],
     request_job=refresh_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Walks the refresh plan (pipelines/stages.py): after an ingest run, one measures "
+    description="Walks the refresh plan (pipelines/refresh_plan.py): after an ingest run, one measures "
     "run per block of changed fiscal quarters; publish once every one of them succeeded (never "
     "after a failed one).",
 )

@@ -175,7 +175,7 @@ def test_refresh_does_not_draw_and_empty_warehouse_is_refused(site, capsys, tmp_
 
 def test_draw_is_a_job_not_part_of_the_refresh():
     from pipelines.definitions import defs
-    from pipelines.stages import INGEST, MEASURES, PUBLISH, stage_keys
+    from pipelines.refresh_plan import INGEST, MEASURES, PUBLISH, stage_keys
 
     graph = defs.resolve_asset_graph()
     staged = {k.to_user_string() for s in (INGEST, MEASURES, PUBLISH) for k in stage_keys(graph, s)}

@@ -19,7 +19,7 @@ from support.ops import free_port, project_env
 
 from assets._shared.resources import FilesResource
 from pipelines import alerts
-from pipelines.stages import INGEST, JOB_NAME, RunPlan, stage_keys
+from pipelines.refresh_plan import INGEST, JOB_NAME, RunPlan, stage_keys
 
 
 @contextlib.contextmanager

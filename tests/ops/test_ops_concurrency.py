@@ -8,7 +8,7 @@ import pytest
 from support.ops import launch_stage_run, shared_server, wait_for_runs, wait_until_idle
 
 from assets._shared.resources import WRITER_TAG
-from pipelines.stages import MEASURES, RANGE_END, RANGE_START
+from pipelines.refresh_plan import MEASURES, RANGE_END, RANGE_START
 
 
 @pytest.fixture

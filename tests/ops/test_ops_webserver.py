@@ -18,7 +18,7 @@ from support.ops import (
     wait_for_runs,
 )
 
-from pipelines.stages import MEASURES, RANGE_END, RANGE_START
+from pipelines.refresh_plan import MEASURES, RANGE_END, RANGE_START
 
 ASSETS_QUERY = """
 { assetNodes { assetKey { path } isPartitioned partitionKeys

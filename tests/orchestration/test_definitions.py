@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.definitions import defs
-from pipelines.stages import INGEST, MEASURES, PUBLISH, stage_keys
+from pipelines.refresh_plan import INGEST, MEASURES, PUBLISH, stage_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,6 +40,29 @@ def test_stages_partition_the_graph():
     assert dg.AssetKey("quarterly_measures") in stages[MEASURES]
     assert dg.AssetKey("raw_resource_requests") in stages[INGEST]  # runs with its multi-asset
 
+
+
+def test_every_asset_shows_its_stage_and_sits_in_its_folders_group():
+    """The UI's ``scr/stage`` tag is the stage the graph gives (not a group); the group is the
+    domain folder the asset's module lives in."""
+    graph = defs.resolve_asset_graph()
+    stage_of = {k: s for s in (INGEST, MEASURES, PUBLISH) for k in stage_keys(graph, s)}
+    specs = {s.key: s for s in defs.resolve_all_asset_specs()}
+    assert {k: specs[k].tags.get("scr/stage") for k in stage_of} == stage_of
+    assert stage_of[dg.AssetKey("changed_quarters")] == INGEST  # group measures, runs in ingest
+    folders = {
+        "raw_scr_versions": "landing",
+        "ingest_reconciliation": "landing",
+        "scr_findings": "scr",
+        "scr_current": "scr",
+        "changed_quarters": "measures",
+        "annual_measures": "measures",
+        "resource_request_findings": "resource_requests",
+        "case_review_findings": "audit",
+        "vv_statement": "audit",
+        "published_outputs": "publish",
+    }
+    assert {k: specs[dg.AssetKey(k)].group_name for k in folders} == folders
 
 def test_dagster_cli_validates_workspace():
     proc = subprocess.run(

@@ -11,9 +11,7 @@ import duckdb
 from support.extracts import FILE_A, write_csv
 
 from pipelines.definitions import defs
-from pipelines.schedules import quarterly_refresh
-from pipelines.sensors import landing_sensor, plan_after_ingest
-from pipelines.stages import (
+from pipelines.refresh_plan import (
     AFTER_TAG,
     INGEST,
     MEASURES,
@@ -23,6 +21,8 @@ from pipelines.stages import (
     STAGE_TAG,
     stage_keys,
 )
+from pipelines.schedules import quarterly_refresh
+from pipelines.sensors import landing_sensor, plan_after_ingest
 
 REPO = defs.get_repository_def()
 RUN_SUCCESS, RUN_FAILURE = dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE

@@ -128,7 +128,7 @@ def test_verify_has_help(tmp_path):
 def test_refresh_stages_never_run_the_verify_check():
     """The verify check takes the refresh lock: inside a refresh it would wait on itself."""
     from pipelines.definitions import defs
-    from pipelines.stages import INGEST, MEASURES, PUBLISH, VERIFY_CHECK, stage_check_keys
+    from pipelines.refresh_plan import INGEST, MEASURES, PUBLISH, VERIFY_CHECK, stage_check_keys
 
     graph = defs.resolve_asset_graph()
     assert VERIFY_CHECK in graph.asset_check_keys

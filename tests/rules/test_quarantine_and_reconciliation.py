@@ -158,7 +158,7 @@ def test_reconciliation_per_file(refreshed):
 
 def _run_reconcile() -> tuple[bool, dict, dg.ExecuteInProcessResult]:
     from pipelines.definitions import defs
-    from pipelines.stages import JOB_NAME
+    from pipelines.refresh_plan import JOB_NAME
 
     with dg.DagsterInstance.ephemeral() as inst:
         result = defs.resolve_job_def(JOB_NAME).execute_in_process(

@@ -299,7 +299,7 @@ def runs(server: DagsterDev) -> list[dict]:
 def launch_stage_run(server: DagsterDev, stage: str, tags: dict[str, str]) -> str:
     """launchRun for scr_refresh with one stage's asset selection (what the sensors request)."""
     from pipelines.definitions import defs
-    from pipelines.stages import RunPlan, stage_keys
+    from pipelines.refresh_plan import RunPlan, stage_keys
 
     keys = stage_keys(defs.resolve_asset_graph(), stage)
     params = {

@@ -1,16 +1,20 @@
-"""The refresh plan: the three stages of a refresh and what runs after what.
+"""The refresh plan, one for every driver: the three stages of a refresh and what runs after what.
 
-1. ``ingest``: every unpartitioned asset upstream of the partitioned measures (read files,
-   validate, current records, which quarters changed).
-2. ``measures``: the partitioned assets, one run per block of neighbouring changed quarters;
-   they update warehouse tables only.
-3. ``publish``: everything else (annual table, reconciliation and its blocking check, ...) and
+Read top to bottom:
+
+1. **Stages, from the graph** (``stage_keys``; shown on every asset as the tag ``scr/stage``):
+   ``ingest`` is ``changed_quarters`` and its ancestors (read files, validate, current records,
+   which quarters changed); ``measures`` the partitioned assets, updating warehouse tables only;
+   ``publish`` everything else (annual table, reconciliation and its blocking check, ...) and
    last ``published_outputs``, the only step that writes under SCR_OUTPUT_DIR.
-
-The plan stops at the first failure. The CLI (``pipelines/refresh.py``, in-process) walks it with
-``refresh_plan``; the daemon (``plan_after_ingest`` sensor, after the schedule or the landing
-sensor started an ingest run) walks the same plan one finished run at a time with
-``next_plans``: publish only once every measures run planned after the ingest run succeeded.
+2. **The plan after an ingest run** (``refresh_plan``): one measures run per block of
+   neighbouring changed quarters, then publish. It stops at the first failure.
+3. **Who walks it**: the CLI (``pipelines/refresh.py``, in-process) walks ``refresh_plan``; the
+   daemon (``plan_after_ingest`` sensor, after the schedule or the landing sensor started an
+   ingest run) walks the same plan one finished run at a time with ``next_plans``: publish only
+   once every measures run planned after the ingest run succeeded.
+4. **When a refresh is due** (``landing_fingerprint``, ``last_ingested_fingerprint``): the
+   settled landing files against what the last successful ingest run started from.
 """
 
 from __future__ import annotations
@@ -63,6 +67,21 @@ def stage_check_keys(asset_graph, stage: str) -> list[dg.AssetCheckKey]:
     return sorted(
         (c for c in asset_graph.asset_check_keys if c.asset_key in keys and c != VERIFY_CHECK),
         key=lambda c: c.to_user_string(),
+    )
+
+
+def with_stage_tags(assets: list, resources: dict) -> list:
+    """The assets, each tagged ``scr/stage`` with the stage the graph puts it in (the UI shows
+    and filters by it); a stage is never read from a group or a hand-kept list."""
+    graph = dg.Definitions(assets=assets, resources=resources).resolve_asset_graph()
+    stage_of = {k: s for s in (INGEST, MEASURES, PUBLISH) for k in stage_keys(graph, s)}
+    return dg.map_asset_specs(
+        lambda spec: (
+            spec.merge_attributes(tags={STAGE_TAG: stage_of[spec.key]})
+            if spec.key in stage_of
+            else spec
+        ),
+        assets,
     )
 
 
