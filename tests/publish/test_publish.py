@@ -253,6 +253,8 @@ def _as_operator(cmd: list[str]) -> list[str]:
 def test_read_only_warehouse_is_one_line_naming_it(project, what):
     write_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
     project.refresh()
+    # a new file: this refresh must write (with nothing new it answers without writing)
+    write_csv(project.landing / "scr_extract_2024-02-01.csv", FILE_B)
     target = project.warehouse if what == "file" else project.root
     mode = target.stat().st_mode
     os.chmod(target, 0o444 if what == "file" else 0o555)
