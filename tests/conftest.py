@@ -13,12 +13,25 @@ from support.project import Project
 warnings.filterwarnings("ignore")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """No test writes into the project's own data/ or .dagster: unless a test says otherwise, the
+    archive and the Dagster home of this test process (and of the commands it starts with the
+    inherited environment) are in a temp dir."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="scr-tests-"))
+    os.environ.setdefault("SCR_ARCHIVE_DIR", str(base / "archive"))
+    os.environ["SCR_TESTS_DEFAULT_ARCHIVE"] = os.environ["SCR_ARCHIVE_DIR"]
+    os.environ.setdefault("DAGSTER_HOME", str(base / "dagster_home"))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
 @pytest.fixture(autouse=True)
 def _landing_lifecycle_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Tests write their extracts and refresh at once (no settle wait), and never archive into
     the project's data/archive: the archive goes to the test's temp dir unless a test set one."""
     monkeypatch.setenv("SCR_SETTLE_SECONDS", "0")
-    if "SCR_ARCHIVE_DIR" not in os.environ:
+    if os.environ.get("SCR_ARCHIVE_DIR") in (None, os.environ.get("SCR_TESTS_DEFAULT_ARCHIVE")):
         monkeypatch.setenv("SCR_ARCHIVE_DIR", str(tmp_path / "archive"))
 
 

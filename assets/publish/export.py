@@ -64,7 +64,9 @@ def partition_rows(
 ) -> pa.Table:
     """One partition's rows; ``cols`` from ``partition_columns`` (looked up when not given)."""
     cols = partition_columns(con, table) if cols is None else cols
-    order = ", ".join(c for c in ("criminal_category",) if c in cols) or "1"
+    # a total order (category first, then every column), so the same rows give the same bytes
+    first = [c for c in ("criminal_category",) if c in cols]
+    order = ", ".join(f'"{c}"' for c in first + [c for c in cols if c not in first]) or "1"
     select = ", ".join(f'"{c}"' for c in cols)
     sql = f"SELECT {select} FROM {table} WHERE fiscal_year = ? AND fiscal_quarter = ? ORDER BY {order}"
     return con.sql(sql, params=[fy, q]).to_arrow_table()

@@ -51,6 +51,7 @@ def project_env(tmp: Path) -> dict[str, str]:
         "SCR_WAREHOUSE": str(tmp / "warehouse.duckdb"),
         "SCR_OUTPUT_DIR": str(tmp / "output"),
         "DAGSTER_HOME": str(tmp / "dagster_home"),
+        "SCR_ARCHIVE_DIR": str(tmp / "archive"),
     }
 
 
