@@ -35,7 +35,13 @@ from test_measure_sql import FILES_A_B, _base
 from assets import publish as P
 from assets import report, trace_html
 from assets.audit_sample import draw_sample, sample_cases, worksheet_csv
-from assets.manifest import MANIFEST, read_manifest
+from assets.manifest import (
+    MANIFEST,
+    commit_staged,
+    compare_output_dirs,
+    normalized_report,
+    read_manifest,
+)
 from pipelines.errors import UnwritablePathError
 from pipelines.resources import WarehouseResource
 
@@ -240,19 +246,25 @@ def test_a_quarter_gone_leftovers_and_stray_files_are_removed(con, tmp_path):
     (out / ".x.tmp").mkdir()  # a directory named like a temp file is not a temp file
     (out / "stray.csv").write_bytes(b"x")
     (out / "empty" / "dir").mkdir(parents=True)
+    # a link to a directory elsewhere: rmtree refuses it, the link goes as an unlisted file, and
+    # nothing it points at is touched
+    _write(tmp_path / "elsewhere", {"keep.parquet": b"not ours"})
+    (out / ".staging-link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     # a correction empties 2023-Q4 of the category table
     con.execute("DELETE FROM category_measures WHERE fiscal_year = 2023")
     summary = P.publish(con, out, "refresh-2", "run-2")
     assert summary == {
         "written": ["report/index.html"],  # the category table on the page lost a quarter
-        "removed": [CAT_Q4, "stray.csv"],
+        "removed": [".staging-link", CAT_Q4, "stray.csv"],
         "files": 22,
         "leftovers_removed": [
             ".staging-dead-run",
             ".staging-file",
+            ".staging-link",
             "category_measures/.data.parquet.0a1b.tmp",
         ],
     }
+    assert _files(tmp_path / "elsewhere") == ["keep.parquet"]
     assert not (out / "category_measures" / "fiscal_year=2023").exists()
     assert (out / "quarterly_measures" / "fiscal_year=2023" / "fiscal_quarter=4").is_dir()
     assert not (out / "empty").exists() and not (out / ".x.tmp").exists()  # empty dirs pruned
@@ -325,7 +337,7 @@ def test_an_unwritable_output_dir_is_one_message_naming_the_path(con):
 # --- what the warehouse implies ----------------------------------------------------------------
 
 
-def test_published_differences_names_each_kind_of_difference(con, tmp_path):
+def test_published_differences_names_each_kind_of_difference(con, tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert P.published_differences(out, con) == [
         f"{MANIFEST}: missing or unreadable (nothing published yet, or wiped)"
@@ -335,6 +347,8 @@ def test_published_differences_names_each_kind_of_difference(con, tmp_path):
     (out / Q2).write_bytes(b"edited")
     con.execute("DELETE FROM category_measures WHERE fiscal_year = 2023")
     draw_sample(con, "2023-2024", 1, 11)
+    new = "extra/new_output.parquet"  # an output registered since (one entry), in a folder
+    monkeypatch.setitem(P.PUBLISHED_FILES, new, "SELECT 1 AS x")
     manifest = read_manifest(out)
     manifest["outputs"]["retired_output"] = "0" * 32
     (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
@@ -343,21 +357,27 @@ def test_published_differences_names_each_kind_of_difference(con, tmp_path):
         "audit_sample/_worksheets/review_worksheet_sample_1.csv: implied by the warehouse but "
         "not published",
         "audit_sample/sample_id=1/cases.parquet: implied by the warehouse but not published",
+        f"{new}: implied by the warehouse but not published",
         f"{CAT_Q4}: published but no longer implied by the warehouse",
         "audit_sample: the warehouse implies different content than was published",
         "category_measures: the warehouse implies different content than was published",
+        f"{new}: the warehouse implies different content than was published",
         "report: the warehouse implies different content than was published",
         "retired_output: the warehouse implies different content than was published",
     ]
     del manifest["outputs"]  # a manifest from before outputs were fingerprinted
     (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-    assert len(P.published_differences(out, con)) == 1 + 2 + 1 + len(OUTPUTS)
+    assert len(P.published_differences(out, con)) == 1 + 3 + 1 + len(OUTPUTS) + 1
     summary = P.publish(con, out, "refresh-2", "run-2")
     assert (summary["written"], summary["removed"]) == (
-        sorted([Q2, "report/index.html", *ONE_SAMPLE]),
+        sorted([Q2, "report/index.html", *ONE_SAMPLE, new]),
         [CAT_Q4],
     )
+    assert pq.read_table(out / new).to_pylist() == [{"x": 1}]
     assert P.published_differences(out, con) == []
+    entries = read_manifest(out)["files"]
+    assert entries[Q2]["refresh_id"] == "refresh-2"  # the edited file was put right now
+    assert entries[PAGES[1]]["refresh_id"] == "refresh-1"
 
 
 def test_plan_outputs_paths_and_fingerprints(con):
@@ -505,3 +525,78 @@ def test_report_fingerprint_is_of_its_inputs_and_code(con):
     assert P.report_fingerprint(con) == expected
     con.execute("UPDATE quarterly_measures SET dd_total = 99 WHERE fiscal_year = 2023")
     assert P.report_fingerprint(con) != expected
+
+
+# --- the manifest functions on small hand-made dirs ----------------------------------------------
+
+
+def _write(root: Path, files: dict[str, bytes]) -> Path:
+    for rel, content in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(content)
+    return root
+
+
+def test_commit_staged_makes_the_output_dir_and_names_who_wrote_each_file(tmp_path):
+    out = tmp_path / "not" / "yet" / "out"
+    stage = _write(tmp_path / "s1", {"q/a.parquet": b"a", "b.csv": b"bb"})
+    assert commit_staged(stage, out, "r1", {}) == {
+        "written": ["b.csv", "q/a.parquet"],
+        "removed": [],
+        "files": 2,
+    }
+    r1 = read_manifest(out)
+    assert r1["files"]["q/a.parquet"] == {
+        "sha256": hashlib.sha256(b"a").hexdigest(),
+        "size": 1,
+        "refresh_id": "r1",
+        "written_at": r1["published_at"],
+    }
+    # the manifest wiped, the files left: nothing is rewritten, the manifest names the refresh
+    # that listed them again
+    (out / MANIFEST).unlink()
+    stage = _write(tmp_path / "s2", {"q/a.parquet": b"a", "b.csv": b"bb"})
+    assert commit_staged(stage, out, "r2", {"x": "1"}) == {
+        "written": [],
+        "removed": [],
+        "files": 2,
+    }
+    r2 = read_manifest(out)
+    assert {rel: e["refresh_id"] for rel, e in r2["files"].items()} == {
+        "b.csv": "r2",
+        "q/a.parquet": "r2",
+    }
+    assert r2["outputs"] == {"x": "1"}
+    # a file edited by hand, its manifest entry untouched: rewritten, and named as rewritten
+    (out / "q/a.parquet").write_bytes(b"edited")
+    stage = _write(tmp_path / "s3", {"q/a.parquet": b"a", "b.csv": b"bb"})
+    assert commit_staged(stage, out, "r3", {})["written"] == ["q/a.parquet"]
+    r3 = read_manifest(out)
+    assert r3["files"]["q/a.parquet"]["refresh_id"] == "r3"
+    assert r3["files"]["b.csv"] == r2["files"]["b.csv"]
+    assert (out / "q/a.parquet").read_bytes() == b"a"
+
+
+def test_read_manifest_accepts_only_an_object_with_a_files_object(tmp_path):
+    assert read_manifest(tmp_path) is None
+    for text in ("not json", "[1]", '{"files": []}', '{"outputs": {}}'):
+        (tmp_path / MANIFEST).write_text(text, encoding="utf-8")
+        assert read_manifest(tmp_path) is None, text
+    (tmp_path / MANIFEST).write_text('{"files": {}, "refresh_id": "r"}', encoding="utf-8")
+    assert read_manifest(tmp_path) == {"files": {}, "refresh_id": "r"}
+
+
+def test_compare_output_dirs_goes_on_after_an_equal_file(tmp_path):
+    a, b = tmp_path / "published", tmp_path / "rebuilt"
+    same = {"a.csv": b"same", "b.csv": b"one", "c.bin": b"x"}
+    _write(a, same)
+    _write(b, {**same, "b.csv": b"two"})
+    for root, keys in ((a, [1, 2, 3]), (b, [1, 2])):  # one row more in the published file
+        pq.write_table(pa.table({"k": keys}), root / "d.parquet")
+    assert compare_output_dirs(a, b) == [
+        "b.csv: bytes differ",
+        "d.parquet: 1 row(s) only in the published file, 0 only in the rebuild",
+    ]
+    assert normalized_report(
+        "at 2026-12-01 11:33 UTC and 2026-12-01T11:33:28.5, on 2026-12-01"
+    ) == ("at <time> and <time>, on 2026-12-01")
