@@ -10,12 +10,10 @@ figures are the hand-computed ones of test_pipeline_numbers.py and test_measure_
 from __future__ import annotations
 
 import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
-from support.extracts import CYBER, FILE_A, FILE_B, GANGS, NATSEC, write_csv
-from support.project import Project
+from support.extracts import CYBER, FILES_A_B, GANGS, NATSEC
+from support.project import refreshed_warehouse as _base
 from test_measure_claims import TIES
 from test_pipeline_numbers import EXPECTED_AFTER_A_AND_B
 
@@ -27,26 +25,6 @@ from assets.measures.quarterly import (
     quarter_rows,
 )
 from assets.scr.determine import build_current
-
-FILES_A_B = {"scr_extract_2024-01-10.csv": FILE_A, "scr_extract_2024-02-01.csv": FILE_B}
-_BASES: dict[str, Path] = {}  # kept across in-process pytest runs (the mutation harness)
-
-
-def _base(name: str, files: dict[str, list[dict]]) -> Path:
-    """A warehouse after one real refresh of ``files`` (made once per process)."""
-    if name not in _BASES:
-        root = Path(tempfile.mkdtemp(prefix=f"scr-sql-{name}-"))
-        mp = pytest.MonkeyPatch()
-        p = Project(root, mp)
-        try:
-            for file_name, rows in files.items():
-                write_csv(p.landing / file_name, rows)
-            p.refresh()
-        finally:
-            p.instance.dispose()
-            mp.undo()
-        _BASES[name] = p.warehouse
-    return _BASES[name]
 
 
 @pytest.fixture

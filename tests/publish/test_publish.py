@@ -101,7 +101,10 @@ def test_a_file_where_a_partition_directory_belongs_is_named(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(UnwritablePathError) as err:
         commit_staged(_stage(tmp_path / "s", {PART.format(q=1): b"q1"}), out, "r", {})
-    assert str(err.value).startswith(f"{blocker} is a file where the output needs a directory")
+    assert str(err.value) == (
+        f"{blocker} is a file where the output needs a directory; move it away and run "
+        "`scr-pipeline refresh` again"
+    )
 
 
 @settings(max_examples=40, derandomize=True, deadline=None)

@@ -209,3 +209,7 @@ def write_csv(path: Path, rows: list[dict[str, str]], columns: list[str] | None 
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+# the two files of the hand-written history, by name, as landed
+FILES_A_B = {"scr_extract_2024-01-10.csv": FILE_A, "scr_extract_2024-02-01.csv": FILE_B}

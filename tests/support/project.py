@@ -195,3 +195,28 @@ def copy_site(refreshed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     shutil.copytree(refreshed, root)
     use_env(monkeypatch, root)
     return root
+
+
+_WAREHOUSES: dict[str, Path] = {}  # kept across in-process pytest runs (the mutation harness)
+
+
+def refreshed_warehouse(name: str, files: dict[str, list[dict]]) -> Path:
+    """A warehouse after one real refresh of ``files`` (made once per process, then only read:
+    tests copy it). The mutation harness forks its mutants from a process that has it."""
+    if name not in _WAREHOUSES:
+        import tempfile
+
+        from support.extracts import write_csv
+
+        root = Path(tempfile.mkdtemp(prefix=f"scr-sql-{name}-"))
+        mp = pytest.MonkeyPatch()
+        p = Project(root, mp)
+        try:
+            for file_name, rows in files.items():
+                write_csv(p.landing / file_name, rows)
+            p.refresh()
+        finally:
+            p.instance.dispose()
+            mp.undo()
+        _WAREHOUSES[name] = p.warehouse
+    return _WAREHOUSES[name]

@@ -1,0 +1,618 @@
+"""Publishing on a real warehouse, in-process: ``assets/publish.py`` called directly into tmp
+dirs, every file read back (pyarrow, hashlib), fast enough to run once per mutant.
+
+The warehouse is the one ``test_measure_sql.py`` makes by a real refresh of FILE_A and FILE_B
+(built once per process and shared; mutmut forks its mutants from the process that built it).
+Each test publishes a copy of it with the code as it is now. What that warehouse holds, worked
+out from the two files (test_pipeline_numbers.py has the quarterly figures):
+
+- quarters 2023-Q4, 2024-Q1, 2024-Q2: one ``quarterly_measures`` row and eight
+  ``category_measures`` rows (one per criminal category) each;
+- the current SCRs (``scr_determinations``) by quarter: A1 | A11 A15 A2 A3 A5 A6 A7 A8 A9 |
+  A12 A14 A4; A11 and A15 are quarantined;
+- three findings (A6's indicator conflict, A11's missing indicator, A15's SCR type), two
+  ingested files, two fiscal years (annual, V&V); no history, restatements, resource requests,
+  case reviews or audit samples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from support.extracts import FILES_A_B
+from support.project import refreshed_warehouse as _base
+
+from assets._shared.errors import UnwritablePathError
+from assets._shared.resources import WarehouseResource
+from assets.audit.sample import draw_sample, sample_cases, worksheet_csv
+from assets.publish import outputs as P
+from assets.publish.manifest import (
+    MANIFEST,
+    commit_staged,
+    compare_output_dirs,
+    normalized_report,
+    read_manifest,
+)
+from assets.report import build as report
+from assets.report import trace as trace_html
+
+YQ = [(2023, 4), (2024, 1), (2024, 2)]
+PARTS = {
+    f"{t}/fiscal_year={fy}/fiscal_quarter={q}/data.parquet": (t, fy, q)
+    for t in ("quarterly_measures", "category_measures", "scr_determinations")
+    for fy, q in YQ
+}
+# file -> rows, hand-counted from the two extracts (see the module docstring)
+TABLE_ROWS = {
+    "annual_measures.parquet": 2,
+    "audit_projection.parquet": 0,
+    "ingest_reconciliation.parquet": 2,
+    "quarantined_resource_requests.parquet": 0,
+    "quarantined_scrs.parquet": 2,
+    "quarterly_measures_history.parquet": 0,
+    "resource_request_evidence.parquet": 0,
+    "resource_request_summary.parquet": 0,
+    "restatements.parquet": 0,
+    "validation_findings.parquet": 3,
+    "vv_statement.parquet": 2,
+}
+PAGES = ["report/index.html", "report/vv_FY2023.html", "report/vv_FY2024.html"]
+EVERY_FILE = sorted([*PARTS, *TABLE_ROWS, *PAGES])
+OUTPUTS = {
+    "quarterly_measures", "category_measures", "scr_determinations", *TABLE_ROWS,
+    "report", "audit_sample", "vv_pages", "input:ingested_files",
+}  # fmt: skip
+DETERMINATIONS = {
+    (2023, 4): ["A1"],
+    (2024, 1): ["A11", "A15", "A2", "A3", "A5", "A6", "A7", "A8", "A9"],
+    (2024, 2): ["A12", "A14", "A4"],
+}
+Q2 = "quarterly_measures/fiscal_year=2024/fiscal_quarter=2/data.parquet"
+CAT_Q4 = "category_measures/fiscal_year=2023/fiscal_quarter=4/data.parquet"
+ONE_SAMPLE = [
+    "audit_sample/_worksheets/review_worksheet_sample_1.csv",
+    "audit_sample/sample_id=1/cases.parquet",
+]
+
+
+@pytest.fixture
+def con(tmp_path):
+    """A connection to a fresh copy of the refreshed A+B warehouse."""
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(_base("ab", FILES_A_B), db)
+    with WarehouseResource(path=str(db)).connect() as c:
+        yield c
+
+
+def _files(root: Path) -> list[str]:
+    """Every file under ``root``, hidden ones included."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _compression(path: Path) -> set[str]:
+    meta = pq.ParquetFile(path).metadata
+    return {
+        meta.row_group(g).column(c).compression
+        for g in range(meta.num_row_groups)
+        for c in range(meta.num_columns)
+    }
+
+
+def _warehouse_rows(con, table: str, fy: int, q: int) -> pa.Table:
+    """The partition's rows as the warehouse has them, without the partition columns, in the
+    published order (by criminal category; scr_determinations has several SCRs per category,
+    so both sides are compared by scr_id there)."""
+    return con.sql(
+        f"SELECT * EXCLUDE (fiscal_year, fiscal_quarter) FROM {table} "
+        f"WHERE fiscal_year = {fy} AND fiscal_quarter = {q} ORDER BY ALL"
+    ).to_arrow_table()
+
+
+def _ordered(table: pa.Table) -> pa.Table:
+    return table.sort_by([(c, "ascending") for c in table.column_names if c != "countries"])
+
+
+# --- publishing ----------------------------------------------------------------------------------
+
+
+def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_quarter(con, tmp_path):
+    out = tmp_path / "deeper" / "out"  # made with its parents
+    before = datetime.now(UTC).replace(microsecond=0)
+    summary = P.publish(con, out, "refresh-1", "run-1")
+    after = datetime.now(UTC)
+    assert summary == {
+        "written": EVERY_FILE,
+        "removed": [],
+        "files": 23,
+        "leftovers_removed": [],
+    }
+    assert _files(out) == sorted([*EVERY_FILE, MANIFEST])  # no staging dir, no temp file
+
+    for rel, (table, fy, q) in PARTS.items():
+        got = pq.read_table(out / rel)
+        assert "fiscal_year" not in got.column_names  # the partition lives in the path only
+        assert _ordered(got).equals(_ordered(_warehouse_rows(con, table, fy, q))), rel
+        assert _compression(out / rel) == {"ZSTD"}, rel
+    for (fy, q), ids in DETERMINATIONS.items():
+        rel = f"scr_determinations/fiscal_year={fy}/fiscal_quarter={q}/data.parquet"
+        assert sorted(pq.read_table(out / rel).column("scr_id").to_pylist()) == ids
+        # a total order (category, then every column left to right, NULLs last), so the same
+        # rows always give the same bytes: several SCRs share a category here
+        rows = pq.read_table(out / rel).to_pylist()
+        cols = list(rows[0])
+        key = [("criminal_category", *(c for c in cols if c != "criminal_category"))]
+
+        def order(r, names=key[0]):  # noqa: E306
+            return tuple((r[c] is None, r[c] if r[c] is not None else 0) for c in names)
+
+        assert rows == sorted(rows, key=order), rel
+    for fy, q in YQ:
+        rel = f"category_measures/fiscal_year={fy}/fiscal_quarter={q}/data.parquet"
+        categories = pq.read_table(out / rel).column("criminal_category").to_pylist()
+        assert len(categories) == 8 and categories == sorted(categories)
+        rel = f"quarterly_measures/fiscal_year={fy}/fiscal_quarter={q}/data.parquet"
+        assert pq.read_table(out / rel).num_rows == 1
+    # read as one hive-partitioned dataset, the quarters come back from the paths
+    ds = pq.read_table(out / "quarterly_measures").to_pylist()
+    assert sorted((r["fiscal_year"], r["fiscal_quarter"], r["dd_total"]) for r in ds) == [
+        (2023, 4, 0),
+        (2024, 1, 6),
+        (2024, 2, 2),
+    ]
+    for name, n in TABLE_ROWS.items():
+        got = pq.read_table(out / name)
+        assert got.num_rows == n, name
+        assert got.equals(con.sql(P._sql_of(con, P.PUBLISHED_FILES[name])).to_arrow_table())
+        assert _compression(out / name) == {"ZSTD"}, name
+    assert sorted(pq.read_table(out / "quarantined_scrs.parquet").column("scr_id").to_pylist()) == [
+        "A11",
+        "A15",
+    ]
+    assert (out / "report/index.html").read_bytes() == report.render_page(con).encode("utf-8")
+    assert {p: (out / p).read_bytes() for p in PAGES[1:]} == trace_html.vv_files(con)
+
+    first = read_manifest(out)
+    raw = (out / MANIFEST).read_text(encoding="utf-8")
+    assert raw == json.dumps(first, indent=1, sort_keys=True)
+    assert set(first) == {"refresh_id", "published_at", "files", "outputs"}
+    assert first["refresh_id"] == "refresh-1"
+    published_at = first["published_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", published_at)
+    assert before <= datetime.fromisoformat(published_at) <= after
+    assert sorted(first["files"]) == EVERY_FILE
+    for rel, entry in first["files"].items():
+        assert entry == {
+            "sha256": _sha(out / rel),
+            "size": (out / rel).stat().st_size,
+            "refresh_id": "refresh-1",
+            "written_at": published_at,
+        }, rel
+    assert set(first["outputs"]) == OUTPUTS
+    assert first["outputs"] == P.plan_outputs(con).fingerprints
+    assert P.published_differences(out, con) == []
+
+    # again with nothing changed: nothing is rewritten, not even renamed
+    inodes = {rel: (out / rel).stat().st_ino for rel in EVERY_FILE}
+    assert P.publish(con, out, "refresh-2", "run-2") == {
+        "written": [],
+        "removed": [],
+        "files": 23,
+        "leftovers_removed": [],
+    }
+    second = read_manifest(out)
+    assert second["files"] == first["files"]  # every entry still names refresh-1 and its time
+    assert second["refresh_id"] == "refresh-2" and second["outputs"] == first["outputs"]
+    assert {rel: (out / rel).stat().st_ino for rel in EVERY_FILE} == inodes
+
+    # a correction changes 2024-Q2 only: its partition and the report that shows it
+    con.execute(
+        "UPDATE quarterly_measures SET dd_total = dd_total + 1 "
+        "WHERE fiscal_year = 2024 AND fiscal_quarter = 2"
+    )
+    third = P.publish(con, out, "refresh-3", "run-3")
+    assert third == {
+        "written": [Q2, "report/index.html"],
+        "removed": [],
+        "files": 23,
+        "leftovers_removed": [],
+    }
+    assert pq.read_table(out / Q2).column("dd_total").to_pylist() == [3]
+    manifest = read_manifest(out)
+    for rel, entry in manifest["files"].items():
+        assert entry["sha256"] == _sha(out / rel) and entry["size"] == (out / rel).stat().st_size
+        if rel in third["written"]:
+            assert entry["refresh_id"] == "refresh-3", rel
+            assert entry["written_at"] == manifest["published_at"], rel
+            assert entry["sha256"] != first["files"][rel]["sha256"], rel
+        else:
+            assert entry == first["files"][rel], rel
+            assert (out / rel).stat().st_ino == inodes[rel], rel
+    changed = {k for k in manifest["outputs"] if manifest["outputs"][k] != first["outputs"][k]}
+    assert changed == {"quarterly_measures", "report"}
+    assert _files(out) == sorted([*EVERY_FILE, MANIFEST])
+
+
+def test_a_quarter_gone_leftovers_and_stray_files_are_removed(con, tmp_path):
+    out = tmp_path / "out"
+    P.publish(con, out, "refresh-1", "run-1")
+    # what a killed publish leaves, and what nobody published
+    (out / ".staging-dead-run" / "quarterly_measures").mkdir(parents=True)
+    (out / ".staging-dead-run" / "quarterly_measures" / "data.parquet").write_bytes(b"half")
+    (out / ".staging-file").write_bytes(b"not a dir")
+    (out / "category_measures" / ".data.parquet.0a1b.tmp").write_bytes(b"half")
+    (out / ".x.tmp").mkdir()  # a directory named like a temp file is not a temp file
+    (out / "stray.csv").write_bytes(b"x")
+    (out / "empty" / "dir").mkdir(parents=True)
+    # a link to a directory elsewhere: rmtree refuses it, the link goes as an unlisted file, and
+    # nothing it points at is touched
+    _write(tmp_path / "elsewhere", {"keep.parquet": b"not ours"})
+    (out / ".staging-link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    # a correction empties 2023-Q4 of the category table
+    con.execute("DELETE FROM category_measures WHERE fiscal_year = 2023")
+    summary = P.publish(con, out, "refresh-2", "run-2")
+    assert summary == {
+        "written": ["report/index.html"],  # the category table on the page lost a quarter
+        "removed": [".staging-link", CAT_Q4, "stray.csv"],
+        "files": 22,
+        "leftovers_removed": [
+            ".staging-dead-run",
+            ".staging-file",
+            ".staging-link",
+            "category_measures/.data.parquet.0a1b.tmp",
+        ],
+    }
+    assert _files(tmp_path / "elsewhere") == ["keep.parquet"]
+    assert not (out / "category_measures" / "fiscal_year=2023").exists()
+    assert (out / "quarterly_measures" / "fiscal_year=2023" / "fiscal_quarter=4").is_dir()
+    assert not (out / "empty").exists() and not (out / ".x.tmp").exists()  # empty dirs pruned
+    assert _files(out) == sorted([*(f for f in EVERY_FILE if f != CAT_Q4), MANIFEST])
+    assert sorted(read_manifest(out)["files"]) == [f for f in EVERY_FILE if f != CAT_Q4]
+    assert P.published_differences(out, con) == []
+
+
+def _publish_as_another_user(con, out: Path) -> dict:
+    """``publish`` in a forked child that may not write ``out`` (root drops to nobody)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            if os.geteuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            try:
+                P.publish(con, out, "refresh-1", "run-1")
+                result = {"raised": None}
+            except Exception as err:  # noqa: BLE001 - reported to the parent as it is
+                result = {
+                    "raised": type(err).__name__,
+                    "message": str(err),
+                    "chained": err.__cause__ is not None or not err.__suppress_context__,
+                }
+            os.write(write, json.dumps(result).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        result = json.loads(fh.read())
+    os.waitpid(pid, 0)
+    return result
+
+
+def test_an_unwritable_output_dir_is_one_message_naming_the_path_that_failed(con):
+    """Staging fails (the dir is read-only, or cannot even be reached): one message naming
+    the path that failed and what to make writable, no chained Errno. Any other error is left
+    as it is."""
+    root = Path(tempfile.mkdtemp(prefix="scr-readonly-"))  # in /tmp: reachable by anyone
+    try:
+        (root / "a-file").write_bytes(b"")
+        with pytest.raises(FileExistsError):  # in this process too (mutmut's stats see it)
+            P.publish(con, root / "a-file", "refresh-1", "run-1")
+        root.chmod(0o755)
+        out = root / "out"
+        out.mkdir(mode=0o555)
+        out.chmod(0o555)
+        hidden = root / "private"
+        hidden.mkdir()
+        hidden.chmod(0o000)
+        tail = (
+            ": permission denied. Make the output dir {} writable for this user, then run "
+            "`scr-pipeline refresh` again (it completes whatever the failed refresh left undone)"
+        )
+        assert _publish_as_another_user(con, out) == {
+            "raised": UnwritablePathError.__name__,
+            "message": f"cannot write {out}/.staging-run-1" + tail.format(out),
+            "chained": False,
+        }
+        assert _publish_as_another_user(con, hidden / "out") == {
+            "raised": UnwritablePathError.__name__,
+            "message": f"cannot write {hidden}/out" + tail.format(hidden / "out"),
+            "chained": False,
+        }
+        assert _files(root) == ["a-file"]
+    finally:
+        for d in (root / "out", root / "private"):
+            d.chmod(0o755)
+        shutil.rmtree(root)
+
+
+# --- what the warehouse implies ----------------------------------------------------------------
+
+
+def test_published_differences_names_each_kind_of_difference(con, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert P.published_differences(out, con) == [
+        f"{MANIFEST}: missing or unreadable (nothing published yet, or wiped)"
+    ]
+    P.publish(con, out, "refresh-1", "run-1")
+    assert P.published_differences(out, con) == []
+    (out / Q2).write_bytes(b"edited")
+    con.execute("DELETE FROM category_measures WHERE fiscal_year = 2023")
+    draw_sample(con, "2023-2024", 1, 11)
+    new = "extra/nested/new_output.parquet"  # an output registered since, two folders deep
+    monkeypatch.setitem(P.PUBLISHED_FILES, new, "SELECT 1 AS x")
+    manifest = read_manifest(out)
+    manifest["outputs"]["retired_output"] = "0" * 32
+    (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    assert P.published_differences(out, con) == [
+        f"{Q2}: content differs from the manifest (sha256)",
+        "audit_sample/_worksheets/review_worksheet_sample_1.csv: implied by the warehouse but "
+        "not published",
+        "audit_sample/sample_id=1/cases.parquet: implied by the warehouse but not published",
+        f"{new}: implied by the warehouse but not published",
+        f"{CAT_Q4}: published but no longer implied by the warehouse",
+        "audit_sample: the warehouse implies different content than was published",
+        "category_measures: the warehouse implies different content than was published",
+        f"{new}: the warehouse implies different content than was published",
+        "report: the warehouse implies different content than was published",
+        "retired_output: the warehouse implies different content than was published",
+    ]
+    del manifest["outputs"]  # a manifest from before outputs were fingerprinted
+    (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    assert len(P.published_differences(out, con)) == 1 + 3 + 1 + len(OUTPUTS) + 1
+    summary = P.publish(con, out, "refresh-2", "run-2")
+    assert (summary["written"], summary["removed"]) == (
+        sorted([Q2, "report/index.html", *ONE_SAMPLE, new]),
+        [CAT_Q4],
+    )
+    assert pq.read_table(out / new).to_pylist() == [{"x": 1}]
+    assert P.published_differences(out, con) == []
+    entries = read_manifest(out)["files"]
+    assert entries[Q2]["refresh_id"] == "refresh-2"  # the edited file was put right now
+    assert entries[PAGES[1]]["refresh_id"] == "refresh-1"
+
+
+def test_plan_outputs_paths_and_fingerprints(con):
+    plan = P.plan_outputs(con)
+    pages = trace_html.vv_files(con)
+    assert plan.paths == set(EVERY_FILE)
+    assert plan.partitions == {t: YQ for t in P.PARTITIONED_TABLES}
+    assert plan.rendered == pages  # the report has a cheaper fingerprint: not rendered
+    assert plan.queries == {n: P._sql_of(con, e) for n, e in P.PUBLISHED_FILES.items()}
+    assert set(plan.fingerprints) == OUTPUTS
+    for table in P.PARTITIONED_TABLES:
+        assert plan.fingerprints[table] == P.query_fingerprint(con, f"SELECT * FROM {table}")
+    for name, sql in plan.queries.items():
+        assert plan.fingerprints[name] == P.query_fingerprint(con, sql)
+    assert plan.fingerprints["report"] == P.report_fingerprint(con)
+    assert plan.fingerprints["audit_sample"] == hashlib.sha256(b"").hexdigest()[:32]
+    assert sorted(pages) == PAGES[1:]
+    assert (
+        plan.fingerprints["vv_pages"]
+        == hashlib.sha256(
+            "\x1f".join(f"{k}={hashlib.sha256(pages[k]).hexdigest()}" for k in PAGES[1:]).encode()
+        ).hexdigest()[:32]
+    )
+    columns = (
+        '"file_id", "extract_type", "source_file", "content_sha256", "size_bytes", "rows_read", '
+        '"extra_columns", "ingested_at", "run_id", "validated_rules", "current_built", "state", '
+        '"landed_seq", "removed_at", "state_changed_at", "state_reason"'
+    )  # every column but mtime_ns
+    assert plan.fingerprints["input:ingested_files"] == P.query_fingerprint(
+        con, f"SELECT {columns} FROM ingested_files"
+    )
+
+    rendered = P.plan_outputs(con, render=True)
+    assert rendered.paths == plan.paths and rendered.fingerprints == plan.fingerprints
+    assert rendered.rendered == {
+        "report/index.html": report.render_page(con).encode("utf-8"),
+        **pages,
+    }
+
+    con.execute("UPDATE ingested_files SET mtime_ns = mtime_ns + 1")  # touched, not changed
+    assert P.plan_outputs(con).fingerprints == plan.fingerprints
+    con.execute("UPDATE ingested_files SET state_reason = 'x' WHERE file_id = 2")
+    changed = P.plan_outputs(con).fingerprints
+    assert {k for k in OUTPUTS if changed[k] != plan.fingerprints[k]} == {"input:ingested_files"}
+
+
+def test_plan_outputs_leaves_out_what_is_not_built(con):
+    con.execute("DROP TABLE quarterly_measures")  # the report reads it: no report either
+    plan = P.plan_outputs(con)
+    assert plan.paths == {p for p in EVERY_FILE if not p.startswith("quarterly_measures/")} - {
+        "report/index.html"
+    }
+    assert set(plan.fingerprints) == OUTPUTS - {"quarterly_measures", "report"}
+    assert set(plan.partitions) == {"category_measures", "scr_determinations"}
+    rendered = P.plan_outputs(con, render=True)
+    assert sorted(rendered.rendered) == PAGES[1:]
+    assert set(rendered.fingerprints) == set(plan.fingerprints)
+
+    with duckdb.connect() as empty:  # nothing built at all
+        nothing = P.plan_outputs(empty, render=True)
+    assert (nothing.paths, nothing.rendered, nothing.queries, nothing.partitions) == (
+        set(),
+        {},
+        {},
+        {},
+    )
+    assert nothing.fingerprints == {"audit_sample": hashlib.sha256(b"").hexdigest()[:32]}
+
+
+def test_audit_samples_are_published_per_sample(con):
+    assert P.audit_sample_files(con) == {}
+    assert draw_sample(con, "2024", 2, 7)["sample_id"] == 1
+    assert draw_sample(con, "2023-2024", 1, 11)["sample_id"] == 2
+    files = P.audit_sample_files(con)
+    assert list(files) == [
+        "audit_sample/sample_id=1/cases.parquet",
+        "audit_sample/_worksheets/review_worksheet_sample_1.csv",
+        "audit_sample/sample_id=2/cases.parquet",
+        "audit_sample/_worksheets/review_worksheet_sample_2.csv",
+    ]
+    assert files["audit_sample/_worksheets/review_worksheet_sample_2.csv"] == (
+        b"draw_order,case_number,criminal_category,field_office,scr_count,scrs,reviewed_on,"
+        b"association_of_individuals,crosses_international_border,notes\r\n"
+        b"1,C800,National Security,SAC Houston,1,A9 INITIAL approved 2023-10-20,,,,\r\n"
+    )
+    for sid, rows in ((1, 2), (2, 1)):
+        cases = pa.BufferReader(files[f"audit_sample/sample_id={sid}/cases.parquet"])
+        assert pq.read_table(cases).equals(sample_cases(con, sid))
+        assert pq.read_table(cases).num_rows == rows
+        assert {pq.ParquetFile(cases).metadata.row_group(0).column(0).compression} == {"ZSTD"}
+        sheet = f"audit_sample/_worksheets/review_worksheet_sample_{sid}.csv"
+        assert files[sheet] == worksheet_csv(con, sid)
+    plan = P.plan_outputs(con)
+    assert plan.rendered == {**files, **trace_html.vv_files(con)}
+    assert plan.paths == {*EVERY_FILE, *files}
+    assert (
+        plan.fingerprints["audit_sample"]
+        == hashlib.sha256(
+            "\x1f".join(
+                f"{k}={hashlib.sha256(files[k]).hexdigest()}" for k in sorted(files)
+            ).encode()
+        ).hexdigest()[:32]
+    )
+
+
+# --- fingerprints -------------------------------------------------------------------------------
+
+
+def test_stable_text_and_digest():
+    value = {"b": [1, (2, "x")], "a": {10, 9}, "c": frozenset({"z"}), "d": None}
+    assert P._stable(value) == "{'a':{10,9},'b':[1,[2,'x']],'c':{'z'},'d':None}"
+    assert P._stable({}) == "{}" and P._stable(set()) == "{}" and P._stable([]) == "[]"
+    assert P._digest("a", 1, None) == hashlib.sha256(b"a\x1f1\x1fNone").hexdigest()[:32]
+    assert P._digest() == hashlib.sha256(b"").hexdigest()[:32]
+
+
+def test_query_fingerprint_is_of_the_rows_not_their_order(con):
+    con.execute("CREATE TABLE t (k INTEGER, s VARCHAR)")
+    con.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    sql = "SELECT * FROM t"
+    fp = P.query_fingerprint(con, sql)
+    n, xor, total = con.execute(
+        "SELECT count(*), bit_xor(hash(q)), sum(hash(q)::HUGEINT) FROM (SELECT * FROM t) q"
+    ).fetchall()[0]
+    assert n == 2
+    assert fp == hashlib.sha256(f"{sql}\x1f2\x1f{xor}\x1f{total}".encode()).hexdigest()[:32]
+    con.execute("DELETE FROM t")
+    con.execute("INSERT INTO t VALUES (2, 'b'), (1, 'a')")
+    assert P.query_fingerprint(con, sql) == fp  # another physical order: the same rows
+    con.execute("INSERT INTO t VALUES (1, 'a'), (1, 'a')")  # bit_xor alone cannot see a pair
+    assert P.query_fingerprint(con, sql) not in (fp, None)
+    assert P.query_fingerprint(con, "SELECT * FROM not_built_yet") is None
+    with pytest.raises(duckdb.ParserException):
+        P.query_fingerprint(con, "SELEC 1")
+
+
+def test_report_fingerprint_is_of_its_inputs_and_code(con):
+    here = Path(report.__file__).parent
+    # every module of the report folder (the trace pages included), then the templates
+    code = [here / f for f in ("__init__.py", "build.py", "charts.py", "html.py", "sections.py")]
+    code += [here / "trace.py", here / "templates/report.css", here / "templates/report.html"]
+    parts = [P._stable(report.gather(con)), str(report.data_time(con))]
+    parts += [_sha(p) for p in code]
+    expected = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    assert P.report_fingerprint(con) == expected
+    con.execute("UPDATE quarterly_measures SET dd_total = 99 WHERE fiscal_year = 2023")
+    assert P.report_fingerprint(con) != expected
+
+
+# --- the manifest functions on small hand-made dirs ----------------------------------------------
+
+
+def _write(root: Path, files: dict[str, bytes]) -> Path:
+    for rel, content in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(content)
+    return root
+
+
+def test_commit_staged_makes_the_output_dir_and_names_who_wrote_each_file(tmp_path):
+    out = tmp_path / "not" / "yet" / "out"
+    stage = _write(tmp_path / "s1", {"q/a.parquet": b"a", "b.csv": b"bb"})
+    assert commit_staged(stage, out, "r1", {}) == {
+        "written": ["b.csv", "q/a.parquet"],
+        "removed": [],
+        "files": 2,
+    }
+    r1 = read_manifest(out)
+    assert r1["files"]["q/a.parquet"] == {
+        "sha256": hashlib.sha256(b"a").hexdigest(),
+        "size": 1,
+        "refresh_id": "r1",
+        "written_at": r1["published_at"],
+    }
+    # the manifest wiped, the files left: nothing is rewritten, the manifest names the refresh
+    # that listed them again
+    (out / MANIFEST).unlink()
+    stage = _write(tmp_path / "s2", {"q/a.parquet": b"a", "b.csv": b"bb"})
+    assert commit_staged(stage, out, "r2", {"x": "1"}) == {
+        "written": [],
+        "removed": [],
+        "files": 2,
+    }
+    r2 = read_manifest(out)
+    assert {rel: e["refresh_id"] for rel, e in r2["files"].items()} == {
+        "b.csv": "r2",
+        "q/a.parquet": "r2",
+    }
+    assert r2["outputs"] == {"x": "1"}
+    # a file edited by hand, its manifest entry untouched: rewritten, and named as rewritten
+    (out / "q/a.parquet").write_bytes(b"edited")
+    stage = _write(tmp_path / "s3", {"q/a.parquet": b"a", "b.csv": b"bb"})
+    assert commit_staged(stage, out, "r3", {})["written"] == ["q/a.parquet"]
+    r3 = read_manifest(out)
+    assert r3["files"]["q/a.parquet"]["refresh_id"] == "r3"
+    assert r3["files"]["b.csv"] == r2["files"]["b.csv"]
+    assert (out / "q/a.parquet").read_bytes() == b"a"
+
+
+def test_read_manifest_accepts_only_an_object_with_a_files_object(tmp_path):
+    assert read_manifest(tmp_path) is None
+    for text in ("not json", "[1]", '{"files": []}', '{"outputs": {}}'):
+        (tmp_path / MANIFEST).write_text(text, encoding="utf-8")
+        assert read_manifest(tmp_path) is None, text
+    (tmp_path / MANIFEST).write_text('{"files": {}, "refresh_id": "r"}', encoding="utf-8")
+    assert read_manifest(tmp_path) == {"files": {}, "refresh_id": "r"}
+
+
+def test_compare_output_dirs_goes_on_after_an_equal_file(tmp_path):
+    a, b = tmp_path / "published", tmp_path / "rebuilt"
+    same = {"a.csv": b"same", "b.csv": b"one", "c.bin": b"x"}
+    _write(a, same)
+    _write(b, {**same, "b.csv": b"two"})
+    for root, keys in ((a, [1, 2, 3]), (b, [1, 2])):  # one row more in the published file
+        pq.write_table(pa.table({"k": keys}), root / "d.parquet")
+    assert compare_output_dirs(a, b) == [
+        "b.csv: bytes differ",
+        "d.parquet: 1 row(s) only in the published file, 0 only in the rebuild",
+    ]
+    assert normalized_report(
+        "at 2026-12-01 11:33 UTC and 2026-12-01T11:33:28.5, on 2026-12-01"
+    ) == ("at <time> and <time>, on 2026-12-01")
