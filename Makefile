@@ -35,7 +35,7 @@ ui: setup ## start the Dagster UI on 127.0.0.1
 	$(VENV)/bin/scr-pipeline ui
 
 test: setup ## run the test suite
-	$(VENV)/bin/python -m pytest -q -n auto --dist loadscope
+	$(VENV)/bin/python -m pytest -q -n auto --dist loadscope --durations=15
 
 lint: setup ## ruff check, format check and the import layers (schemas <- assets <- pipelines)
 	$(VENV)/bin/ruff check .

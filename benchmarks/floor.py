@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.fiscal import SQL_MACROS
+from schemas.fiscal import SQL_MACROS
 from schemas.reference import country_codes, criminal_categories
 
 # The same constants as schemas/scr_extract.py (tests pin them equal); copied so that the floor

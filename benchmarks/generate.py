@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.fiscal import quarter_bounds
+from schemas.fiscal import quarter_bounds
 from schemas.reference import criminal_categories
 
 ROWS_PER_FILE = 1_000_000

@@ -116,8 +116,8 @@ def pipeline_env(run_dir: Path, landing: Path) -> dict:
 def archive_cost(extracts: Path, archive: Path, work: Path) -> dict:
     """What the landing archive costs: its size beside the input's, and the time to hash and
     copy the extracts into a fresh archive (the work ingest adds per new file)."""
-    from assets.archive import archive_copy
-    from assets.landing_scan import sha256_of
+    from assets.landing.archive import archive_copy
+    from assets.landing.scan import sha256_of
 
     files = sorted(extracts.glob("scr_extract_*.csv"))
     scratch = work / "archive_timing"

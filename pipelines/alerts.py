@@ -20,11 +20,11 @@ from pathlib import Path
 import dagster as dg
 import pyarrow.parquet as pq
 
-from pipelines.errors import innermost_message
-from pipelines.fiscal import last_closed_quarter, quarter_bounds, quarter_key
-from pipelines.resources import FilesResource
-from pipelines.settings import path_from_env
+from assets._shared.errors import innermost_message
+from assets._shared.resources import FilesResource
+from assets._shared.settings import path_from_env
 from pipelines.stages import RANGE_END, RANGE_START, STAGE_TAG
+from schemas.fiscal import last_closed_quarter, quarter_bounds, quarter_key
 
 WEBHOOK_ENV = "SCR_ALERT_WEBHOOK_URL"
 DUE_AFTER_DAYS = 45  # a closed quarter's measure is late this many days after the quarter ends

@@ -13,8 +13,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from pipelines import cli_audit, cli_audit_draw, cli_explain, cli_findings, settings
-from pipelines.errors import PipelineError
+from assets._shared import settings
+from assets._shared.errors import PipelineError
+from pipelines import cli_audit, cli_audit_draw, cli_explain, cli_findings
 from pipelines.instance import get_instance
 
 EXIT_FAILED, EXIT_BUSY, EXIT_INTERRUPTED = 1, 3, 130
@@ -27,7 +28,7 @@ INTERRUPTED = {"refresh": _REFRESH_INTERRUPTED, "demo": _REFRESH_INTERRUPTED}
 def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
     import time
 
-    from assets.landing_scan import wait_until_settled
+    from assets.landing.scan import wait_until_settled
     from pipelines.refresh import refresh_lock, run_refresh, unchanged_since_last_refresh
 
     landing = settings.path_from_env("SCR_LANDING_DIR")
@@ -54,9 +55,9 @@ def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
 
 def cmd_retract(args: argparse.Namespace) -> int:
     """Record the retraction (under the refresh lock), then refresh so it takes effect."""
-    from assets.ingest import ensure_tables
-    from assets.lifecycle import retract_file
-    from pipelines.resources import WarehouseResource
+    from assets._shared.resources import WarehouseResource
+    from assets.landing.ingest import ensure_tables
+    from assets.landing.lifecycle import retract_file
 
     def retract() -> None:
         path = settings.path_from_env("SCR_WAREHOUSE")
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scr-pipeline",
         description="TCO-validated disruption/dismantlement measures from SCR extracts. Paths come "
-        "from SCR_LANDING_DIR, SCR_WAREHOUSE, SCR_OUTPUT_DIR and DAGSTER_HOME (see README).",
+        "from SCR_LANDING_DIR, SCR_WAREHOUSE, SCR_OUTPUT_DIR and DAGSTER_HOME (see docs/REFERENCE.md).",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and Dagster logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.debug:
             raise
         print(f"error: {err}", file=sys.stderr)
-        from pipelines.errors import WarehouseBusyError
+        from assets._shared.errors import WarehouseBusyError
 
         code = EXIT_BUSY if isinstance(err, WarehouseBusyError) else EXIT_FAILED
     except Exception as err:  # an unexpected failure: still one line unless --debug

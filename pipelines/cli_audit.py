@@ -2,7 +2,7 @@
 
 Why: OAO analysts and auditors need to size a validation sample and project its results
 without writing Python, and to check the OIG's published projection themselves. The
-statistics live in :mod:`assets.audit_stats`; this module is only argument parsing and
+statistics live in :mod:`assets.audit.stats`; this module is only argument parsing and
 output formatting.
 """
 
@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-from assets.audit_stats import METHODS, project, sample_size
+from assets.audit.stats import METHODS, project, sample_size
 
 EXIT_USAGE = 2  # same code argparse uses for bad arguments
 

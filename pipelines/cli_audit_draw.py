@@ -1,7 +1,7 @@
 """`scr-pipeline audit draw`: draw, record and export a reproducible audit sample.
 
 Why: the analysts' entry point to the re-audit. The work happens in the `audit_draw` Dagster job
-(assets/audit_sample.py); this module parses arguments, holds the refresh lock while the job
+(assets/audit/sample.py); this module parses arguments, holds the refresh lock while the job
 writes the warehouse, and prints what was drawn and what to do next.
 """
 
@@ -13,8 +13,8 @@ import json
 
 def cmd_draw(args: argparse.Namespace) -> int:
     """Handle `audit draw`: run the `audit_draw` Dagster job in-process under the refresh lock."""
+    from assets._shared.errors import PipelineError
     from pipelines.definitions import defs
-    from pipelines.errors import PipelineError
     from pipelines.instance import get_instance
     from pipelines.refresh import QUIET, failure_message, refresh_lock, run_publish
 
@@ -66,11 +66,11 @@ def _positive_int(text: str) -> int:
 def _fiscal_years(text: str) -> str:
     import warnings
 
-    from pipelines.errors import PipelineError
+    from assets._shared.errors import PipelineError
 
     with warnings.catch_warnings():  # importing the asset modules warns about beta parameters
         warnings.simplefilter("ignore")
-        from assets.audit_sample import parse_fiscal_years
+        from assets.audit.sample import parse_fiscal_years
 
     try:
         parse_fiscal_years(text)

@@ -11,10 +11,10 @@ import argparse
 import csv
 import sys
 
-from pipelines import settings
+from assets._shared import settings
+from assets._shared.errors import PipelineError
 from pipelines.cli_findings import _table, open_read_only
-from pipelines.errors import PipelineError
-from pipelines.fiscal import parse_quarter_key
+from schemas.fiscal import parse_quarter_key
 
 VERSIONS_SQL = """
 SELECT v.source_file, v.source_row, v.last_modified_at, v.last_modified_ts, v.status,
@@ -30,7 +30,7 @@ SELECT source_file, source_row, rule_id, severity, message FROM scr_findings
 WHERE record_id = ? ORDER BY source_file, source_row, rule_id
 """
 DETERMINATIONS = "scr_determinations"
-# the quarterly_measures columns a quarter can be explained by (assets.determinations.MEASURE_FILTERS)
+# the quarterly_measures columns a quarter can be explained by (assets.measures.determinations.MEASURE_FILTERS)
 COLUMNS = ("initial_approved", "disruptions", "dismantlements", "dd_total", "dd_tco", "dd_non_tco",
            "dd_undetermined", "initial_tco")  # fmt: skip
 QUARTER_COLUMNS = (
@@ -63,7 +63,7 @@ def _rows(con, sql: str, params: list) -> list[dict]:
 
 
 def _counts_in(con, scr_id: str) -> list[str]:
-    from assets.determinations import MEASURE_FILTERS
+    from assets.measures.determinations import MEASURE_FILTERS
 
     cols = ", ".join(f"{pred.format(p='')} AS {name}" for name, pred in MEASURE_FILTERS.items())
     row = (
@@ -124,7 +124,7 @@ def explain_scr(con, scr_id: str) -> str:
 
 def quarter_scrs(con, key: str, column: str) -> tuple[int | None, list[tuple]]:
     """(the published count of ``column`` in quarter ``key``, the SCRs behind it)."""
-    from assets.determinations import MEASURE_FILTERS
+    from assets.measures.determinations import MEASURE_FILTERS
 
     fy, q = parse_quarter_key(key)
     published = (

@@ -13,8 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from pipelines import settings
-from pipelines.errors import PipelineError, WarehouseBusyError
+from assets._shared import settings
+from assets._shared.errors import PipelineError, WarehouseBusyError
 
 SUMMARY_SQL = """
 SELECT rule_id, severity, source_file, count(*) AS findings,
@@ -64,7 +64,7 @@ def _table(rows: list[tuple], names: list[str]) -> str:
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
-    from assets.export import findings_sql
+    from assets.publish.export import findings_sql
     from schemas.reference import rules
 
     if (
@@ -155,7 +155,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="The rules every extract row is checked against, from "
         "schemas/reference/*_rules.csv (scr., rr., cr.).",
     )
-    p.add_argument("--markdown", action="store_true", help="as a markdown table (for README)")
+    p.add_argument(
+        "--markdown", action="store_true", help="as a markdown table (for docs/VALIDATION.md)"
+    )
     p.add_argument(
         "--prefix", default="", help="only rules whose id starts with this (scr., rr., cr.)"
     )

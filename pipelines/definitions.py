@@ -1,27 +1,43 @@
 """The Dagster code location: assembles assets, checks, the job, schedule, sensors and resources.
 
-Assets are collected from the ``assets`` package, so a new stage module needs no edit here.
+Assets are collected from the domain folders of the ``assets`` package, each folder one group in
+the UI, so a new module in a folder needs no edit here (a new folder is one line in DOMAINS).
 Importing this module has no side effects (no environment variable set, no folder created):
-resources, sensors, the schedule and alerts read their settings through ``pipelines.settings``
-when they run; the CLI's entry point applies the defaults for its own process.
+resources, sensors, the schedule and alerts read their settings through
+``assets._shared.settings`` when they run; the CLI's entry point applies the defaults for its
+own process.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-import assets
-from assets.audit_sample import AUDIT_SAMPLES, audit_draw_job
+from assets import audit, landing, measures, publish, resource_requests, scr
+from assets._shared.resources import default_resources
+from assets.audit.sample import AUDIT_SAMPLES, audit_draw_job
 from pipelines.alerts import alert_on_run_failure, measure_freshness
 from pipelines.jobs import refresh_job
-from pipelines.resources import default_resources
 from pipelines.schedules import quarterly_refresh
 from pipelines.sensors import landing_sensor, plan_after_ingest
 from pipelines.verify import reproducible_from_archive, verify_job, weekly_verify
 
+# the data flow, left to right: files land, SCRs are validated and determined, measures are
+# computed, resource requests and the audit toolkit sit beside them, outputs are published
+DOMAINS = (landing, scr, measures, resource_requests, audit, publish)
+
 defs = dg.Definitions(
-    assets=[*dg.load_assets_from_package_module(assets), AUDIT_SAMPLES],
-    asset_checks=[*dg.load_asset_checks_from_package_module(assets), reproducible_from_archive],
+    assets=[
+        *(
+            a
+            for d in DOMAINS
+            for a in dg.load_assets_from_package_module(d, group_name=d.__name__.split(".")[-1])
+        ),
+        AUDIT_SAMPLES,
+    ],
+    asset_checks=[
+        *(c for d in DOMAINS for c in dg.load_asset_checks_from_package_module(d)),
+        reproducible_from_archive,
+    ],
     jobs=[refresh_job, audit_draw_job, verify_job],
     schedules=[quarterly_refresh, weekly_verify],
     sensors=[landing_sensor, plan_after_ingest, alert_on_run_failure, measure_freshness],

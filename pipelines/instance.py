@@ -21,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from pipelines import settings
-from pipelines.errors import PipelineError, WarehouseBusyError
+from assets._shared import settings
+from assets._shared.errors import PipelineError, WarehouseBusyError
 
 MANAGED_HEADER = "# Dagster instance settings"
 TEMPLATE = settings.PROJECT_ROOT / "dagster.template.yaml"

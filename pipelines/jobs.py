@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.resources import WRITER_TAG
+from assets._shared.resources import WRITER_TAG
 from pipelines.stages import JOB_NAME, VERIFY_CHECK
 
 refresh_job = dg.define_asset_job(

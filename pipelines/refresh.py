@@ -19,12 +19,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.errors import PipelineError, WarehouseBusyError, innermost_message, unwritable
-from pipelines.partitions import FISCAL_QUARTERS
-from pipelines.resources import WarehouseResource
-from pipelines.settings import DEFAULTS as SETTINGS
-from pipelines.settings import PROJECT_ROOT, path_from_env
-from pipelines.settings import value as settings_value
+from assets._shared.errors import PipelineError, WarehouseBusyError, innermost_message, unwritable
+from assets._shared.partitions import FISCAL_QUARTERS
+from assets._shared.resources import WarehouseResource
+from assets._shared.settings import DEFAULTS as SETTINGS
+from assets._shared.settings import PROJECT_ROOT, path_from_env
+from assets._shared.settings import value as settings_value
 from pipelines.stages import (
     AFTER_TAG,
     INGEST,
@@ -177,7 +177,7 @@ def _failed_with(result: dg.ExecuteInProcessResult, cls_name: str) -> bool:
 
 def current_differences() -> list[str]:
     """Read-only: what the published outputs lack compared with what the warehouse implies."""
-    from assets.publish import published_differences
+    from assets.publish.outputs import published_differences
 
     warehouse = path_from_env("SCR_WAREHOUSE")
     if not warehouse.exists():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.fiscal import last_closed_quarter, quarter_key
 from pipelines.jobs import refresh_job
 from pipelines.stages import INGEST, RunPlan, stage_check_keys, stage_keys
+from schemas.fiscal import last_closed_quarter, quarter_key
 
 
 @dg.schedule(

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from assets.landing_scan import is_ignored, is_unsettled
-from pipelines.partitions import FISCAL_QUARTERS, contiguous_blocks
-from pipelines.settings import path_from_env, settle_seconds
+from assets._shared.partitions import FISCAL_QUARTERS, contiguous_blocks
+from assets._shared.settings import path_from_env, settle_seconds
+from assets.landing.scan import is_ignored, is_unsettled
 from schemas.extracts import spec_for
 
 JOB_NAME = "scr_refresh"
@@ -46,7 +46,7 @@ def stage_keys(asset_graph, stage: str) -> list[dg.AssetKey]:
     partitioned = {k for k in all_keys if asset_graph.get(k).partitions_def is not None}
     ingest = set(asset_graph.get_ancestor_asset_keys(PLAN_ASSET)) | {PLAN_ASSET}
     # assets computed together with an ingest asset (the landing multi-asset) run with it
-    ingest |= {k for k in all_keys if asset_graph.get(k).group_name == INGEST}
+    ingest |= {s for k in list(ingest) for s in asset_graph.get(k).execution_set_asset_keys}
     by_stage = {
         INGEST: ingest,
         MEASURES: partitioned,

@@ -2,7 +2,7 @@
 
 Why: an auditor redoes the measure from the files that went in. Verify does that: it rebuilds a
 warehouse from the archive (every archived file replayed in manifest order, retractions and
-replacements applied: ``assets.archive.ingest_from_archive``) in a temporary directory, runs an
+replacements applied: ``assets.landing.archive.ingest_from_archive``) in a temporary directory, runs an
 ordinary refresh there in a separate process (its own warehouse, output dir, DAGSTER_HOME and an
 empty landing dir), and compares every published file, partitions included, with the rebuild.
 The published files are also checked against their own ``_manifest.json``.
@@ -26,13 +26,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.archive import MANIFEST as ARCHIVE_MANIFEST
-from assets.archive import ingest_from_archive, read_manifest
-from assets.audit_sample import ensure_audit_tables
-from assets.manifest import check_manifest, compare_output_dirs, list_files
-from assets.manifest import read_manifest as read_output_manifest
-from pipelines.errors import PipelineError
-from pipelines.settings import PROJECT_ROOT, path_from_env
+from assets._shared.errors import PipelineError
+from assets._shared.settings import PROJECT_ROOT, path_from_env
+from assets.audit.sample import ensure_audit_tables
+from assets.landing.archive import MANIFEST as ARCHIVE_MANIFEST
+from assets.landing.archive import ingest_from_archive, read_manifest
+from assets.publish.manifest import check_manifest, compare_output_dirs, list_files
+from assets.publish.manifest import read_manifest as read_output_manifest
 
 AUDIT_TABLES = ("audit_samples", "audit_sample_population", "audit_sample_cases")
 # The publication history: what was published when, what changed between publications, and

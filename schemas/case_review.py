@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 RULE_PREFIX = "cr."
 
 
-# Needs audit_sample_cases (created empty by assets.audit_sample.ensure_audit_tables).
+# Needs audit_sample_cases (created empty by assets.audit.sample.ensure_audit_tables).
 TYPED_VIEW_SQL = f"""
 CREATE OR REPLACE VIEW case_review_versions AS
 SELECT file_id, source_file, source_row,

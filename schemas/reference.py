@@ -54,7 +54,7 @@ def rules() -> dict[str, Rule]:
 
 
 def rules_markdown(prefix: str = "") -> str:
-    """The rule catalogue as a markdown table (README, Dagster UI, ``scr-pipeline rules``)."""
+    """The rule catalogue as a markdown table (docs/VALIDATION.md, Dagster UI, ``scr-pipeline rules``)."""
     lines = ["| rule_id | column | severity | description |", "|---|---|---|---|"]
     for r in rules().values():
         if r.rule_id.startswith(prefix):

@@ -151,7 +151,7 @@ def schema_from_rules(
     """A pandera schema with one check per row rule, each named by its rule_id.
 
     ``elsewhere``: catalogue rules computed outside the row checks (e.g. the indicator conflict
-    on current records); the header warning is file-level (``assets/validate.py``)."""
+    on current records); the header warning is file-level (``assets/scr/validate.py``)."""
     import pandera.polars as pa
 
     catalogue = {

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".mutation"
 RESULTS = ROOT / "benchmarks" / "results"
-SQL_TESTS = ["tests/test_measure_sql.py", "tests/test_mutants_sql.py"]
+SQL_TESTS = ["tests/measures/test_measure_sql.py", "tests/measures/test_mutants_sql.py"]
 # mutmut's statuses; "timeout" is a kill (the mutant made the tests hang), as mutmut counts it
 MUTMUT_KILLED = {"killed", "timeout"}
 MUTMUT_NOT_RUN = {"skipped"}

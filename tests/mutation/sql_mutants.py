@@ -24,9 +24,13 @@ from sqlglot import exp
 # is mutated once, at its own site.
 TARGETS: dict[str, tuple[str, ...]] = {
     "schemas.scr_extract": ("TYPED_COLUMNS_SQL",),
-    "assets.determine": ("CURRENT_SQL",),
-    "assets.measures": ("QUARTER_ROWS_SQL", "CATEGORY_ROWS_SQL", "fn:changed_quarter_keys"),
-    "assets.annual": ("ANNUAL_SQL",),
+    "assets.scr.determine": ("CURRENT_SQL",),
+    "assets.measures.quarterly": (
+        "QUARTER_ROWS_SQL",
+        "CATEGORY_ROWS_SQL",
+        "fn:changed_quarter_keys",
+    ),
+    "assets.measures.annual": ("ANNUAL_SQL",),
 }
 WRAP = ("SELECT ", " FROM __wrapped")  # a bare select list parses inside this
 

@@ -1,0 +1,61 @@
+"""Errors a person can act on. The CLI prints their message alone, without a traceback."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base class: ``str(err)`` is the whole message shown to the operator."""
+
+
+class BadExtractError(PipelineError):
+    """A landing file that cannot be read as an extract; nothing from the refresh is published."""
+
+    def __init__(self, file_name: str, problem: str, hint: str = "") -> None:
+        self.file_name = file_name
+        self.problem = problem
+        hint = hint or (
+            "Fix or remove the file in the landing dir (it was not ingested), then run "
+            "`scr-pipeline refresh` again."
+        )
+        super().__init__(f"{file_name}: {problem}. {hint}")
+
+
+class WarehouseBusyError(PipelineError):
+    """Another process holds the DuckDB writer lock or the refresh lock."""
+
+
+class UnwritablePathError(PipelineError):
+    """A path the refresh must write is read-only, or a file sits where a directory belongs."""
+
+
+def unwritable(path: object, what: str) -> UnwritablePathError:
+    """One line naming the path and what to do, instead of ``[Errno 13] Permission denied``."""
+    return UnwritablePathError(
+        f"cannot write {path}: permission denied. Make {what} writable for this user, then run "
+        "`scr-pipeline refresh` again (it completes whatever the failed refresh left undone)"
+    )
+
+
+USER_ERRORS = (
+    "BadExtractError",
+    "WarehouseBusyError",
+    "PipelineError",
+    "RefreshFailed",
+    "UnwritablePathError",
+)
+
+
+def innermost_message(error) -> tuple[str, bool]:
+    """(message, is_user_error) of the error inside Dagster's step wrappers.
+
+    ``error`` is Dagster's SerializableErrorInfo; a user error's message is returned without
+    its "module.ClassName: " prefix, so the operator reads only what to do.
+    """
+    while error is not None and error.cause is not None and "DagsterExecution" in error.cls_name:
+        error = error.cause
+    if error is None:
+        return "unknown error", False
+    text = error.message.strip()
+    head, sep, rest = text.partition(": ")  # "assets._shared.errors.BadExtractError: <message>"
+    message = rest if sep and head.split(".")[-1] == error.cls_name else text
+    return message, error.cls_name in USER_ERRORS

@@ -1,0 +1,65 @@
+"""Where things live: the one place that picks defaults for the contract's environment variables.
+
+Every reader goes through here (resources at run time, sensors, schedule, alerts, CLI):
+``value``/``path_from_env``/``settle_seconds`` read the variable, or its default (paths anchored
+at the project root), and change nothing, so importing or loading the code location has no side
+effects. Only the CLI's entry point calls ``apply_defaults``, which writes the defaults into its
+own process environment (for the ``dagster dev`` it starts and for Dagster's ``DAGSTER_HOME``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+DEFAULTS: dict[str, str] = {
+    "SCR_LANDING_DIR": "data/landing",
+    "SCR_WAREHOUSE": "data/warehouse.duckdb",
+    "SCR_OUTPUT_DIR": "data/output",
+    "DAGSTER_HOME": ".dagster",
+    # Landing lifecycle (docs/LANDING.md): where ingested files are kept, and how long a file
+    # must be left unchanged before it is read (a copy still in progress is not an extract).
+    "SCR_ARCHIVE_DIR": "data/archive",
+    "SCR_SETTLE_SECONDS": "10",
+    # DuckDB limits (documented in docs/REFERENCE.md); keep peak memory bounded as input grows.
+    "SCR_DUCKDB_MEMORY_LIMIT": "2GB",
+    "SCR_DUCKDB_THREADS": "2",
+}
+NOT_PATHS = ("SCR_SETTLE_SECONDS", "SCR_DUCKDB_MEMORY_LIMIT", "SCR_DUCKDB_THREADS")
+
+
+def value(name: str) -> str:
+    """The variable's value, or its default (a path default absolute under the project root)."""
+    if os.environ.get(name):
+        return os.environ[name]
+    default = DEFAULTS[name]
+    return default if name in NOT_PATHS else str(PROJECT_ROOT / default)
+
+
+def apply_defaults() -> None:
+    """For a CLI entry point: set every unset variable to its default in this process's
+    environment (and the processes it starts), and create the default DAGSTER_HOME, which
+    Dagster refuses when missing."""
+    for name in DEFAULTS:
+        os.environ[name] = value(name)
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+def path_from_env(name: str) -> Path:
+    """The configured path for ``name`` (or its default), made absolute."""
+    return Path(value(name)).expanduser().resolve()
+
+
+def settle_seconds() -> int:
+    """``SCR_SETTLE_SECONDS`` (or its default) as a number."""
+    return int(value("SCR_SETTLE_SECONDS"))
+
+
+def duckdb_memory_limit() -> str:
+    return value("SCR_DUCKDB_MEMORY_LIMIT")
+
+
+def duckdb_threads() -> int:
+    return int(value("SCR_DUCKDB_THREADS"))

@@ -1,0 +1,237 @@
+"""SCR-level determinations: the rows behind every published count, one per current SCR with
+an approval date, partitioned by the fiscal quarter of that date.
+
+Why: OAO publishes counts; the inspector general asks which SCRs are behind them. Each row
+carries the determination ``scr_current`` computed (never recomputed here), the prong inputs,
+the quarantine flag and the file, row and content hash of the version it comes from. The
+blocking check recounts the measures from these rows, so a published count and its SCR list
+can never disagree.
+"""
+
+import dagster as dg
+import duckdb
+
+from assets._shared.metadata import OWNERS, existing_tables, table_metadata
+from assets._shared.partitions import FISCAL_QUARTERS
+from assets._shared.resources import WarehouseResource
+from schemas.fiscal import parse_quarter_key, quarter_key
+
+TABLE = "scr_determinations"
+
+# Columns of the published partitions, in the order of the issue (fiscal_year/quarter are the path).
+ROWS_SQL = """
+SELECT c.scr_id, c.case_number, c.scr_type, c.criminal_category, c.field_office, c.status,
+    c.approved_date, c.counted, c.quarantined, c.quarantine_rules, c.determination,
+    c.non_tco_reason, c.tco_involvement, c.indicator_conflict, c.subject_count, c.countries,
+    c.last_modified_at, c.source_file, c.source_row, f.content_sha256,
+    CAST(c.fiscal_year AS INTEGER) AS fiscal_year, CAST(c.fiscal_quarter AS INTEGER) AS fiscal_quarter
+FROM scr_current c LEFT JOIN ingested_files f USING (file_id)
+WHERE c.approved_date IS NOT NULL
+"""
+
+# Which counted SCRs each published measure column counts; ``{p}`` is a column-name prefix so the
+# same predicates read a determinations row or the before_/after_ side of a restatement.
+MEASURE_FILTERS = {
+    "initial_approved": "{p}scr_type = 'INITIAL'",
+    "disruptions": "{p}scr_type = 'DISRUPTION'",
+    "dismantlements": "{p}scr_type = 'DISMANTLEMENT'",
+    "dd_total": "{p}scr_type IN ('DISRUPTION', 'DISMANTLEMENT')",
+    "dd_tco": "{p}scr_type IN ('DISRUPTION', 'DISMANTLEMENT') AND {p}determination = 'TCO'",
+    "dd_non_tco": "{p}scr_type IN ('DISRUPTION', 'DISMANTLEMENT') AND {p}determination = 'NON_TCO'",
+    "dd_undetermined": "{p}scr_type IN ('DISRUPTION', 'DISMANTLEMENT') "
+    "AND {p}determination = 'UNDETERMINED'",
+    "initial_tco": "{p}scr_type = 'INITIAL' AND {p}determination = 'TCO'",
+}
+# category_measures columns: disruptions + dismantlements by determination and non-TCO reason.
+CATEGORY_FILTERS = {
+    "dd_total": MEASURE_FILTERS["dd_total"],
+    "dd_tco": MEASURE_FILTERS["dd_tco"],
+    "dd_non_tco": MEASURE_FILTERS["dd_non_tco"],
+    **{
+        reason: MEASURE_FILTERS["dd_total"] + f" AND {{p}}non_tco_reason = '{reason}'"
+        for reason in ("no_association", "no_border_crossing", "both", "indicator_no")
+    },
+    "dd_undetermined": MEASURE_FILTERS["dd_undetermined"],
+}
+
+
+def _counts(filters: dict[str, str], prefix: str = "") -> str:
+    return ", ".join(
+        f'count(*) FILTER ({f.format(p=prefix)}) AS "{name}"' for name, f in filters.items()
+    )
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    if TABLE not in existing_tables(con):  # binding ROWS_SQL needs scr_current
+        con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM ({ROWS_SQL}) LIMIT 0")
+
+
+FINGERPRINT_SQL = "SELECT fiscal_year, fiscal_quarter, count(*) AS n, bit_xor(hash(t)) AS h FROM ({}) t GROUP BY ALL"
+
+
+def changed_keys(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]]:
+    """(quarters holding determinations now, quarters whose determinations differ from the table).
+
+    One hash per quarter on each side instead of a row-by-row diff: any change to any column of
+    any SCR (a correction of field_office too) republishes that quarter's partition."""
+    ensure_table(con)
+    rows = con.execute(
+        f"SELECT coalesce(n.fiscal_year, o.fiscal_year), coalesce(n.fiscal_quarter, o.fiscal_quarter), "
+        f"n.fiscal_year IS NOT NULL, (n.n, n.h) IS DISTINCT FROM (o.n, o.h) "
+        f"FROM ({FINGERPRINT_SQL.format(ROWS_SQL)}) n "
+        f"FULL JOIN ({FINGERPRINT_SQL.format('SELECT * FROM ' + TABLE)}) o "
+        "USING (fiscal_year, fiscal_quarter)"
+    ).fetchall()
+    present = {quarter_key(fy, q) for fy, q, now, _ in rows if now}
+    changed = {quarter_key(fy, q) for fy, q, _, diff in rows if diff}
+    return present, changed
+
+
+def with_determination_keys(
+    con: duckdb.DuckDBPyConnection, present: list[str], changed: list[str]
+) -> tuple[list[str], list[str]]:
+    """Add the quarters whose SCR determinations changed to the refresh plan (measures.py)."""
+    now, diff = changed_keys(con)
+    return sorted(set(present) | now), sorted(set(changed) | diff)
+
+
+def replace_quarters(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
+    """Replace the rows of the quarters ``keys`` with what scr_current says now (one transaction)."""
+    ensure_table(con)
+    pairs = [list(parse_quarter_key(k)) for k in keys]
+    where = "list_contains(?, [fiscal_year, fiscal_quarter])"
+    con.execute("BEGIN TRANSACTION")
+    con.execute(f"DELETE FROM {TABLE} WHERE {where}", [pairs])
+    con.execute(f"INSERT INTO {TABLE} SELECT * FROM ({ROWS_SQL}) WHERE {where}", [pairs])
+    con.execute("COMMIT")
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _mismatch_sql(measures: str, filters: dict[str, str], keys: list[str]) -> str:
+    """Rows of ``measures`` whose counts differ from a recount of the counted determinations.
+
+    Measure rows that are all zeros (a category with no SCR in a quarter) have no SCRs behind
+    them, so they are compared as absent."""
+    cols = [_q(c) for c in filters]
+    return f"""
+        WITH d AS (
+            SELECT {", ".join(keys)}, {_counts(filters)} FROM {TABLE} WHERE counted GROUP BY ALL
+        ), m AS (
+            SELECT {", ".join(keys)}, {", ".join(f"CAST({c} AS BIGINT) AS {c}" for c in cols)}
+            FROM {measures} WHERE {" OR ".join(f"{c} > 0" for c in cols)}
+        )
+        SELECT {", ".join(keys)},
+            {", ".join(f"coalesce(d.{c}, 0) || ' vs ' || coalesce(m.{c}, 0) AS {c}" for c in cols)}
+        FROM d FULL JOIN m USING ({", ".join(keys)})
+        WHERE {" OR ".join(f"coalesce(d.{c}, 0) <> coalesce(m.{c}, 0)" for c in cols)}
+        ORDER BY ALL
+    """
+
+
+def count_mismatches(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
+    """Quarters (and categories) where the determinations' counts differ from the measures."""
+    out = {}
+    for table, filters, keys in (
+        ("quarterly_measures", MEASURE_FILTERS, ["fiscal_year", "fiscal_quarter"]),
+        (
+            "category_measures",
+            CATEGORY_FILTERS,
+            ["fiscal_year", "fiscal_quarter", "criminal_category"],
+        ),
+    ):
+        cur = con.execute(_mismatch_sql(table, filters, keys))
+        names = [d[0] for d in cur.description]
+        out[table] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return out
+
+
+CHECK = dg.AssetCheckSpec(
+    "counts_match_measures",
+    asset=TABLE,
+    blocking=True,
+    description="Recounted from the SCR-level rows, every fiscal quarter's quarterly_measures "
+    "counts and every quarter-and-category row of category_measures are equal: each published "
+    "number is exactly the SCRs listed behind it. A failure stops the refresh before publishing.",
+)
+
+
+@dg.asset(
+    deps=["changed_quarters", "quarterly_measures", "category_measures"],
+    partitions_def=FISCAL_QUARTERS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[CHECK],
+    kinds={"duckdb"},
+    owners=OWNERS,
+    description="One row per current SCR with an approval date, in the fiscal quarter of that "
+    "date: counted or not, quarantined (and by which rules), its TCO determination with the "
+    "prong inputs, and the file, row and content hash of the version it comes from.",
+)
+def scr_determinations(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    from assets.measures.restatements import (
+        partition_notes,  # the restatement summary of each quarter
+    )
+
+    keys = list(context.partition_keys)
+    with warehouse.connect() as con:
+        replace_quarters(con, keys)
+        mismatches = count_mismatches(con)
+        notes = partition_notes(con, keys)
+        for key, text in notes.items():
+            context.log_event(
+                dg.AssetObservation(
+                    asset_key=context.asset_key,
+                    partition=key,
+                    metadata={"restated": dg.MetadataValue.text(text)},
+                )
+            )
+        pairs = [list(parse_quarter_key(k)) for k in keys]
+        mine = con.execute(
+            f"SELECT count(*), count(*) FILTER (counted), count(*) FILTER (quarantined) FROM {TABLE} "
+            "WHERE list_contains(?, [fiscal_year, fiscal_quarter])",
+            [pairs],
+        ).fetchall()[0]
+        meta = table_metadata(
+            con,
+            TABLE,
+            f"SELECT scr_id, scr_type, counted, quarantined, determination, non_tco_reason, "
+            f"fiscal_year, fiscal_quarter, source_file, source_row FROM {TABLE} ORDER BY scr_id",
+        )
+    bad = sum(len(v) for v in mismatches.values())
+    context.log.info(
+        f"{mine[0]:,} SCR determinations in {len(keys)} quarter(s) ({mine[1]:,} counted, "
+        f"{mine[2]:,} quarantined); {len(notes)} restated quarter(s)"
+    )
+    yield dg.MaterializeResult(
+        metadata={
+            **meta,
+            "run_scrs": dg.MetadataValue.int(int(mine[0])),
+            "run_counted": dg.MetadataValue.int(int(mine[1])),
+            "run_quarantined": dg.MetadataValue.int(int(mine[2])),
+            "restated_quarters": dg.MetadataValue.md(
+                "\n".join(f"- **{k}**: {v}" for k, v in sorted(notes.items())) or "none"
+            ),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name=CHECK.name,
+        passed=bad == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None
+        if bad == 0
+        else f"{bad} quarter/category row(s) differ between scr_determinations and the measures",
+        metadata={
+            "quarterly_mismatches": dg.MetadataValue.int(len(mismatches["quarterly_measures"])),
+            "category_mismatches": dg.MetadataValue.int(len(mismatches["category_measures"])),
+            "first_mismatches": dg.MetadataValue.json(
+                [
+                    {k: str(v) for k, v in r.items()}
+                    for r in (mismatches["quarterly_measures"] + mismatches["category_measures"])[
+                        :5
+                    ]
+                ]
+            ),
+        },
+    )

@@ -1,0 +1,293 @@
+"""Measures: quarterly and per-category counts by the old (approval) method and the
+TCO-validated method, partitioned by fiscal quarter, plus the annual measure against targets.
+
+``changed_quarters`` compares freshly computed rows with the stored ones, so a late correction
+re-materializes only the quarters whose numbers it changes (fiscal-year-to-date columns make
+later quarters of the same year change too).
+"""
+
+import dagster as dg
+import duckdb
+
+from assets._shared.metadata import OWNERS, table_metadata
+from assets._shared.partitions import FISCAL_QUARTERS
+from assets._shared.resources import WarehouseResource
+from assets.measures.determinations import with_determination_keys
+from schemas.fiscal import parse_quarter_key, quarter_key
+from schemas.reference import criminal_categories
+
+# One row per fiscal quarter with any counted SCR, for the fiscal years in $years.
+QUARTER_ROWS_SQL = """
+WITH q AS (
+    SELECT fiscal_year, fiscal_quarter,
+        count(*) FILTER (scr_type = 'INITIAL') AS initial_approved,
+        count(*) FILTER (scr_type = 'DISRUPTION') AS disruptions,
+        count(*) FILTER (scr_type = 'DISMANTLEMENT') AS dismantlements,
+        count(*) FILTER (is_dd) AS dd_total,
+        count(*) FILTER (is_dd AND determination = 'TCO') AS dd_tco,
+        count(*) FILTER (is_dd AND determination = 'NON_TCO') AS dd_non_tco,
+        count(*) FILTER (is_dd AND determination = 'UNDETERMINED') AS dd_undetermined,
+        count(*) FILTER (scr_type = 'INITIAL' AND determination = 'TCO') AS initial_tco
+    FROM scr_current
+    WHERE counted AND (NOT $filtered OR list_contains($years, fiscal_year))
+    GROUP BY ALL
+), fytd AS (
+    SELECT *,
+        sum(initial_approved) OVER w AS fytd_initial_approved,
+        sum(dd_total) OVER w AS fytd_dd_total,
+        sum(dd_tco) OVER w AS fytd_dd_tco,
+        sum(initial_tco) OVER w AS fytd_initial_tco
+    FROM q
+    WINDOW w AS (PARTITION BY fiscal_year ORDER BY fiscal_quarter)
+)
+SELECT CAST(fiscal_year AS INTEGER) AS fiscal_year, CAST(fiscal_quarter AS INTEGER) AS fiscal_quarter,
+    quarter_start(fiscal_year, fiscal_quarter) AS quarter_start,
+    quarter_end(fiscal_year, fiscal_quarter) AS quarter_end,
+    initial_approved, disruptions, dismantlements, dd_total, dd_tco, dd_non_tco, dd_undetermined,
+    initial_tco,
+    CAST(fytd_initial_approved AS BIGINT) AS fytd_initial_approved,
+    CAST(fytd_dd_total AS BIGINT) AS fytd_dd_total,
+    CAST(fytd_dd_tco AS BIGINT) AS fytd_dd_tco,
+    CAST(fytd_initial_tco AS BIGINT) AS fytd_initial_tco,
+    CASE WHEN fytd_initial_approved > 0 THEN fytd_dd_total / fytd_initial_approved END AS pct_all,
+    CASE WHEN fytd_initial_tco > 0 THEN fytd_dd_tco / fytd_initial_tco END AS pct_tco
+FROM fytd
+"""
+
+# Per quarter and criminal category (all categories, zeros included): the audit's Table 2.
+CATEGORY_ROWS_SQL = """
+WITH quarters AS (
+    SELECT DISTINCT fiscal_year, fiscal_quarter FROM scr_current
+    WHERE counted AND (NOT $filtered OR list_contains($years, fiscal_year))
+), cats AS (SELECT unnest($categories) AS criminal_category),
+dd AS (
+    SELECT * FROM scr_current
+    WHERE counted AND is_dd AND (NOT $filtered OR list_contains($years, fiscal_year))
+)
+SELECT CAST(q.fiscal_year AS INTEGER) AS fiscal_year, CAST(q.fiscal_quarter AS INTEGER) AS fiscal_quarter,
+    c.criminal_category,
+    count(d.scr_id) AS dd_total,
+    count(d.scr_id) FILTER (d.determination = 'TCO') AS dd_tco,
+    count(d.scr_id) FILTER (d.determination = 'NON_TCO') AS dd_non_tco,
+    count(d.scr_id) FILTER (d.non_tco_reason = 'no_association') AS no_association,
+    count(d.scr_id) FILTER (d.non_tco_reason = 'no_border_crossing') AS no_border_crossing,
+    count(d.scr_id) FILTER (d.non_tco_reason = 'both') AS both,
+    count(d.scr_id) FILTER (d.non_tco_reason = 'indicator_no') AS indicator_no,
+    count(d.scr_id) FILTER (d.determination = 'UNDETERMINED') AS dd_undetermined
+FROM quarters q CROSS JOIN cats c
+LEFT JOIN dd d ON d.fiscal_year = q.fiscal_year AND d.fiscal_quarter = q.fiscal_quarter
+    AND d.criminal_category = c.criminal_category
+GROUP BY ALL
+"""
+
+
+def _sql(template: str, years: list[int] | None) -> tuple[str, dict]:
+    params: dict = {"filtered": years is not None, "years": years or []}
+    if "$categories" in template:
+        params["categories"] = list(criminal_categories())
+    return template, params
+
+
+def quarter_rows(con: duckdb.DuckDBPyConnection, years: list[int] | None = None):
+    """Arrow table of quarterly rows (all fiscal years when ``years`` is None)."""
+    sql, params = _sql(QUARTER_ROWS_SQL, years)
+    return con.sql(sql + " ORDER BY fiscal_year, fiscal_quarter", params=params).to_arrow_table()
+
+
+def category_rows(con: duckdb.DuckDBPyConnection, years: list[int] | None = None):
+    sql, params = _sql(CATEGORY_ROWS_SQL, years)
+    return con.sql(
+        sql + " ORDER BY fiscal_year, fiscal_quarter, criminal_category", params=params
+    ).to_arrow_table()
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table, fn in (("quarterly_measures", quarter_rows), ("category_measures", category_rows)):
+        con.register("__empty", fn(con, [-1]))
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM __empty")
+        con.unregister("__empty")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS quarterly_measures_history AS "
+        "SELECT *, CAST(NULL AS TIMESTAMP) AS superseded_at, CAST(NULL AS VARCHAR) AS run_id "
+        "FROM quarterly_measures LIMIT 0"
+    )
+
+
+def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
+    """(every quarter key present now or before, keys whose rows differ from the stored ones)."""
+    ensure_tables(con)
+    con.register("__q_new", quarter_rows(con))
+    con.register("__c_new", category_rows(con))
+    diff = """
+        SELECT DISTINCT fiscal_year, fiscal_quarter FROM (
+            (SELECT * FROM __q_new EXCEPT SELECT * FROM quarterly_measures)
+            UNION ALL (SELECT * FROM quarterly_measures EXCEPT SELECT * FROM __q_new)
+        ) UNION
+        SELECT DISTINCT fiscal_year, fiscal_quarter FROM (
+            (SELECT * FROM __c_new EXCEPT SELECT * FROM category_measures)
+            UNION ALL (SELECT * FROM category_measures EXCEPT SELECT * FROM __c_new)
+        )
+    """
+    changed = sorted(quarter_key(fy, q) for fy, q in con.execute(diff).fetchall())
+    present = sorted(
+        quarter_key(fy, q)
+        for fy, q in con.execute(
+            "SELECT fiscal_year, fiscal_quarter FROM __q_new UNION "
+            "SELECT fiscal_year, fiscal_quarter FROM quarterly_measures"
+        ).fetchall()
+    )
+    con.unregister("__q_new")
+    con.unregister("__c_new")
+    return with_determination_keys(con, present, changed)
+
+
+@dg.asset(
+    deps=["scr_current"],
+    kinds={"duckdb"},
+    owners=OWNERS,
+    description="Which fiscal quarters' measures differ from what was last materialized; "
+    "registers their partition keys. The refresh re-materializes exactly these quarters.",
+)
+def changed_quarters(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect() as con:
+        present, changed = changed_quarter_keys(con)
+    known = set(context.instance.get_dynamic_partitions(FISCAL_QUARTERS.name))
+    new_keys = [k for k in present if k not in known]
+    if new_keys:
+        context.instance.add_dynamic_partitions(FISCAL_QUARTERS.name, new_keys)
+    context.log.info(f"{len(changed)} quarter(s) changed: {', '.join(changed) or 'none'}")
+    return dg.MaterializeResult(
+        metadata={
+            "changed_quarters": dg.MetadataValue.json(changed),
+            "changed_count": dg.MetadataValue.int(len(changed)),
+            "quarters_present": dg.MetadataValue.int(len(present)),
+        }
+    )
+
+
+def _years_of(keys: list[str]) -> list[int]:
+    return sorted({parse_quarter_key(k)[0] for k in keys})
+
+
+def _pairs(keys: list[str]) -> list[list[int]]:
+    return [list(parse_quarter_key(k)) for k in keys]
+
+
+def replace_partitions(
+    con: duckdb.DuckDBPyConnection, table: str, rows, keys: list[str], run_id: str | None = None
+) -> None:
+    """Replace the rows of ``keys`` in ``table`` (in one transaction); keeps old quarterly rows."""
+    pairs = _pairs(keys)
+    where = "list_contains(?, [fiscal_year, fiscal_quarter])"
+    con.register("__rows", rows)
+    con.execute("BEGIN TRANSACTION")
+    if table == "quarterly_measures":  # keep what was published before a restatement
+        con.execute(
+            "INSERT INTO quarterly_measures_history SELECT *, now()::TIMESTAMP, ? FROM ("
+            f"SELECT * FROM quarterly_measures WHERE {where} EXCEPT SELECT * FROM __rows)",
+            [run_id, pairs],
+        )
+    con.execute(f"DELETE FROM {table} WHERE {where}", [pairs])
+    con.execute(f"INSERT INTO {table} SELECT * FROM __rows WHERE {where}", [pairs])
+    con.execute("COMMIT")
+    con.unregister("__rows")
+
+
+PLOTTED = ("dd_total", "dd_tco", "dd_non_tco", "dd_undetermined", "initial_approved",
+           "no_association", "no_border_crossing", "both", "indicator_no", "pct_all", "pct_tco")  # fmt: skip
+
+
+def _partition_observations(context, rows) -> None:
+    """Per-quarter numbers the UI can plot across partitions (one observation per key).
+
+    A single-run range materialization carries one metadata dict for every partition, so the
+    per-quarter numbers travel as observations (dagster issue 12498)."""
+    for r in rows.to_pylist():
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=context.asset_key,
+                partition=quarter_key(r["fiscal_year"], r["fiscal_quarter"]),
+                metadata={
+                    k: dg.MetadataValue.float(float(r[k]))
+                    if k.startswith("pct_")
+                    else dg.MetadataValue.int(int(r[k]))
+                    for k in PLOTTED
+                    if r.get(k) is not None
+                },
+            )
+        )
+
+
+# Shared by the two partitioned measure assets: one run re-materializes a range of quarters.
+PARTITIONED_MEASURE = {
+    "deps": ["changed_quarters"],
+    "partitions_def": FISCAL_QUARTERS,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "kinds": {"duckdb"},
+    "owners": OWNERS,
+}
+
+
+def rebuild_quarters(
+    con: duckdb.DuckDBPyConnection, table: str, rows_of, keys: list[str], run_id: str | None
+) -> None:
+    """Recompute ``table``'s rows for the fiscal years of ``keys`` and replace those quarters."""
+    ensure_tables(con)
+    replace_partitions(con, table, rows_of(con, _years_of(keys)), keys, run_id)
+
+
+@dg.asset(
+    **PARTITIONED_MEASURE,
+    description="One row per fiscal quarter: approved INITIAL SCRs, disruptions, dismantlements, "
+    "the old count (dd_total) split by TCO determination, fiscal-year-to-date sums and percents.",
+)
+def quarterly_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    keys = list(context.partition_keys)
+    with warehouse.connect() as con:
+        rebuild_quarters(con, "quarterly_measures", quarter_rows, keys, context.run_id)
+        mine = con.sql(
+            "SELECT * FROM quarterly_measures WHERE list_contains(?, [fiscal_year, fiscal_quarter]) "
+            "ORDER BY fiscal_year, fiscal_quarter",
+            params=[_pairs(keys)],
+        ).to_arrow_table()
+        _partition_observations(context, mine)
+        sums = {
+            c: int(sum(v or 0 for v in mine.column(c).to_pylist())) for c in ("dd_total", "dd_tco")
+        }
+        context.log.info(f"quarterly measures for {len(keys)} quarter(s): {sums}")
+        return dg.MaterializeResult(
+            metadata={
+                "quarters": dg.MetadataValue.int(len(keys)),
+                "quarters_with_data": dg.MetadataValue.int(mine.num_rows),
+                # run totals; per-quarter dd_total/dd_tco/pct are in the observations
+                **{f"run_{k}": dg.MetadataValue.int(v) for k, v in sums.items()},
+                **table_metadata(con, "quarterly_measures"),
+            }
+        )
+
+
+@dg.asset(
+    **PARTITIONED_MEASURE,
+    description="Per fiscal quarter and criminal category: disruptions + dismantlements, TCO, "
+    "and non-TCO by reason (no association / no border crossing / both / checkbox N).",
+)
+def category_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    keys = list(context.partition_keys)
+    with warehouse.connect() as con:
+        rebuild_quarters(con, "category_measures", category_rows, keys, context.run_id)
+        per_quarter = con.execute(
+            "SELECT fiscal_year, fiscal_quarter, sum(dd_total) AS dd_total, sum(dd_tco) AS dd_tco, "
+            "sum(dd_non_tco) AS dd_non_tco, sum(no_association) AS no_association, "
+            'sum(no_border_crossing) AS no_border_crossing, sum("both") AS "both", '
+            "sum(indicator_no) AS indicator_no, sum(dd_undetermined) AS dd_undetermined "
+            "FROM category_measures WHERE list_contains(?, [fiscal_year, fiscal_quarter]) "
+            "GROUP BY ALL ORDER BY ALL",
+            [_pairs(keys)],
+        ).to_arrow_table()
+        _partition_observations(context, per_quarter)
+        return dg.MaterializeResult(
+            metadata={
+                "quarters": dg.MetadataValue.int(len(keys)),
+                **table_metadata(con, "category_measures"),
+            }
+        )

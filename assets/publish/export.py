@@ -1,0 +1,93 @@
+"""Export helpers: the rows of a published file, and all-or-nothing file writes.
+
+Only ``assets/publish/outputs.py`` publishes (through its registry); these helpers build what it writes.
+Partition columns live in the path only (hive layout), so DuckDB and pyarrow both read them
+back as integers.
+"""
+
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from assets._shared.metadata import existing_tables
+from schemas.extracts import EXTRACTS
+from schemas.reference import rules
+from schemas.tco_definition import INDICATOR_CONFLICT_RULE
+
+
+def replace_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temp file beside ``target``, fsync it, then rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_parquet_atomic(table: pa.Table, target: Path) -> None:
+    """Write ``table`` to ``target`` via a temp file in the same directory and a rename."""
+    replace_atomically(target, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def write_text_atomic(text: str, target: Path) -> None:
+    """Write UTF-8 ``text`` (e.g. the HTML report) to ``target`` the same all-or-nothing way."""
+    replace_atomically(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def partition_file(root: Path, fiscal_year: int, fiscal_quarter: int) -> Path:
+    return root / f"fiscal_year={fiscal_year}" / f"fiscal_quarter={fiscal_quarter}" / "data.parquet"
+
+
+def partition_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of a partition file: the table's, without the partition keys (the path)."""
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND column_name NOT IN ('fiscal_year', 'fiscal_quarter') ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    ]
+
+
+def partition_rows(
+    con: duckdb.DuckDBPyConnection, table: str, fy: int, q: int, cols: list[str] | None = None
+) -> pa.Table:
+    """One partition's rows; ``cols`` from ``partition_columns`` (looked up when not given)."""
+    cols = partition_columns(con, table) if cols is None else cols
+    order = ", ".join(c for c in ("criminal_category",) if c in cols) or "1"
+    select = ", ".join(f'"{c}"' for c in cols)
+    sql = f"SELECT {select} FROM {table} WHERE fiscal_year = ? AND fiscal_quarter = ? ORDER BY {order}"
+    return con.sql(sql, params=[fy, q]).to_arrow_table()
+
+
+def findings_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """Every finding of every extract type, plus indicator-conflict warnings on current SCRs."""
+    existing = existing_tables(con)
+    parts = [
+        f"SELECT CASE WHEN '{s.name}' = 'scr_extract' THEN record_id END AS scr_id, case_number, "
+        f"rule_id, severity, message, source_file, source_row, column_name, failure_value, "
+        f"'{s.name}' AS extract_type, record_id FROM {s.findings_table} "
+        "WHERE file_id IN (SELECT file_id FROM ingested_files WHERE state = 'active')"
+        for s in EXTRACTS
+        if s.findings_table in existing
+    ]
+    conflict = rules()[INDICATOR_CONFLICT_RULE]  # the catalogue's words, then what was found
+    words = conflict.description.replace("'", "''")
+    parts.append(
+        f"SELECT scr_id, case_number, '{conflict.rule_id}', '{conflict.severity}', "
+        f"'{words}' || ' (got tco_involvement ' || tco_involvement || "
+        "', subject_count ' || subject_count || ', countries ' || countries || ')', source_file, "
+        "source_row, 'tco_involvement', tco_involvement, 'scr_extract', scr_id "
+        "FROM scr_current WHERE indicator_conflict"
+    )
+    return " UNION ALL ".join(parts) + " ORDER BY source_file, source_row, rule_id"

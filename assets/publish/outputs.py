@@ -1,0 +1,335 @@
+"""Publish: the one registry of outputs and the one final step that publishes them.
+
+Why: the published measure must change only after every blocking check of the refresh passed,
+as one step, and every refresh must repair whatever differs from what the warehouse implies.
+So no other asset writes under SCR_OUTPUT_DIR: ``published_outputs`` writes every registry entry
+into a hidden staging dir, moves the files whose sha256 differs into place, removes what should
+no longer exist and writes ``_manifest.json`` last (assets/publish/manifest.py). Adding an output is one
+entry in ``PARTITIONED_TABLES``, ``PUBLISHED_FILES`` or ``RENDERED_FILES``.
+"""
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from assets._shared.errors import unwritable
+from assets._shared.metadata import OWNERS
+from assets._shared.resources import FilesResource, WarehouseResource
+from assets.audit.sample import SAMPLE_DIR, WORKSHEET_DIR, sample_cases, worksheet_csv
+from assets.measures.restatements import record_publication
+from assets.publish.export import findings_sql, partition_columns, partition_rows
+from assets.publish.manifest import (
+    MANIFEST,
+    check_manifest,
+    commit_staged,
+    deferred_interrupt,
+    read_manifest,
+    remove_leftovers,
+    staging_dir,
+)
+from assets.report import build as report
+from assets.report import trace as trace_html
+from assets.resource_requests.requests import QUARANTINED_SQL
+
+# Warehouse tables published hive-partitioned: <table>/fiscal_year=Y/fiscal_quarter=Q/data.parquet
+PARTITIONED_TABLES = ("quarterly_measures", "category_measures", "scr_determinations")
+
+# One Parquet file per entry: name -> SQL (or a function of the connection giving the SQL).
+PUBLISHED_FILES: dict[str, str | Callable[[duckdb.DuckDBPyConnection], str]] = {
+    "validation_findings.parquet": findings_sql,
+    "annual_measures.parquet": "SELECT * FROM annual_measures ORDER BY fiscal_year",
+    "ingest_reconciliation.parquet": "SELECT * FROM ingest_reconciliation ORDER BY file_id",
+    "quarantined_scrs.parquet": "SELECT scr_id, case_number, scr_type, criminal_category, status, "
+    "quarantine_rules, source_file, source_row FROM scr_current WHERE quarantined ORDER BY scr_id",
+    "quarterly_measures_history.parquet": "SELECT * FROM quarterly_measures_history "
+    "ORDER BY fiscal_year, fiscal_quarter, superseded_at",
+    "resource_request_evidence.parquet": "SELECT * FROM resource_request_evidence "
+    "ORDER BY fiscal_year, request_id",
+    "resource_request_summary.parquet": "SELECT * FROM resource_request_summary ORDER BY fiscal_year",
+    "quarantined_resource_requests.parquet": QUARANTINED_SQL,
+    "audit_projection.parquet": "SELECT * FROM audit_projection ORDER BY ALL",
+    "restatements.parquet": "SELECT * FROM restatements "
+    "ORDER BY new_refreshed_at, fiscal_year, fiscal_quarter, scr_id",
+    "vv_statement.parquet": "SELECT * FROM vv_statement ORDER BY fiscal_year",
+}
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+def report_files(con: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
+    return {report.REPORT_PATH.as_posix(): report.render_page(con).encode("utf-8")}
+
+
+def audit_sample_files(con: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
+    """Per recorded sample: its cases (hive-partitioned by sample_id) and the review worksheet."""
+    if not con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'audit_sample_cases'"
+    ).fetchall()[0][0]:
+        return {}
+    out = {}
+    for (sid,) in con.execute(
+        "SELECT DISTINCT sample_id FROM audit_sample_cases ORDER BY 1"
+    ).fetchall():
+        out[f"{SAMPLE_DIR}/sample_id={sid}/cases.parquet"] = _parquet_bytes(sample_cases(con, sid))
+        out[f"{SAMPLE_DIR}/{WORKSHEET_DIR}/review_worksheet_sample_{sid}.csv"] = worksheet_csv(
+            con, sid
+        )
+    return out
+
+
+def report_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """The report's inputs (its small queries) and code, without rendering it (seconds)."""
+    code = sorted(Path(report.__file__).parent.glob("*.py")) + sorted(report.TEMPLATE_DIR.iterdir())
+    sources = [hashlib.sha256(p.read_bytes()).hexdigest() for p in code]
+    return _digest(_stable(report.gather(con)), report.data_time(con), *sources)
+
+
+def _stable(value: object) -> str:
+    """A text form that is the same in every process (sets sorted: str hashing is salted)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k!r}:{_stable(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, set | frozenset):
+        return "{" + ",".join(sorted(_stable(v) for v in value)) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_stable(v) for v in value) + "]"
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An output that is not one query: ``files`` gives {relative path: content}. With
+    ``fingerprint`` and ``paths`` (cheaper than rendering) the repair check need not render."""
+
+    files: Callable[[duckdb.DuckDBPyConnection], dict[str, bytes]]
+    fingerprint: Callable[[duckdb.DuckDBPyConnection], str] | None = None
+    paths: frozenset[str] = frozenset()
+
+
+RENDERED_FILES: dict[str, Rendered] = {
+    "report": Rendered(
+        report_files, report_fingerprint, frozenset({report.REPORT_PATH.as_posix()})
+    ),
+    "audit_sample": Rendered(audit_sample_files),
+    "vv_pages": Rendered(trace_html.vv_files),
+}
+
+# Warehouse tables whose change alone means "publish again" (volatile columns left out).
+INPUT_TABLES = {"ingested_files": ("mtime_ns",)}
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def query_fingerprint(con: duckdb.DuckDBPyConnection, sql: str) -> str | None:
+    """Order-independent fingerprint of a query's rows (None when its tables do not exist yet)."""
+    try:
+        n, xor, total = con.execute(
+            f"SELECT count(*), bit_xor(hash(q)), sum(hash(q)::HUGEINT) FROM ({sql}) q"
+        ).fetchall()[0]
+    except duckdb.CatalogException:
+        return None
+    return _digest(sql, n, xor, total)
+
+
+def _sql_of(con: duckdb.DuckDBPyConnection, entry) -> str:
+    return entry(con) if callable(entry) else entry
+
+
+@dataclass
+class OutputPlan:
+    """What the warehouse implies: every file path, and a fingerprint per output."""
+
+    paths: set[str] = field(default_factory=set)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    rendered: dict[str, bytes] = field(default_factory=dict)
+    queries: dict[str, str] = field(default_factory=dict)
+    partitions: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+
+def plan_outputs(con: duckdb.DuckDBPyConnection, render: bool = False) -> OutputPlan:
+    """Paths and fingerprints of every output; ``render`` also builds rendered contents."""
+    plan = OutputPlan()
+    for table in PARTITIONED_TABLES:
+        fp = query_fingerprint(con, f"SELECT * FROM {table}")
+        if fp is None:
+            continue
+        plan.fingerprints[table] = fp
+        plan.partitions[table] = con.execute(
+            f"SELECT DISTINCT fiscal_year, fiscal_quarter FROM {table} ORDER BY ALL"
+        ).fetchall()
+        plan.paths |= {
+            f"{table}/fiscal_year={fy}/fiscal_quarter={q}/data.parquet"
+            for fy, q in plan.partitions[table]
+        }
+    for name, entry in PUBLISHED_FILES.items():
+        sql = _sql_of(con, entry)
+        fp = query_fingerprint(con, sql)
+        if fp is not None:
+            plan.fingerprints[name], plan.queries[name] = fp, sql
+            plan.paths.add(name)
+    for name, out in RENDERED_FILES.items():
+        try:
+            if out.fingerprint and not render:
+                plan.fingerprints[name], plan.paths = out.fingerprint(con), plan.paths | out.paths
+                continue
+            files = out.files(con)
+        except duckdb.CatalogException:  # its tables are not built yet: nothing to publish
+            continue
+        plan.rendered |= files
+        plan.paths |= set(files)
+        plan.fingerprints[name] = (
+            out.fingerprint(con)
+            if out.fingerprint
+            else _digest(
+                *(f"{k}={hashlib.sha256(v).hexdigest()}" for k, v in sorted(files.items()))
+            )
+        )
+    for table, volatile in INPUT_TABLES.items():
+        cols = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+            if r[0] not in volatile
+        ]
+        if cols:
+            select = ", ".join(f'"{c}"' for c in cols)
+            plan.fingerprints[f"input:{table}"] = query_fingerprint(
+                con, f"SELECT {select} FROM {table}"
+            )
+    return plan
+
+
+def published_differences(output_dir: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
+    """What a publish would change, and why: manifest vs files on disk, files the warehouse
+    implies vs files listed, and each output's fingerprint vs the one recorded when published.
+    Read-only; empty when the published outputs are exactly what the warehouse implies."""
+    manifest = read_manifest(output_dir)
+    if manifest is None:
+        return [f"{MANIFEST}: missing or unreadable (nothing published yet, or wiped)"]
+    diffs = check_manifest(output_dir)
+    plan = plan_outputs(con)
+    listed = set(manifest["files"])
+    diffs += [
+        f"{p}: implied by the warehouse but not published" for p in sorted(plan.paths - listed)
+    ]
+    diffs += [
+        f"{p}: published but no longer implied by the warehouse"
+        for p in sorted(listed - plan.paths)
+    ]
+    old = manifest.get("outputs", {})
+    diffs += [
+        f"{name}: the warehouse implies different content than was published"
+        for name in sorted(set(plan.fingerprints) | set(old))
+        if plan.fingerprints.get(name) != old.get(name)
+    ]
+    return diffs
+
+
+def stage_outputs(con: duckdb.DuckDBPyConnection, stage: Path) -> OutputPlan:
+    """Write every output the warehouse implies into ``stage`` (a fresh dir)."""
+    plan = plan_outputs(con, render=True)
+    for table, keys in plan.partitions.items():
+        cols = partition_columns(con, table)  # once per table, not per partition
+        for fy, q in keys:
+            target = stage / table / f"fiscal_year={fy}" / f"fiscal_quarter={q}" / "data.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(partition_rows(con, table, fy, q, cols), target, compression="zstd")
+    for name, sql in plan.queries.items():
+        target = stage / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(con.sql(sql).to_arrow_table(), target, compression="zstd")
+    for rel, content in plan.rendered.items():
+        target = stage / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    return plan
+
+
+def publish(con: duckdb.DuckDBPyConnection, output: Path, refresh_id: str, run_id: str) -> dict:
+    """Stage everything, then commit the differences; read-only dirs become one clear message."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        leftovers = remove_leftovers(output)
+        stage = staging_dir(output, run_id)
+        stage.mkdir()
+        plan = stage_outputs(con, stage)
+        with deferred_interrupt():  # a Ctrl-C lands after the manifest, not between renames
+            summary = commit_staged(stage, output, refresh_id, plan.fingerprints)
+    except PermissionError as err:
+        raise unwritable(err.filename or output, f"the output dir {output}") from None
+    return summary | {"leftovers_removed": leftovers}
+
+
+@dg.asset(
+    deps=[
+        "ingest_reconciliation",  # its blocking check rows_reconcile must pass first
+        "annual_measures",
+        "quarterly_measures",
+        "category_measures",
+        "scr_current",
+        "scr_findings",
+        "case_review_findings",
+        "resource_request_evidence",
+        "resource_request_summary",
+        "resource_request_current",
+        "audit_projection",
+        "audit_samples",
+        "scr_determinations",
+        "restatements",
+        "vv_statement",
+    ],
+    kinds={"parquet", "html"},
+    owners=[*OWNERS, "team:oao-analysts"],
+    description="Every file under SCR_OUTPUT_DIR (quarterly_measures/ and category_measures/ "
+    "hive-partitioned, the Parquet tables, report/index.html, audit samples), published last: "
+    "staged, moved into place only where the sha256 differs, stale files removed, "
+    "_manifest.json written last.",
+)
+def published_outputs(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
+) -> dg.MaterializeResult:
+    refresh_id = context.run.tags.get("scr/refresh_id", context.run_id)
+    with warehouse.connect() as con:
+        summary = publish(con, files.output, refresh_id, context.run_id)
+        # every output is in place: the next refresh's restatements are measured against this
+        record_publication(con, context.run_id, datetime.now(UTC).replace(tzinfo=None))
+    written, removed = summary["written"], summary["removed"]
+    context.log.info(
+        f"published {len(written)} changed file(s), removed {len(removed)}, "
+        f"{summary['files']} file(s) in the manifest"
+    )
+    page = files.output / report.REPORT_PATH
+    text = page.read_text(encoding="utf-8") if page.is_file() else ""
+    return dg.MaterializeResult(
+        metadata={
+            "files_written": dg.MetadataValue.int(len(written)),
+            "files_removed": dg.MetadataValue.int(len(removed)),
+            "files_published": dg.MetadataValue.int(summary["files"]),
+            "partitions_written": dg.MetadataValue.int(sum("fiscal_year=" in w for w in written)),
+            "written": dg.MetadataValue.json(written[:50]),
+            "removed": dg.MetadataValue.json(removed[:50]),
+            "leftovers_removed": dg.MetadataValue.json(summary["leftovers_removed"]),
+            "output_dir": dg.MetadataValue.path(str(files.output)),
+            "manifest": dg.MetadataValue.path(str(files.output / MANIFEST)),
+            "path": dg.MetadataValue.path(str(page)),
+            "url": dg.MetadataValue.url(page.resolve().as_uri()),
+            "size_bytes": dg.MetadataValue.int(len(text.encode("utf-8"))),
+            "charts": dg.MetadataValue.int(text.count("<svg ")),
+            "sections": dg.MetadataValue.int(text.count("<section ")),
+        }
+    )

@@ -1,0 +1,342 @@
+"""The sections of the quarterly report, each a function of already-aggregated rows.
+
+Why separate from the asset: the wording an analyst reads (titles, captions, column headings,
+method notes) is kept together here, and every value goes through ``report_html`` (escaped).
+"""
+
+from datetime import datetime
+
+from assets.report.html import (
+    Col,
+    esc,
+    figure,
+    fmt_auto,
+    fmt_count,
+    fmt_measure,
+    fmt_met,
+    fmt_money,
+    fmt_pct,
+    fmt_text,
+    key_figure,
+    section,
+    table,
+    tone_met,
+    totals,
+)
+from schemas.reference import rules
+
+TITLE = "Disruptions and dismantlements of transnational criminal organizations"
+OFFICE = "HSI Office of Administrative Operations (OAO)"
+EVIDENCE_COLUMNS = (
+    "request_id", "fiscal_year", "program_office", "title", "amount_usd", "positions",
+    "scr_categories", "evidence_fiscal_year", "approved_scrs", "dd_total", "dd_tco",
+)  # fmt: skip
+
+
+def _measure(key: str, heading: str) -> Col:
+    return Col(key, heading, numeric=True)
+
+
+def _annual_cols() -> list[Col]:
+    return [
+        Col("fiscal_year", "Fiscal year", lambda v: f"FY{v}"),
+        Col("measure_type", "Reported as"),
+        _measure("target", "Target"),
+        _measure("reported_result", "Published result"),
+        _measure("result_old_method", "Old method (approvals)"),
+        _measure("result_tco_validated", "TCO-validated"),
+        Col("met_target_old_method", "Old method vs target", fmt_met, tone=tone_met),
+        Col("met_target_tco_validated", "TCO-validated vs target", fmt_met, tone=tone_met),
+        Col("dd_total", "Disruptions + dismantlements", fmt_count, True),
+        Col("dd_tco", "of which TCO", fmt_count, True),
+        Col("initial_approved", "Initial investigations", fmt_count, True),
+        Col("initial_tco", "of which TCO", fmt_count, True),
+    ]
+
+
+def _annual_table(annual: list[dict]) -> str:
+    """The measure columns take their unit (percent or count) from each row's measure_type."""
+    shown = []
+    for r in annual:
+        row = dict(r)
+        for k in ("target", "reported_result", "result_old_method", "result_tco_validated"):
+            row[k] = fmt_measure(r.get(k), r.get("measure_type") or "count")
+        shown.append(row)
+    return table(
+        _annual_cols(),
+        shown,
+        "annual-table",
+        "The measure by fiscal year: percent of approved initial investigations through FY2020, "
+        "count of disruptions and dismantlements from FY2021.",
+        row_class=lambda r: "missed" if r.get("met_target_tco_validated") is False else "",
+    )
+
+
+def annual_section(annual: list[dict], svg: str) -> str:
+    body = figure(
+        svg,
+        "Bars: the old approval-based result (grey) and the TCO-validated result (navy); red "
+        "line: the published target. Left: percent years; right: count years.",
+    )
+    return section(
+        "annual",
+        "1. The measure by fiscal year",
+        "The old method counts every approved disruption or dismantlement. The TCO-validated "
+        "method counts only SCRs whose current record describes a transnational criminal "
+        "organization (an association of individuals that crosses international borders, or "
+        "the ICM TCO checkbox).",
+        body + _annual_table(annual),
+    )
+
+
+QUARTER_COLS = [
+    Col("fiscal_year", "Fiscal year", lambda v: f"FY{v}"),
+    Col("fiscal_quarter", "Quarter", lambda v: f"Q{v}"),
+    Col("quarter_end", "Quarter ends"),
+    Col("initial_approved", "Initial investigations", fmt_count, True),
+    Col("dd_total", "Disruptions + dismantlements", fmt_count, True),
+    Col("dd_tco", "TCO", fmt_count, True),
+    Col("dd_non_tco", "Not a TCO", fmt_count, True),
+    Col("dd_undetermined", "Undetermined", fmt_count, True),
+    Col("fytd_dd_total", "FY to date (old)", fmt_count, True),
+    Col("fytd_dd_tco", "FY to date (TCO)", fmt_count, True),
+]
+
+
+def quarterly_section(quarters: list[dict], svg: str) -> str:
+    if not quarters:
+        return section("quarterly", "2. Quarter by quarter", "No approved SCRs yet.", "")
+    years = sorted({q["fiscal_year"] for q in quarters})
+    span = f"FY{years[0]}" + (f" and FY{years[-1]}" if len(years) > 1 else "")
+    body = figure(
+        svg,
+        f"Disruptions and dismantlements approved per quarter, {span}: the whole bar is the old "
+        "count; navy is the part that describes a TCO.",
+    )
+    return section(
+        "quarterly",
+        "2. Quarter by quarter",
+        f"The current and previous fiscal year ({span}), by the quarter of approval.",
+        body + table(QUARTER_COLS, quarters, "quarterly-table"),
+    )
+
+
+CATEGORY_COLS = [
+    Col("criminal_category", "Criminal category"),
+    Col("dd_total", "Disruptions + dismantlements", fmt_count, True),
+    Col("dd_tco", "TCO", fmt_count, True),
+    Col("dd_non_tco", "Not a TCO", fmt_count, True),
+    Col("no_association", "No association", fmt_count, True),
+    Col("no_border_crossing", "No border crossing", fmt_count, True),
+    Col("both", "Neither prong", fmt_count, True),
+    Col("indicator_no", "Checkbox 'N'", fmt_count, True),
+    Col("dd_undetermined", "Undetermined", fmt_count, True),
+    Col("share_non_tco", "Share not a TCO", fmt_pct, True),
+]
+
+
+def category_section(categories: list[dict], years: tuple, svg: str) -> str:
+    span = f"FY{years[0]}-FY{years[1]}" if years and years[0] is not None else "no data"
+    foot = totals(categories, [c.key for c in CATEGORY_COLS[1:-1]], "criminal_category", "Total")
+    if foot.get("dd_total"):
+        foot["share_non_tco"] = (foot["dd_non_tco"] or 0) / foot["dd_total"]
+    body = (figure(svg, f"Disruptions and dismantlements that do not describe a TCO, {span}, by "
+                   "criminal category and the reason the TCO test failed.") if svg else "")  # fmt: skip
+    return section(
+        "categories",
+        "3. Why SCRs do not count: not a TCO, by category and reason",
+        f"All approved disruptions and dismantlements {span} (the shape of the OIG audit's "
+        "Table 2). A TCO needs an association of individuals (two or more subjects) and an "
+        "international border crossing; 'Checkbox N' means the agent marked the SCR as not "
+        "TCO-related.",
+        body + table(CATEGORY_COLS, categories, "category-table", footer=foot),
+    )
+
+
+def findings_section(by_rule: list[dict], worst: list[dict]) -> str:
+    catalogue = rules()
+    shown = [
+        r | {"description": catalogue[r["rule_id"]].description if r["rule_id"] in catalogue
+             else "TCO checkbox disagrees with the definition test"}
+        for r in by_rule
+    ]  # fmt: skip
+    rule_cols = [
+        Col("rule_id", "Rule"),
+        Col("description", "What it checks"),
+        Col("severity", "Severity"),
+        Col("findings", "Findings", fmt_count, True),
+        Col("records", "Records", fmt_count, True),
+        Col("files", "Files", fmt_count, True),
+    ]
+    file_cols = [
+        Col("source_file", "Landing file"),
+        Col("findings", "Findings", fmt_count, True),
+        Col("errors", "Errors (quarantined)", fmt_count, True),
+        Col("warnings", "Warnings (kept)", fmt_count, True),
+        Col("rules", "Rules broken", fmt_count, True),
+    ]
+    total = sum(r["findings"] for r in by_rule)
+    body = (
+        table(rule_cols, shown, "findings-table", "Findings by rule",
+              row_class=lambda r: "error" if r["severity"] == "error" else "")
+        + table(file_cols, worst, "worst-files-table", "Files with the most findings (top 10)")
+    ) if by_rule else '<p class="ok">No findings: every row passed every rule.</p>'  # fmt: skip
+    return section(
+        "findings",
+        "4. Data validation findings",
+        f"{total:,} finding(s). Errors quarantine the SCR (it never counts); warnings keep it. "
+        "Every finding is listed with its file and row in validation_findings.parquet.",
+        body,
+    )
+
+
+RECON_COLS = [
+    Col("source_file", "Landing file"),
+    Col("extract_type", "Extract"),
+    Col("state", "State"),
+    Col("rows_read", "Rows read", fmt_count, True),
+    Col("rows_valid", "Valid", fmt_count, True),
+    Col("rows_quarantined", "Quarantined", fmt_count, True),
+    Col("rows_current", "Current records", fmt_count, True),
+    Col("rows_superseded", "Superseded", fmt_count, True),
+    Col("ingested_at", "Ingested"),
+    Col("state_reason", "Retraction reason"),
+]
+
+
+def reconciliation_section(recon: list[dict]) -> str:
+    foot = totals(recon, [c.key for c in RECON_COLS if c.numeric], "source_file", "Total")
+    return section(
+        "reconciliation",
+        "5. Reconciliation per file",
+        "Every row read is either valid or quarantined; every SCR version is either the current "
+        "record or superseded by a later one. Nothing is lost or counted twice. Only active files "
+        "count: a replaced file (same name, new content) or a retracted one stays listed here.",
+        table(RECON_COLS, recon, "reconciliation-table", footer=foot),
+    )
+
+
+RR_HEADINGS = {
+    "fiscal_year": "Budget year", "requests": "Requests", "citing_scr_data": "Citing SCR data",
+    "not_citing_scr_data": "Not citing", "evidence_available": "SCR evidence available",
+    "evidence_gaps": "Gaps (evidence not cited)", "amount_usd": "Amount requested",
+    "positions": "Positions", "gap_amount_usd": "Amount in gap requests",
+    "gap_positions": "Positions in gap requests", "request_id": "Request",
+    "program_office": "Program office", "title": "Title", "scr_categories": "SCR categories",
+    "evidence_fiscal_year": "Evidence year", "approved_scrs": "Approved SCRs",
+    "dd_total": "Disruptions + dismantlements", "dd_tco": "of which TCO",
+}  # fmt: skip
+RR_TEXT = {"fiscal_year", "evidence_fiscal_year", "request_id", "program_office", "title",
+           "scr_categories"}  # fmt: skip
+
+
+def _fmt_labels(v: object) -> str:
+    return fmt_text(v).replace(";", "; ")
+
+
+def _rr_cols(keys) -> list[Col]:
+    """Columns of a table another stage builds: known ones get headings and units."""
+    return [
+        Col(k, RR_HEADINGS.get(k, k.replace("_", " ").capitalize()),
+            fmt_money if k.endswith("amount_usd") else _fmt_labels if k == "scr_categories"
+            else fmt_text if k in RR_TEXT else fmt_auto,
+            k not in RR_TEXT)
+        for k in keys
+    ]  # fmt: skip
+
+
+def evidence_section(data: dict) -> str:
+    parts = []
+    if data.get("rr_summary"):
+        summary = data["rr_summary"]
+        foot = totals(summary, [k for k in summary[0] if k not in RR_TEXT], "fiscal_year", "Total")
+        parts.append(table(_rr_cols(summary[0]), summary, "rr-summary-table",
+                           "Resource requests by budget fiscal year", footer=foot))  # fmt: skip
+    if "rr_gaps" in data:
+        gaps, total = data["rr_gap_count"]
+        parts.append(f"<p>{gaps:,} of {total:,} requests had SCR evidence available but did not "
+                     "cite SCR data.</p>")  # fmt: skip
+        if data["rr_gaps"]:
+            parts.append(table(_rr_cols(data["rr_gaps"][0]), data["rr_gaps"], "rr-gaps-table",
+                               "The largest requests that did not cite available SCR evidence"))  # fmt: skip
+    return section(
+        "resource-requests",
+        "6. Resource requests and SCR evidence",
+        "Recommendation 3: program offices should use SCR data in their annual resource "
+        "requests. Evidence is the SCRs approved in the request's criminal categories in the "
+        "last complete fiscal year before it was submitted.",
+        "".join(parts),
+    )
+
+
+CONTENTS = (
+    ("annual", "By fiscal year"),
+    ("quarterly", "Quarter by quarter"),
+    ("categories", "Not a TCO, by category"),
+    ("findings", "Validation findings"),
+    ("reconciliation", "Reconciliation"),
+)
+
+
+def nav(contents: list[tuple[str, str]]) -> str:
+    items = "".join(f'<li><a href="#{esc(a)}">{esc(label)}</a></li>' for a, label in contents)
+    return f'<nav aria-label="Contents"><ol>{items}</ol></nav>'
+
+
+def header(data: dict, refreshed_at: datetime) -> str:
+    """Title block and the key figures of the latest fiscal year with a target and the latest."""
+    as_of = data["as_of"]
+    annual = data["annual"]
+    cards = []
+    full = [r for r in annual if r.get("quarters_reported") == 4]
+    latest = full[-1] if full else (annual[-1] if annual else None)
+    if latest:
+        mt = latest["measure_type"]
+        note = f"old method {fmt_measure(latest['result_old_method'], mt)}"
+        if annual[-1] is not latest:
+            cur = annual[-1]
+            note += (f"; FY{cur['fiscal_year']} to date ({cur['quarters_reported']} quarter(s)): "
+                     f"{fmt_measure(cur['result_tco_validated'], cur['measure_type'])}")  # fmt: skip
+        cards.append(key_figure(f"FY{latest['fiscal_year']} TCO-validated",
+                                fmt_measure(latest["result_tco_validated"], mt), note, "primary"))  # fmt: skip
+    targeted = [r for r in annual if r.get("target") is not None]
+    if targeted:
+        t = targeted[-1]
+        mt = t["measure_type"]
+        cards.append(key_figure(
+            f"FY{t['fiscal_year']} against target {fmt_measure(t['target'], mt)}",
+            fmt_measure(t["result_tco_validated"], mt),
+            f"TCO-validated: {fmt_met(t['met_target_tco_validated'])}; old method "
+            f"{fmt_measure(t['result_old_method'], mt)}: {fmt_met(t['met_target_old_method'])}",
+            "bad" if t["met_target_tco_validated"] is False else "good"))  # fmt: skip
+    dd = sum(r["dd_total"] or 0 for r in data["categories"])
+    non = sum(r["dd_non_tco"] or 0 for r in data["categories"])
+    cards.append(key_figure("Not a TCO", fmt_pct(non / dd) if dd else "\u2014",
+                            f"{non:,} of {dd:,} disruptions and dismantlements", "warn"))  # fmt: skip
+    cards.append(key_figure("Quarantined SCRs", fmt_count(as_of["quarantined"]),
+                            f"of {fmt_count(as_of['scrs'])} SCRs; {fmt_count(as_of['counted'])} "
+                            "approved and counted"))  # fmt: skip
+    return (
+        f'<header><p class="office">{esc(OFFICE)}</p><h1>{esc(TITLE)}</h1>'
+        '<p class="subtitle">Quarterly report on the TCO-validated performance measure</p>'
+        f'<dl class="asof"><dt>Data as of</dt><dd id="data-as-of">'
+        f"last approval {esc(fmt_text(as_of['last_approval']))}; last SCR change "
+        f"{esc(fmt_text(as_of['last_change']))}</dd>"
+        f'<dt>Refreshed</dt><dd id="refreshed-at">{esc(refreshed_at.strftime("%Y-%m-%d %H:%M UTC"))}'
+        f'</dd></dl><div class="kpis">{"".join(cards)}</div></header>'
+    )
+
+
+def footer(refreshed_at: datetime) -> str:
+    return (
+        "<footer><h2>Method and sources</h2><ul>"
+        "<li>Source: ICM Significant Case Report extracts as landed, validated row by row; the "
+        "current version of each SCR counts in the fiscal quarter of its approval.</li>"
+        "<li>Old method: approved disruptions + dismantlements (FY2017-FY2020 divided by approved "
+        "initial investigations). TCO-validated: the same, limited to SCRs determined TCO.</li>"
+        "<li>Targets and published results: DHS OIG audit report of 19 September 2023, Table 1.</li>"
+        "<li>Data files: annual_measures.parquet, quarterly_measures/, category_measures/, "
+        "validation_findings.parquet, ingest_reconciliation.parquet in the output folder.</li>"
+        f'</ul><p class="generated">Generated by scr-pipeline on '
+        f"{esc(refreshed_at.strftime('%Y-%m-%d %H:%M UTC'))}.</p></footer>"
+    )

@@ -1,0 +1,232 @@
+"""Determine: the current record of every SCR, whether it is quarantined, and its TCO
+determination. Computed once here; every measure counts from these columns.
+
+Current record (contract): latest ``last_modified_at`` (Eastern time, offsets converted); on a
+tie the later file name, then the later ingest, then the later row. Versions belong to the same
+SCR when their ``scr_id`` is equal after trimming and upper-casing. A version whose ``last_modified_at`` cannot be read sorts as
+the latest, so an undatable correction quarantines its SCR instead of hiding behind an older
+valid version. Only rows of active files are versions (a replaced or retracted file's rows do not
+count); only SCRs in files that are new or changed state are rebuilt.
+"""
+
+import hashlib
+
+import dagster as dg
+import duckdb
+
+from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
+from assets._shared.resources import WarehouseResource
+from schemas.rule_blocks import value_sql
+from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_COLUMNS_SQL, TYPED_VIEW_SQL
+from schemas.tco_definition import (
+    ASSOCIATION_SQL,
+    DETERMINATION_SQL,
+    INDICATOR_CONFLICT_SQL,
+    INTERNATIONAL_SQL,
+    NON_TCO_REASON_SQL,
+    TESTABLE_SQL,
+)
+
+DD_TYPES_SQL = str(DD_TYPES)  # ('DISRUPTION', 'DISMANTLEMENT') as a SQL list
+
+# The ranking reads only the columns it orders by (the view's other parsed columns are pruned),
+# and only the winning version of each SCR is parsed in full: at 10M versions this halves the
+# work of parsing every version and carrying every column through the window's sort.
+CURRENT_SQL = (
+    """
+WITH candidates AS NOT MATERIALIZED (  -- SCRs are identified by the trimmed, upper-case id
+    SELECT * FROM active_raw_scr_versions
+    WHERE NOT $partial OR """
+    + value_sql("scr_id", identity=True)
+    + """ IN (SELECT scr_id FROM __affected)
+), errs AS (
+    SELECT file_id, source_row, string_agg(DISTINCT rule_id, ', ' ORDER BY rule_id) AS rules
+    FROM scr_findings WHERE severity = 'error' GROUP BY ALL
+), ranked AS (
+    SELECT file_id, source_row,
+        row_number() OVER (PARTITION BY scr_id ORDER BY last_modified_ts DESC NULLS FIRST,
+                           source_file DESC, file_id DESC, source_row DESC) AS rn,
+        count(*) OVER (PARTITION BY scr_id) AS versions
+    FROM (SELECT """
+    + TYPED_COLUMNS_SQL
+    + """ FROM candidates)
+    WHERE scr_id IS NOT NULL
+), winners AS (
+    SELECT file_id, source_row, versions FROM ranked WHERE rn = 1
+), typed AS (
+    SELECT """
+    + TYPED_COLUMNS_SQL
+    + """, versions
+    FROM (SELECT r.*, w.versions FROM candidates r JOIN winners w USING (file_id, source_row))
+), cur AS (
+    SELECT t.*, e.rules AS quarantine_rules, e.rules IS NOT NULL AS quarantined,
+        """
+    + ASSOCIATION_SQL
+    + """ AS association,
+        """
+    + INTERNATIONAL_SQL
+    + """ AS international,
+        """
+    + TESTABLE_SQL
+    + """ AS definition_testable
+    FROM typed t LEFT JOIN errs e USING (file_id, source_row)
+)
+SELECT scr_id, case_number, scr_type, criminal_category, subcategory, field_office, status,
+    created_ts AS created_at, submitted_d AS submitted_date, approved_d AS approved_date,
+    tco_involvement, subject_count_i AS subject_count, countries, last_modified_ts AS last_modified_at,
+    versions, file_id, source_file, source_row, quarantined, quarantine_rules,
+    association, international,
+    """
+    + DETERMINATION_SQL
+    + """ AS determination,
+    """
+    + NON_TCO_REASON_SQL
+    + """ AS non_tco_reason,
+    """
+    + INDICATOR_CONFLICT_SQL
+    + """ AS indicator_conflict,
+    NOT quarantined AND status = 'APPROVED' AND approved_d IS NOT NULL AS counted,
+    scr_type IN """
+    + DD_TYPES_SQL
+    + """ AS is_dd,
+    CASE WHEN approved_d IS NOT NULL THEN fiscal_year(approved_d) END AS fiscal_year,
+    CASE WHEN approved_d IS NOT NULL THEN fiscal_quarter(approved_d) END AS fiscal_quarter
+FROM cur
+"""
+)
+
+
+def _logic_changed(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    """True when the determination SQL differs from the one that built the stored table."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS build_state (name VARCHAR PRIMARY KEY, fingerprint VARCHAR)"
+    )
+    stored = (
+        con.execute("SELECT fingerprint FROM build_state WHERE name = 'scr_current'").fetchall()
+        or [None]
+    )[0]
+    return stored is None or stored[0] != hashlib.sha256(sql.encode()).hexdigest()[:16]
+
+
+def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """(Re)build current records for SCRs in files not yet reflected; returns counts.
+
+    Everything is rebuilt when the table is new or the determination logic changed.
+    """
+    con.execute(TYPED_VIEW_SQL)
+    sql = CURRENT_SQL
+    full = (
+        _logic_changed(con, sql)
+        or not con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'scr_current'"
+        ).fetchall()[0][0]
+    )
+    con.execute(  # a full build reads every SCR anyway: no need to list them first
+        # every row of a touched file, active or not: a replaced file's SCRs are rebuilt too
+        "CREATE OR REPLACE TEMP TABLE __affected AS SELECT DISTINCT scr_id FROM (SELECT "
+        + TYPED_COLUMNS_SQL
+        + " FROM raw_scr_versions) WHERE NOT ? AND scr_id IS NOT NULL AND file_id IN (SELECT "
+        "file_id FROM ingested_files WHERE extract_type = 'scr_extract' AND NOT current_built)",
+        [full],
+    )
+    affected = con.execute("SELECT count(*) FROM __affected").fetchall()[0][0]
+    con.execute("BEGIN TRANSACTION")
+    if full:
+        con.execute(f"CREATE OR REPLACE TABLE scr_current AS {sql}", {"partial": False})
+        con.execute(
+            "INSERT OR REPLACE INTO build_state VALUES ('scr_current', ?)",
+            [hashlib.sha256(sql.encode()).hexdigest()[:16]],
+        )
+    elif affected:
+        con.execute("DELETE FROM scr_current WHERE scr_id IN (SELECT scr_id FROM __affected)")
+        con.execute(f"INSERT INTO scr_current {sql}", {"partial": True})
+    con.execute("UPDATE ingested_files SET current_built = true WHERE extract_type = 'scr_extract'")
+    con.execute("COMMIT")
+    return {"scrs_rebuilt": _count(con, "scr_current") if full else int(affected)}
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "true", params=None) -> int:
+    return int(
+        con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params or []).fetchall()[0][0]
+    )
+
+
+CHECKS = [
+    dg.AssetCheckSpec(
+        "tco_indicator_complete",
+        asset="scr_current",
+        description="Every current SCR created on or after 2023-07-18 carries the TCO-involvement "
+        "checkbox (Y/N). Missing ones are quarantined and listed in validation_findings.",
+    ),
+    dg.AssetCheckSpec(
+        "tco_indicator_conflicts",
+        asset="scr_current",
+        description="Current SCRs whose checkbox disagrees with the TCO definition test on "
+        "subject_count and countries (a warning: the SCR still counts, by the checkbox's 'N').",
+    ),
+    dg.AssetCheckSpec(
+        "schema_validity",
+        asset="scr_current",
+        description="Current SCR records that break an error rule (quarantined, never counted).",
+    ),
+]
+
+
+@dg.asset(
+    deps=["scr_findings"],
+    check_specs=CHECKS,
+    kinds={"duckdb"},
+    owners=OWNERS,
+    description="One row per SCR: its current version, quarantine status, TCO determination "
+    "(TCO / NON_TCO + reason / UNDETERMINED) and the fiscal quarter it counts in.",
+)
+def scr_current(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect() as con:
+        stats = build_current(con)
+        total = _count(con, "scr_current")
+        quarantined = _count(con, "scr_current", "quarantined")
+        conflicts = _count(con, "scr_current", "indicator_conflict")
+        post = _count(con, "scr_current", f"created_at >= TIMESTAMP '{CHECKBOX_FROM}'")
+        post_missing = _count(
+            con,
+            "scr_current",
+            f"created_at >= TIMESTAMP '{CHECKBOX_FROM}' AND tco_involvement IS NULL",
+        )
+        counted = _count(con, "scr_current", "counted")
+        context.log.info(
+            f"{total:,} SCRs ({stats['scrs_rebuilt']:,} rebuilt): {counted:,} approved and counted, "
+            f"{quarantined:,} quarantined, {conflicts:,} indicator conflicts"
+        )
+        dets = markdown_preview(
+            con,
+            "SELECT coalesce(determination, 'QUARANTINED') AS determination, non_tco_reason, "
+            "count(*) AS scrs FROM scr_current GROUP BY ALL ORDER BY scrs DESC",
+        )
+        yield dg.MaterializeResult(
+            metadata={
+                **table_metadata(con, "scr_current"),
+                "scrs_rebuilt": dg.MetadataValue.int(stats["scrs_rebuilt"]),
+                "counted": dg.MetadataValue.int(counted),
+                "quarantined": dg.MetadataValue.int(quarantined),
+                "indicator_conflicts": dg.MetadataValue.int(conflicts),
+                "determinations": dg.MetadataValue.md(dets),
+            }
+        )
+    yield dg.AssetCheckResult(
+        check_name="tco_indicator_complete",
+        passed=post_missing == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"created_from_2023_07_18": post, "missing_checkbox": post_missing},
+    )
+    yield dg.AssetCheckResult(
+        check_name="tco_indicator_conflicts",
+        passed=conflicts == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"conflicts": conflicts},
+    )
+    yield dg.AssetCheckResult(
+        check_name="schema_validity",
+        passed=quarantined == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"current_scrs": total, "quarantined": quarantined},
+    )

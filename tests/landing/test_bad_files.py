@@ -1,0 +1,252 @@
+"""Files that cannot be read as an extract are refused by name, and nothing changes.
+
+After a good first refresh, each kind of broken file lands beside a valid new extract and a
+real ``scr-pipeline refresh`` runs in a subprocess. It must exit non-zero with one line on
+stderr naming the file and the problem (no traceback), leave every published file
+byte-identical and every warehouse table at its row count (the valid new file is not ingested
+either: all or nothing). The cases run two at a time, each in its own copy of the project dirs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from support.extracts import SCR_COLUMNS, valid_row, write_csv
+from support.project import output_hashes, run_cli, table_counts, use_env
+
+GOOD_NEW = "scr_extract_2024-06-01.csv"
+
+
+def _csv_text(rows: list[dict[str, str]], columns: list[str] | None = None) -> str:
+    cols = columns or SCR_COLUMNS
+    lines = [",".join(cols)] + [",".join(r[c] for c in cols) for r in rows]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _row(scr_id: str = "BAD-1") -> dict[str, str]:
+    return valid_row(scr_id, criminal_category="Cyber-Enabled Crime")
+
+
+def _parquet_bytes(tmp: Path) -> bytes:
+    rows = [_row(f"PQ-{i}") for i in range(2000)]
+    table = pa.Table.from_pylist(rows)
+    pq.write_table(table, tmp, row_group_size=500)
+    return tmp.read_bytes()
+
+
+def _corrupt_middle(data: bytes) -> bytes:
+    mid = len(data) // 2
+    return data[: mid - 2000] + b"\xff\x00\xfe\x01" * 1000 + data[mid + 2000 :]
+
+
+def _cases(tmp: Path) -> dict[str, tuple[str, bytes, list[str]]]:
+    """kind -> (file name, content, words the message must contain)."""
+    base = _csv_text([_row()])
+    without_status = [c for c in SCR_COLUMNS if c != "status"]
+    pq_bytes = _parquet_bytes(tmp / "ok.parquet")
+    no_status_pq = tmp / "no_status.parquet"
+    pq.write_table(pa.Table.from_pylist([_row()]).drop(["status"]), no_status_pq)
+    dup = SCR_COLUMNS + ["status"]
+    return {
+        "missing required column": (
+            "scr_extract_2024-05-01.csv",
+            _csv_text([_row()], without_status).encode(),
+            ["required column", "status", "missing"],
+        ),
+        "missing required column (parquet)": (
+            "scr_extract_2024-05-01.parquet",
+            no_status_pq.read_bytes(),
+            ["required column", "status", "missing"],
+        ),
+        "not UTF-8 (latin-1 value)": (
+            "scr_extract_2024-05-01.csv",
+            base.replace("SAC Houston", "SAC Bogot\xe1").encode("latin-1"),
+            ["not UTF-8"],
+        ),
+        "not UTF-8 (UTF-16 file)": (
+            "scr_extract_2024-05-01.csv",
+            base.encode("utf-16"),
+            ["not UTF-8"],
+        ),
+        "ragged CSV (extra field)": (
+            "scr_extract_2024-05-01.csv",
+            (base + _csv_text([_row("BAD-2")]).splitlines()[1] + ",surplus\r\n").encode(),
+            ["ragged CSV"],
+        ),
+        "ragged CSV (missing field)": (
+            "scr_extract_2024-05-01.csv",
+            (base + "BAD-3,CASE-3,INITIAL\r\n").encode(),
+            ["ragged CSV"],
+        ),
+        "zero-byte file": ("scr_extract_2024-05-01.csv", b"", ["empty", "0 bytes"]),
+        "blank file": ("scr_extract_2024-05-01.csv", b"\r\n\r\n", ["header"]),
+        "truncated Parquet": (
+            "scr_extract_2024-05-01.parquet",
+            pq_bytes[: len(pq_bytes) // 2],
+            ["cannot be read as Parquet"],
+        ),
+        "corrupt Parquet footer": (
+            "scr_extract_2024-05-01.parquet",
+            pq_bytes[:-4] + b"XXXX",
+            ["cannot be read as Parquet"],
+        ),
+        "corrupt Parquet data pages": (
+            "scr_extract_2024-05-01.parquet",
+            _corrupt_middle(pq_bytes),
+            ["cannot be read as Parquet"],
+        ),
+        "name matches no extract type": (
+            "scr-extract-2024-05-01.csv",
+            base.encode(),
+            ["matches no extract type"],
+        ),
+        "not an extract at all": ("notes.txt", b"call Bob about the Q3 numbers\n", ["matches no"]),
+        "duplicate header column": (
+            "scr_extract_2024-05-01.csv",
+            _csv_text([_row() | {"status": "APPROVED"}], dup).encode(),
+            ["repeats column", "status"],
+        ),
+        "unterminated quote": (
+            "scr_extract_2024-05-01.csv",
+            (base + 'BAD-4,"CASE-4,INITIAL\r\n').encode(),
+            ["CSV"],
+        ),
+    }
+
+
+# The kinds the contract names run as real console-script subprocesses; variants of the same
+# failure run in-process through pipelines.cli.main (same code path, no interpreter start-up).
+SUBPROCESS_KINDS = [
+    "missing required column",
+    "not UTF-8 (latin-1 value)",
+    "ragged CSV (extra field)",
+    "zero-byte file",
+    "truncated Parquet",
+    "corrupt Parquet data pages",
+    "name matches no extract type",
+    "duplicate header column",
+]
+
+
+def _snapshot(root: Path) -> tuple[dict, dict]:
+    return output_hashes(root / "output"), table_counts(root / "warehouse.duckdb")
+
+
+def _run_case(base: Path, root: Path, name: str, content: bytes):
+    shutil.copytree(base, root)
+    write_csv(root / "landing" / GOOD_NEW, [valid_row("NEW-1")])
+    (root / "landing" / name).write_bytes(content)
+    before = _snapshot(root)
+    proc = run_cli(root, "refresh")
+    return root, before, proc, _snapshot(root)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """Good first refresh, then every broken-file refresh (two processes at a time)."""
+    base = tmp_path_factory.mktemp("bad_files_base")
+    write_csv(
+        base / "landing" / "scr_extract_2024-02-01.csv",
+        [valid_row("A"), valid_row("B", scr_type="INITIAL"), valid_row("C", countries="XX")],
+    )
+    first = run_cli(base, "refresh")
+    assert first.returncode == 0, first.stderr
+    assert output_hashes(base / "output"), "the good refresh published nothing"
+    cases = _cases(tmp_path_factory.mktemp("bad_files_inputs"))
+    work = tmp_path_factory.mktemp("bad_files_runs")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            kind: pool.submit(_run_case, base, work / f"case{i}", name, content)
+            for i, (kind, (name, content, _)) in enumerate(cases.items())
+            if kind in SUBPROCESS_KINDS
+        }
+        out = {kind: f.result() for kind, f in futures.items()}
+    return base, cases, out
+
+
+def _kinds() -> list[str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        return list(_cases(Path(d)))
+
+
+IN_PROCESS_KINDS = [k for k in _kinds() if k not in SUBPROCESS_KINDS]
+
+
+def _assert_one_message(code: int, stderr: str, name: str, words: list[str]) -> None:
+    assert code == 1, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    assert lines[0].startswith(f"error: {name}: "), lines[0]
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert "again" in lines[0]  # tells the operator what to do next
+
+
+@pytest.mark.parametrize("kind", SUBPROCESS_KINDS)
+def test_refused_with_one_message_naming_file_and_problem(results, kind):
+    _, cases, out = results
+    name, _, words = cases[kind]
+    _, _, proc, _ = out[kind]
+    _assert_one_message(proc.returncode, proc.stderr, name, words)
+
+
+@pytest.mark.parametrize("kind", SUBPROCESS_KINDS)
+def test_outputs_byte_identical_and_warehouse_unchanged(results, kind):
+    _, _, out = results
+    _, before, _, after = out[kind]
+    assert after[0] == before[0]  # every published file, by sha256
+    assert after[1] == before[1]  # every warehouse table, by row count
+
+
+@pytest.mark.parametrize("kind", IN_PROCESS_KINDS)
+def test_more_broken_files_refused_in_process(results, kind, tmp_path, monkeypatch, capsys):
+    from pipelines.cli import main
+
+    base, cases, _ = results
+    name, content, words = cases[kind]
+    root = tmp_path / "case"
+    shutil.copytree(base, root)
+    use_env(monkeypatch, root)
+    write_csv(root / "landing" / GOOD_NEW, [valid_row("NEW-1")])
+    (root / "landing" / name).write_bytes(content)
+    before = _snapshot(root)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["refresh"])
+    _assert_one_message(exc.value.code, capsys.readouterr().err, name, words)
+    assert _snapshot(root) == before
+
+
+def test_debug_shows_the_traceback(results, tmp_path):
+    base, cases, _ = results
+    name, content, _ = cases["ragged CSV (extra field)"]
+    root = tmp_path / "debug"
+    shutil.copytree(base, root)
+    (root / "landing" / name).write_bytes(content)
+    proc = run_cli(root, "--debug", "refresh")
+    assert proc.returncode != 0
+    assert "Traceback" in proc.stderr and "BadExtractError" in proc.stderr
+
+
+def test_operator_removes_the_file_and_refreshes(results, monkeypatch):
+    """The documented next step (docs/VALIDATION.md): move the broken file out; the next refresh ingests the rest."""
+    from pipelines.cli import main
+
+    _, cases, out = results
+    name, _, _ = cases["zero-byte file"]
+    root = out["zero-byte file"][0]
+    (root / "landing" / name).unlink()
+    use_env(monkeypatch, root)
+    with pytest.raises(SystemExit) as exc:
+        main(["refresh"])
+    assert exc.value.code == 0
+    counts = table_counts(root / "warehouse.duckdb")
+    assert counts["raw_scr_versions"] == 4 and counts["ingested_files"] == 2

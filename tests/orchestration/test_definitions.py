@@ -1,0 +1,115 @@
+"""The code location loads and validates the way the UI and the daemon load it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.definitions import defs
+from pipelines.stages import INGEST, MEASURES, PUBLISH, stage_keys
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_definitions_load_with_job_schedule_sensors_and_checks():
+    dg.Definitions.validate_loadable(defs)
+    assert defs.resolve_job_def("scr_refresh") is not None
+    assert {s.name for s in defs.schedules} >= {"quarterly_refresh"}
+    assert {s.name for s in defs.sensors} >= {"landing_sensor", "plan_after_ingest"}
+    checks = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
+    assert {
+        "schema_validity",
+        "tco_indicator_complete",
+        "tco_indicator_conflicts",
+        "rows_reconcile",
+    } <= checks
+
+
+def test_stages_partition_the_graph():
+    graph = defs.resolve_asset_graph()
+    stages = {s: set(stage_keys(graph, s)) for s in (INGEST, MEASURES, PUBLISH)}
+    everything = set(graph.materializable_asset_keys)
+    assert stages[INGEST] | stages[MEASURES] | stages[PUBLISH] == everything
+    assert not (stages[INGEST] & stages[MEASURES]) and not (stages[MEASURES] & stages[PUBLISH])
+    assert dg.AssetKey("quarterly_measures") in stages[MEASURES]
+    assert dg.AssetKey("raw_resource_requests") in stages[INGEST]  # runs with its multi-asset
+
+
+def test_dagster_cli_validates_workspace():
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dagster")),
+            "definitions",
+            "validate",
+            "-w",
+            "workspace.yaml",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_explain_columns_are_the_measure_filters():
+    """The explain command's --column choices (kept import-free) name every filtered column."""
+    from assets.measures.determinations import MEASURE_FILTERS
+    from pipelines.cli_explain import COLUMNS
+
+    assert COLUMNS == tuple(MEASURE_FILTERS)
+
+
+SKIP_DIRS = {".git", ".venv", ".tools", "__pycache__", ".pytest_cache", ".hypothesis", "mutants"}
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``root`` (not the environment or caches): mtime and size."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        for name in [*dirnames, *filenames]:
+            path = Path(dirpath, name)
+            with contextlib.suppress(FileNotFoundError):
+                st = path.lstat()
+                out[str(path)] = (st.st_mtime_ns, st.st_size if path.is_file() else 0)
+    return out
+
+
+def test_importing_the_definitions_has_no_side_effects(tmp_path: Path):
+    """A fresh interpreter with a clean environment imports the code location: no variable is
+    set or changed, no folder (DAGSTER_HOME, data/) or file is created, nothing is printed."""
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
+    script = (
+        "import json, os\n"
+        "before = dict(os.environ)\n"
+        "import pipelines.definitions\n"
+        "print(json.dumps([before, dict(os.environ)]))\n"
+    )
+    trees = {ROOT: _tree(ROOT), home: _tree(home), cwd: _tree(cwd)}
+    default_home = ROOT / ".dagster"
+    home_existed = default_home.exists()
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=cwd, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    before, after = json.loads(proc.stdout)
+    assert after == before
+    assert "DAGSTER_HOME" not in after and "SCR_WAREHOUSE" not in after
+    assert default_home.exists() == home_existed
+    for root, tree in trees.items():
+        now = _tree(root)
+        assert set(now) - set(tree) == set(), f"created under {root}"
+        changed = {p for p in tree if p in now and now[p] != tree[p] and Path(p).is_file()}
+        assert changed == set(), f"changed under {root}"
+    assert "configuration error" not in proc.stderr

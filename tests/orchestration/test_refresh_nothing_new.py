@@ -1,0 +1,88 @@
+"""``scr-pipeline refresh`` with nothing new answers without a Dagster run, and only then: a new
+file, a changed setting, a write to the warehouse by anything else, a run started elsewhere or
+outputs that differ from the warehouse each send it through the full refresh plan again."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from support.extracts import valid_row, write_csv
+from support.project import cli_env, console_script, run_cli
+
+FAST = "no file, setting, code or run since the last refresh"
+
+
+def _runs(root: Path) -> int:
+    home = root / "dagster_home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", str(home))  # the instance's storage reads its folder here
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            return len(instance.get_runs())
+
+
+def _refresh(root: Path) -> str:
+    proc = run_cli(root, "refresh")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    write_csv(tmp_path / "landing" / "scr_extract_2024-01-10.csv", [valid_row("A1")])
+    assert "nothing new" not in _refresh(tmp_path)
+    assert (tmp_path / "warehouse.duckdb.refresh-stamp").exists()
+    return tmp_path
+
+
+def test_nothing_new_starts_no_run_and_changes_nothing(root: Path):
+    runs = _runs(root)
+    before = {p: p.read_bytes() for p in (root / "output").rglob("*") if p.is_file()}
+    out = _refresh(root)
+    assert "nothing new" in out and FAST in out
+    assert _runs(root) == runs
+    assert {p: p.read_bytes() for p in (root / "output").rglob("*") if p.is_file()} == before
+    assert FAST in _refresh(root)  # and again
+
+
+def test_a_new_file_is_refreshed(root: Path):
+    write_csv(root / "landing" / "scr_extract_2024-02-01.csv", [valid_row("A2")])
+    runs = _runs(root)
+    out = _refresh(root)
+    assert "[ingest] raw_scr_versions: 1 new file(s)" in out and "nothing new" not in out
+    assert _runs(root) > runs
+    assert FAST in _refresh(root)
+
+
+def test_tampered_outputs_are_repaired(root: Path):
+    (root / "output" / "annual_measures.parquet").write_bytes(b"not parquet")
+    out = _refresh(root)
+    assert "[repair]" in out and FAST not in out
+    assert FAST in _refresh(root)
+
+
+def test_a_write_to_the_warehouse_by_anything_else_sends_it_through_the_plan(root: Path):
+    with duckdb.connect(str(root / "warehouse.duckdb")) as con:
+        con.execute("CREATE TABLE scratch AS SELECT 1 AS x")
+    runs = _runs(root)
+    assert FAST not in _refresh(root)  # the full plan ran
+    assert _runs(root) > runs
+    assert FAST in _refresh(root)
+
+
+def test_a_run_started_elsewhere_or_a_new_setting_sends_it_through_the_plan(root: Path):
+    stamp = root / "warehouse.duckdb.refresh-stamp"
+    stamp.write_text("a refresh of another state")
+    assert FAST not in _refresh(root)
+    assert FAST in _refresh(root)
+    env = cli_env(root) | {"SCR_DUCKDB_MEMORY_LIMIT": "1GB"}
+    proc = subprocess.run(
+        [str(console_script()), "refresh"], env=env, capture_output=True, text=True,
+        timeout=300, cwd=root,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "nothing new" in proc.stdout and FAST not in proc.stdout  # another setting
+    assert stamp.exists()

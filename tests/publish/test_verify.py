@@ -1,0 +1,186 @@
+"""``scr-pipeline verify``: the published measure equals a rebuild from the archive alone.
+
+Real refreshes and a real verify (its own subprocess refresh in a temp dir), on a history of
+several refreshes: a first file, a correction in a second file (a restatement), a retraction.
+A tampered partition, a stale annual table and a file known to the warehouse but missing from
+the archive must each make verify exit 1 naming the file. The Dagster asset check runs the
+same comparison; the refresh stages must never run it (it takes the refresh lock itself).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+from support.extracts import valid_row, write_csv
+from support.project import run_cli, use_env
+
+PART = "quarterly_measures/fiscal_year=2024/fiscal_quarter=2/data.parquet"
+
+
+def _history(root: Path) -> None:
+    """Three refreshes: two SCRs; a correction that withdraws one; a third SCR in Q3."""
+    landing = root / "landing"
+    write_csv(landing / "scr_extract_2024-01-15.csv", [valid_row("A"), valid_row("B")])
+    assert run_cli(root, "refresh").returncode == 0
+    write_csv(
+        landing / "scr_extract_2024-02-01.csv",
+        [valid_row("B", status="WITHDRAWN", last_modified_at="2024-02-01T09:00:00")],
+    )
+    assert run_cli(root, "refresh").returncode == 0
+    write_csv(
+        landing / "scr_extract_2024-05-01.csv",
+        [valid_row("C", approved_date="2024-04-20", last_modified_at="2024-04-20T12:00:00")],
+    )
+    done = run_cli(root, "refresh")
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("verify")
+    _history(root)
+    return root
+
+
+@pytest.fixture
+def site(history: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "site"
+    shutil.copytree(history, root)
+    return root
+
+
+def test_a_history_of_refreshes_verifies(site):
+    # the history is what the test says: B was counted, then restated away; C counts in Q3
+    restated = pq.read_table(site / "output" / "restatements.parquet").to_pylist()
+    assert [(r["scr_id"], r["before_counted"], r["after_counted"]) for r in restated] == [
+        ("B", True, False)
+    ]
+    result = run_cli(site, "verify")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK: the" in result.stdout
+    n_files = sum(1 for p in (site / "output").rglob("*") if p.is_file())
+    assert f"the {n_files} published file(s)" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_a_tampered_partition_fails_and_is_named(site):
+    part = site / "output" / PART
+    table = pq.read_table(part)
+    changed = table.set_column(
+        table.column_names.index("dd_total"),
+        "dd_total",
+        [[v + 1 for v in table["dd_total"].to_pylist()]],
+    )
+    pq.write_table(changed, part)  # a well-formed file with a different number
+    result = run_cli(site, "verify")
+    assert result.returncode == 1, result.stdout
+    assert PART in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_a_stale_annual_table_fails_even_with_a_matching_manifest(site):
+    """Rewrite the annual table and its manifest entry consistently: only the rebuild sees it."""
+    import hashlib
+
+    annual = site / "output" / "annual_measures.parquet"
+    table = pq.read_table(annual)
+    i = table.column_names.index("dd_total")
+    pq.write_table(table.set_column(i, "dd_total", [[0] * table.num_rows]), annual)
+    manifest_path = site / "output" / "_manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    entry = manifest["files"]["annual_measures.parquet"]
+    entry["sha256"] = hashlib.sha256(annual.read_bytes()).hexdigest()
+    if "bytes" in entry:
+        entry["bytes"] = annual.stat().st_size
+    manifest_path.write_text(json.dumps(manifest))
+    result = run_cli(site, "verify")
+    assert result.returncode == 1, result.stdout
+    assert "annual_measures.parquet" in result.stdout
+    assert "only in the published file" in result.stdout
+
+
+def test_a_retraction_still_verifies(site):
+    retract = run_cli(site, "retract", "scr_extract_2024-05-01.csv", "--reason", "sent in error")
+    assert retract.returncode == 0, retract.stderr
+    assert run_cli(site, "refresh").returncode == 0
+    result = run_cli(site, "verify")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_nothing_published_is_one_clear_message(tmp_path):
+    result = run_cli(tmp_path, "verify")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "run scr-pipeline refresh first" in result.stderr + result.stdout
+
+
+def test_verify_has_help(tmp_path):
+    result = run_cli(tmp_path, "verify", "--help")
+    assert result.returncode == 0
+    assert "archive" in result.stdout.lower()
+
+
+def test_refresh_stages_never_run_the_verify_check():
+    """The verify check takes the refresh lock: inside a refresh it would wait on itself."""
+    from pipelines.definitions import defs
+    from pipelines.stages import INGEST, MEASURES, PUBLISH, VERIFY_CHECK, stage_check_keys
+
+    graph = defs.resolve_asset_graph()
+    assert VERIFY_CHECK in graph.asset_check_keys
+    for stage in (INGEST, MEASURES, PUBLISH):
+        keys = stage_check_keys(graph, stage)
+        assert VERIFY_CHECK not in keys
+    # and they still run every other check of their assets
+    all_checks = set().union(*(stage_check_keys(graph, s) for s in (INGEST, MEASURES, PUBLISH)))
+    assert all_checks == set(graph.asset_check_keys) - {VERIFY_CHECK}
+
+
+def test_the_asset_check_reports_reproducible(site, monkeypatch):
+    from pipelines.definitions import defs
+
+    use_env(monkeypatch, site)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("scr_verify").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        evaluations = result.get_asset_check_evaluations()
+    assert [(e.check_name, e.passed) for e in evaluations] == [("reproducible_from_archive", True)]
+    meta = evaluations[0].metadata
+    assert meta["difference_count"].value == 0
+    assert meta["files_compared"].value == sum(
+        1 for p in (site / "output").rglob("*") if p.is_file()
+    )
+
+
+def test_a_drawn_audit_sample_is_copied_and_keep_keeps_the_rebuild(site, tmp_path):
+    """Audit samples are operator records: the rebuild gets them from the warehouse, so the
+    published sample files verify; --keep leaves the rebuild (warehouse, output) to inspect."""
+    import duckdb
+
+    draw = run_cli(site, "audit", "draw", "--fiscal-years", "2024", "--size", "1", "--seed", "3")
+    assert draw.returncode == 0, draw.stdout + draw.stderr
+    kept = tmp_path / "kept"
+    result = run_cli(site, "verify", "--keep", str(kept))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "audit-sample record(s) copied" in result.stdout
+    [rebuild] = list(kept.iterdir())
+    assert f"the rebuild is kept in {rebuild}" in result.stdout
+    with duckdb.connect(str(rebuild / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM audit_samples").fetchall() == [(1,)]
+    assert (rebuild / "output" / "_manifest.json").is_file()
+
+
+def test_verify_while_a_refresh_holds_the_lock_exits_3(site, monkeypatch):
+    from pipelines.refresh import refresh_lock
+
+    use_env(monkeypatch, site)
+    with refresh_lock():
+        result = run_cli(site, "verify")
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: another refresh is running")
+    assert "Traceback" not in result.stderr

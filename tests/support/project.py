@@ -1,0 +1,197 @@
+"""Test projects: an isolated environment (landing, warehouse, output, archive, Dagster home in
+a temp dir), the real refresh in-process or the real CLI, and snapshots of what came out.
+
+Plain functions and one class rather than conftest fixtures: the tests compare warehouse and
+output state before and after, and explicit calls keep that readable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def env_for(root: Path) -> dict[str, str]:
+    """The contract's environment variables pointing into ``root``."""
+    return {
+        "SCR_LANDING_DIR": str(root / "landing"),
+        "SCR_WAREHOUSE": str(root / "warehouse.duckdb"),
+        "SCR_OUTPUT_DIR": str(root / "output"),
+        "DAGSTER_HOME": str(root / "dagster_home"),
+        "SCR_ARCHIVE_DIR": str(root / "archive"),
+        "SCR_SETTLE_SECONDS": "0",
+    }
+
+
+def use_env(monkeypatch: pytest.MonkeyPatch, root: Path) -> dict[str, str]:
+    """Point the pipeline's environment variables at ``root`` (landing and Dagster home made)."""
+    env = env_for(root)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    (root / "landing").mkdir(parents=True, exist_ok=True)
+    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def refresh_in_process(root: Path):
+    """One real refresh (all three stages) through Dagster, in-process, env already set."""
+    from pipelines.definitions import defs
+    from pipelines.refresh import run_refresh
+
+    with dg.DagsterInstance.ephemeral() as inst:
+        return run_refresh(defs, inst, progress=lambda s: None)
+
+
+def console_script() -> Path:
+    venv = PROJECT_ROOT / ".venv" / "bin" / "scr-pipeline"
+    return venv if venv.exists() else Path(sys.executable).parent / "scr-pipeline"
+
+
+def cli_env(root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCR_", "DAGSTER_"))}
+    return env | env_for(root)
+
+
+def run_cli(root: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``scr-pipeline ARGS`` as a real console script with the env of ``root``."""
+    return subprocess.run(
+        [str(console_script()), *args],
+        env=cli_env(root),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=root,
+    )
+
+
+def output_hashes(output_dir: Path) -> dict[str, str]:
+    """sha256 of every file under the output dir, by relative path."""
+    return {
+        str(p.relative_to(output_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(output_dir.rglob("*"))
+        if p.is_file()
+    }
+
+
+def table_counts(warehouse: Path) -> dict[str, int]:
+    """Row count of every table in the warehouse (read-only connection)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+                "ORDER BY table_name"
+            ).fetchall()
+        ]
+        return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
+    finally:
+        con.close()
+
+
+def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def quarterly(output_dir: Path) -> dict[tuple[int, int], dict]:
+    """The published quarterly_measures rows, by (fiscal_year, fiscal_quarter)."""
+    root = output_dir / "quarterly_measures"
+    if not root.exists():
+        return {}
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(root, partitioning="hive", format="parquet").to_table()
+    return {(r["fiscal_year"], r["fiscal_quarter"]): r for r in table.to_pylist()}
+
+
+def read_output(output_dir: Path, name: str) -> list[dict]:
+    return pq.read_table(output_dir / name).to_pylist()
+
+
+class Project:
+    """One isolated pipeline environment; ``refresh()`` runs the real job in-process."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = root
+        self.landing = root / "landing"
+        self.warehouse = root / "warehouse.duckdb"
+        self.output = root / "output"
+        self.home = root / "dagster_home"
+        for d in (self.landing, self.output, self.home):
+            d.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv("SCR_LANDING_DIR", str(self.landing))
+        monkeypatch.setenv("SCR_WAREHOUSE", str(self.warehouse))
+        monkeypatch.setenv("SCR_OUTPUT_DIR", str(self.output))
+        monkeypatch.setenv("DAGSTER_HOME", str(self.home))
+        monkeypatch.setenv("SCR_ARCHIVE_DIR", str(root / "archive"))
+        # tests write their extracts and refresh at once: no settle wait (a module-scoped
+        # project is set up before the function-scoped autouse fixture below applies)
+        monkeypatch.setenv("SCR_SETTLE_SECONDS", "0")
+        self.archive = root / "archive"
+        self.instance = dg.DagsterInstance.local_temp(str(self.home))
+        self.messages: list[str] = []
+
+    def refresh(self):
+        from pipelines.definitions import defs
+        from pipelines.refresh import run_refresh
+
+        return run_refresh(defs, self.instance, progress=self.messages.append)
+
+    def verify(self) -> list[str]:
+        """``scr-pipeline verify`` on this project: the differences between the published
+        files and a rebuild from the archive alone (empty when reproducible)."""
+        from pipelines.verify import verify
+
+        return verify(progress=self.messages.append).differences
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def read_output(self, sql: str) -> list[tuple]:
+        """Run ``sql`` with ``{out}`` replaced by the output dir (outputs read back for real)."""
+        with duckdb.connect() as con:
+            return con.execute(sql.replace("{out}", str(self.output))).fetchall()
+
+    def output_digest(self) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(self.output)): p.read_bytes()
+            for p in sorted(self.output.rglob("*"))
+            if p.is_file()
+        }
+
+
+def refreshed_demo(tmp_path_factory: pytest.TempPathFactory, refresh: Callable) -> Path:
+    """A small demo dataset (seed 7, scale 0.05), refreshed once."""
+    root = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as mp:
+        use_env(mp, root)
+        from pipelines.demo_extracts import write_demo_extracts
+
+        write_demo_extracts(root / "landing", seed=7, scale=0.05)
+        refresh()
+    return root
+
+
+def copy_site(refreshed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the refreshed dataset, with the environment pointing at it."""
+    root = tmp_path / "site"
+    shutil.copytree(refreshed, root)
+    use_env(monkeypatch, root)
+    return root
