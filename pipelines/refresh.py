@@ -250,11 +250,13 @@ def refresh_state(instance: dg.DagsterInstance) -> str | None:
 
     The landing dir (every entry: name, size, mtime, inode), every setting, the code and reference data,
     the warehouse file (size and mtime: any write changes them; a WAL file left by a writer that
-    did not close means unknown) and the latest Dagster run of this instance (any run, from the
+    did not close means unknown; one that cannot be written, too) and the latest Dagster run of this instance (any run, from the
     CLI, the daemon or the UI; it must have succeeded)."""
     warehouse = path_from_env("SCR_WAREHOUSE")
     if not warehouse.exists() or Path(str(warehouse) + ".wal").exists():
         return None
+    if not (os.access(warehouse, os.W_OK) and os.access(warehouse.parent, os.W_OK)):
+        return None  # the full plan names the problem (a refresh could not write its results)
     runs = instance.get_runs(limit=1)
     if not runs or runs[0].status != dg.DagsterRunStatus.SUCCESS:
         return None
