@@ -151,9 +151,10 @@ def render_table(result: dict) -> str:
             parts = {k: v for k, v in st.items() if k not in ("run_ids", "dagster_runs")}
             lines.append(f"- {key} seconds: " + ", ".join(f"{k} {v}" for k, v in parts.items()))
             peaks = runs[key].get("stage_peak_rss_mb", {})
-            lines.append(
-                f"- {key} peak RSS MB: " + ", ".join(f"{k} {v:,.0f}" for k, v in peaks.items())
-            )
+            if peaks:
+                lines.append(
+                    f"- {key} peak RSS MB: " + ", ".join(f"{k} {v:,.0f}" for k, v in peaks.items())
+                )
     return "\n".join(lines)
 
 

@@ -232,22 +232,37 @@ def _code_fingerprint() -> str:
     return h.hexdigest()
 
 
+def _landing_listing() -> list[str]:
+    """Every entry of the landing dir with size, mtime (ns) and inode: stricter than the
+    sensor's fingerprint, so any change at all runs the full plan."""
+    landing = path_from_env("SCR_LANDING_DIR")
+    if not landing.is_dir():
+        return []
+    out = []
+    for p in sorted(landing.iterdir()):
+        st = p.lstat()
+        out.append(f"{p.name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_mode}")
+    return out
+
+
 def refresh_state(instance: dg.DagsterInstance) -> str | None:
     """What a refresh with nothing new depends on, or None when it cannot be known cheaply.
 
-    The settled landing files (name, size, mtime), every setting, the code and reference data,
+    The landing dir (every entry: name, size, mtime, inode), every setting, the code and reference data,
     the warehouse file (size and mtime: any write changes them; a WAL file left by a writer that
-    did not close means unknown) and the latest Dagster run of this instance (any run, from the
+    did not close means unknown; one that cannot be written, too) and the latest Dagster run of this instance (any run, from the
     CLI, the daemon or the UI; it must have succeeded)."""
     warehouse = path_from_env("SCR_WAREHOUSE")
     if not warehouse.exists() or Path(str(warehouse) + ".wal").exists():
         return None
+    if not (os.access(warehouse, os.W_OK) and os.access(warehouse.parent, os.W_OK)):
+        return None  # the full plan names the problem (a refresh could not write its results)
     runs = instance.get_runs(limit=1)
     if not runs or runs[0].status != dg.DagsterRunStatus.SUCCESS:
         return None
     st = warehouse.stat()
     state = {
-        "landing": landing_fingerprint()[0],
+        "landing": _landing_listing(),
         "settings": {name: settings_value(name) for name in sorted(SETTINGS)},
         "code": _code_fingerprint(),
         "warehouse": [st.st_size, st.st_mtime_ns],

@@ -1,8 +1,8 @@
 """Dagster resources: the DuckDB warehouse connection and the landing/output folders.
 
 A field left unset is read from its environment variable at run time, through
-``assets._shared.settings`` (the variable, or the project's default), so the code location needs
-no variable set when it is loaded and importing it changes nothing.
+``assets._shared.settings`` (the variable, or the project's default), so the code location needs no
+variable set when it is loaded and importing it changes nothing.
 """
 
 from __future__ import annotations

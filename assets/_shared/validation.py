@@ -274,7 +274,9 @@ def findings_asset(
             fingerprint = rules_fingerprint(module.__file__)
             if prepare is not None:
                 fingerprint += ":" + prepare(con)
-            stats = validate_new_files(con, spec, module.TYPED_VIEW_SQL, view, schema, fingerprint)
+            stats = validate_new_files(
+                con, spec, module.TYPED_VIEW_SQL, view, schema, fingerprint
+            )  # the schema's builder: pandera is imported only when a file needs validating
             return validation_result(context, con, spec, stats)
 
     return _findings
