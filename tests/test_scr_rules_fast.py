@@ -3,8 +3,11 @@
 No refresh: the typed select list is built afresh by ``scr_extract.typed_columns_sql()`` (so a
 changed rule block is seen; ``TYPED_COLUMNS_SQL`` is built at import), run by an in-memory DuckDB
 over hand-made raw rows with the ingest DDL, and one batch goes through ``scr_version_schema()``
-and ``assets.validate.failures_of_batch`` as validation does. Every expected finding and typed
-value is worked out by hand in the comments.
+as validation does. Every expected finding and typed value is worked out by hand in the comments.
+
+Anything that runs a polars query (the pandera checks) runs in a fresh interpreter
+(``rules_worker.call``): polars' thread pool does not survive the fork mutmut makes per mutant.
+The schema is also built here, in this process, so that mutmut sees which test runs what.
 
 Ingest time is fixed at 2024-06-01 12:00 UTC = 08:00 EDT, so ``future_after`` (one day after
 ingest, Eastern wall time) is 2024-06-02 08:00:00 and its date 2024-06-02.
@@ -14,16 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
-import polars as pl
 import pytest
+import rules_worker
 
 from assets import ingest
-from assets.validate import failures_of_batch
 from schemas import reference, rule_blocks, scr_extract
 from schemas.extracts import CASE_REVIEWS, RESOURCE_REQUESTS, SCR, spec_for
 
-INGESTED = dt.datetime(2024, 6, 1, 12, 0)  # UTC, as ingest stores it
+DDL = ingest.raw_table_ddl(SCR)
 GANGS = "Transnational Gangs"
 
 BASE = {  # passes every rule: boundaries where they are cheap (equal dates, subject_count 1)
@@ -249,26 +250,17 @@ CASES: list[tuple[str, dict[str, str], set[tuple[str, str | None]]]] = [
 ]
 
 
-def _con(rows: list[dict[str, str]]) -> duckdb.DuckDBPyConnection:
-    """In-memory warehouse with the ingest DDL and ``rows`` as file 1, rows 1..n."""
-    con = duckdb.connect(":memory:")
-    con.execute(ingest.raw_table_ddl(SCR))
-    cols = list(SCR.columns)
-    con.executemany(
-        f"INSERT INTO raw_scr_versions (file_id, source_file, source_row, ingested_at, "
-        f"{', '.join(cols)}) VALUES (1, 'scr_extract_a.csv', ?, ?, {', '.join('?' * len(cols))})",
-        [[n, INGESTED, *[r.get(c) or None for c in cols]] for n, r in enumerate(rows, start=1)],
-    )
-    return con
-
-
 def _rows_of_cases() -> list[dict[str, str]]:
     return [{**BASE, "scr_id": sid, **over} for sid, over, _ in CASES]
 
 
-def _typed(con, where: str = "") -> pl.DataFrame:
-    sql = f"SELECT {scr_extract.typed_columns_sql()} FROM raw_scr_versions {where} ORDER BY source_row"
-    return pl.from_arrow(con.sql(sql).to_arrow_table())
+def _typed(rows: list[dict[str, str]]) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of the typed select list, built now, over ``rows``."""
+    con = rules_worker.raw_connection(DDL, rows)
+    rel = con.sql(
+        f"SELECT {scr_extract.typed_columns_sql()} FROM raw_scr_versions ORDER BY source_row"
+    )
+    return rel.columns, rel.fetchall()
 
 
 def test_every_row_rule_has_a_failing_case():
@@ -283,22 +275,15 @@ def test_every_row_rule_has_a_failing_case():
 
 
 def test_one_batch_yields_exactly_the_findings_worked_out_by_hand():
-    con = _con(_rows_of_cases())
-    batch = con.sql(
-        f"SELECT {scr_extract.typed_columns_sql()} FROM raw_scr_versions ORDER BY source_row"
-    ).to_arrow_table()
-    found = failures_of_batch(batch.to_batches()[0], scr_extract.scr_version_schema(), "scr_id")
-    got = {
-        (r["source_row"], r["rule_id"], r["failure_value"], r["record_id"])
-        for r in found.iter_rows(named=True)
-    }
+    # built here too: a mutant that breaks the schema fails here, and mutmut records the test
+    assert len(scr_extract.scr_version_schema().checks) == 47
+    got = {tuple(f) for f in rules_worker.call("findings", DDL, _rows_of_cases())}
     expected = {
         (n, rule, value, sid.strip(" \t").upper() or None)
         for n, (sid, _, findings) in enumerate(CASES, start=1)
         for rule, value in findings
     }
     assert got == expected
-    assert batch.num_rows == len(CASES)
 
 
 def test_typed_values_by_hand():
@@ -325,21 +310,24 @@ def test_typed_values_by_hand():
             "subject_count": "123456789012345678",
         },
     ]
-    con = _con(rows)
-    df = _typed(con)
-    assert df.columns[:3] == ["file_id", "source_file", "source_row"]
-    ids = df.select(
-        "scr_id",
-        "scr_id__untrimmed",
-        "scr_id__cased",
-        "field_office",
-        "field_office__untrimmed",
-        "case_number__cased",
-    ).row(0)
+    names, values = _typed(rows)
+    df = {name: [r[i] for r in values] for i, name in enumerate(names)}
+    assert names[:3] == ["file_id", "source_file", "source_row"]
+    ids = tuple(
+        df[c][0]
+        for c in (
+            "scr_id",
+            "scr_id__untrimmed",
+            "scr_id__cased",
+            "field_office",
+            "field_office__untrimmed",
+            "case_number__cased",
+        )
+    )
     # trimmed and upper-cased; as written; trimmed but not upper-cased
     # a lower-case non-identity is kept as it is, and is not "changed by cleaning"
     assert ids == ("AB-1", " ab-1 ", "ab-1", "sac houston", None, None)
-    assert df["created_ts"].to_list() == [
+    assert df["created_ts"] == [
         None,
         dt.datetime(2023, 8, 1, 5, 0),  # 09:00 UTC is 05:00 EDT
         dt.datetime(2023, 8, 1, 3, 0),  # 09:00 at UTC+2 is 07:00 UTC, 03:00 EDT
@@ -350,15 +338,15 @@ def test_typed_values_by_hand():
         None,  # +2:00: an offset's hours have two digits
         dt.datetime(2023, 8, 1, 0, 0),  # 09:00 at UTC+5 is 04:00 UTC, 00:00 EDT
     ]
-    assert df["submitted_d"].to_list() == [None, dt.date(2023, 2, 28), *[None] * 7]
-    assert df["approved_d"].to_list() == [None] * 9  # 2023-02-30 is not a day
-    assert df["last_modified_ts"].to_list() == [
+    assert df["submitted_d"] == [None, dt.date(2023, 2, 28), *[None] * 7]
+    assert df["approved_d"] == [None] * 9  # 2023-02-30 is not a day
+    assert df["last_modified_ts"] == [
         *[None] * 6,
         dt.datetime(2024, 1, 15, 7, 0),  # January: EST, UTC-5
         None,
         None,
     ]
-    assert df["subject_count_i"].to_list() == [
+    assert df["subject_count_i"] == [
         None,
         None,
         -3,
@@ -370,7 +358,7 @@ def test_typed_values_by_hand():
         123456789012345678,
     ]
     # 2024-06-01 12:00 UTC is 08:00 EDT; one day later
-    assert set(df["future_after"].to_list()) == {dt.datetime(2024, 6, 2, 8, 0)}
+    assert set(df["future_after"]) == {dt.datetime(2024, 6, 2, 8, 0)}
 
 
 def test_schema_is_named_lax_and_checks_every_row_rule_once():
@@ -402,24 +390,14 @@ def test_schema_refuses_checks_that_differ_from_the_catalogue():
 
 
 def test_rule_blocks_on_a_small_frame():
-    df = pl.DataFrame(
-        {
-            "n": [None, -1, 0, 1],
-            "labels": [None, "a|b", "a;b", "a|c"],
-            "t": [None, dt.datetime(2024, 6, 2, 8, 0), dt.datetime(2024, 6, 2, 8, 0, 1), None],
-            "future_after": [dt.datetime(2024, 6, 2, 8, 0)] * 4,
-        }
-    )
-    got = df.select(
-        rule_blocks.at_least("n", 0).alias("min0"),
-        rule_blocks.labels_known("labels", ["a", "b"], separator="|").alias("pipe"),
-        rule_blocks.labels_known("labels", ["a", "b"]).alias("semi"),
-        rule_blocks.not_future("t").alias("future"),
-    )
-    assert got.to_dict(as_series=False) == {
+    # n: None, -1, 0, 1; labels: None, "a|b", "a;b", "a|c" (known: a, b);
+    # t: None, future_after exactly, one second after it, None (future_after 2024-06-02 08:00)
+    # (the expressions are built here as well, unevaluated, so that mutmut records this test)
+    rule_blocks.at_least("n", 0), rule_blocks.labels_known("labels", ["a"], separator="|")
+    assert rules_worker.call("frame_checks") == {
         "min0": [True, False, True, True],
         "pipe": [True, True, False, False],  # "a;b" is one unknown label when split on "|"
-        "semi": [True, False, True, False],
+        "semi": [True, False, True, False],  # split on ";": "a|b" and "a|c" are unknown labels
         "future": [True, True, False, True],
     }
     assert rule_blocks.header_rule("rr.") == "rr.header.normalized"
