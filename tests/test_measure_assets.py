@@ -29,6 +29,7 @@ import dagster as dg
 import pytest
 from test_mutants_sql import TCO, Warehouse, row
 
+from assets.determinations import scr_determinations
 from assets.determine import scr_current
 from assets.measures import category_measures, changed_quarters, quarterly_measures
 from pipelines.partitions import FISCAL_QUARTERS
@@ -262,3 +263,74 @@ def test_category_measures_over_a_range(built):
             "dd_undetermined": (i, 1),  # U1
         },
     }
+
+
+def test_a_correction_restates_one_quarter_and_keeps_the_old_row(tmp_path):
+    """T2 (Q2) is corrected to checkbox N in a second file: scr_current rebuilds that one SCR,
+    only 2024-Q2 changes (Q1's rows and FYTD do not depend on Q2), and re-materializing Q2
+    moves its old row to quarterly_measures_history under the run's id. (Every table the plan
+    compares is materialized first: the measures of both kinds and the determinations.)"""
+    path = tmp_path / "w.duckdb"
+    wh = Warehouse(path)
+    wh.add_file("scr_extract_a.csv", ROWS, ERRORS)
+    wh.close()
+    instance = dg.DagsterInstance.ephemeral()
+    built = {"resources": {"warehouse": WarehouseResource(path=str(path))}, "instance": instance}
+    for asset in (scr_current, changed_quarters):
+        dg.materialize([asset], **built)
+    for asset in (quarterly_measures, category_measures, scr_determinations):
+        assert _run_range(built, asset, "2024-Q1", "2024-Q2").success
+
+    wh = Warehouse(path)
+    wh.next_id = 2
+    correction = row(
+        "T2",
+        typ="DISMANTLEMENT",
+        approved="2024-01-10",
+        tco_involvement="N",
+        last_modified_at="2024-01-11T12:00:00",
+    )
+    wh.add_file("scr_extract_b.csv", [correction])
+    wh.close()
+    current = dg.materialize([scr_current], **built)
+    meta = _meta(current, "scr_current")
+    assert (meta["scrs_rebuilt"], meta["counted"], meta["indicator_conflicts"]) == (1, 6, 1)
+    changed = dg.materialize([changed_quarters], **built)
+    assert _meta(changed, "changed_quarters") == {
+        "changed_quarters": ["2024-Q2"],
+        "changed_count": 1,
+        "quarters_present": 2,
+    }
+    result = dg.materialize([quarterly_measures], partition_key="2024-Q2", **built)
+    meta = _meta(result, "quarterly_measures", ("2024-Q2",))
+    assert {
+        k: meta[k] for k in ("quarters", "quarters_with_data", "run_dd_total", "run_dd_tco")
+    } == {
+        "quarters": 1,
+        "quarters_with_data": 1,
+        "run_dd_total": 2,  # T2 and U1
+        "run_dd_tco": 0,  # T2 is NON_TCO now
+    }
+    i, f = "IntMetadataValue", "FloatMetadataValue"
+    assert _observations(result) == {
+        "2024-Q2": {
+            "dd_total": (i, 2),
+            "dd_tco": (i, 0),
+            "dd_non_tco": (i, 1),
+            "dd_undetermined": (i, 1),
+            "initial_approved": (i, 1),
+            "pct_all": (f, 2.0),  # FYTD 4 / 2
+            "pct_tco": (f, 0.5),  # FYTD (1 + 0) / (1 + 1)
+        }
+    }
+    assert _query(
+        path,
+        "SELECT fiscal_year, fiscal_quarter, dd_total, dd_tco, dd_non_tco "
+        "FROM quarterly_measures ORDER BY ALL",
+    ) == [(2024, 1, 2, 1, 1), (2024, 2, 2, 0, 1)]
+    # the row published before, kept with the id of the run that replaced it
+    assert _query(
+        path,
+        "SELECT fiscal_year, fiscal_quarter, dd_total, dd_tco, dd_non_tco, run_id, "
+        "superseded_at IS NOT NULL FROM quarterly_measures_history",
+    ) == [(2024, 2, 2, 1, 0, result.run_id, True)]
