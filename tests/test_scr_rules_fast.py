@@ -456,3 +456,17 @@ def test_rules_markdown_escapes_pipes_and_filters_by_prefix(monkeypatch):
 )
 def test_spec_for_file_names(name, spec):
     assert spec_for(name) is spec
+
+
+def test_cleaned_is_not_an_identity_unless_asked():
+    # the block's default: a rule value and the value as written, no upper-casing, no __cased
+    assert [s.rsplit(" AS ", 1)[1] for s in rule_blocks.cleaned("status")] == [
+        "status",
+        "status__untrimmed",
+    ]
+    assert [s.rsplit(" AS ", 1)[1] for s in rule_blocks.cleaned("scr_id", identity=True)] == [
+        "scr_id",
+        "scr_id__untrimmed",
+        "scr_id__cased",
+    ]
+    assert not rule_blocks.cleaned("status")[0].startswith("upper(")
