@@ -26,12 +26,21 @@ Fiscal 2024 Q1 is Oct-Dec 2023, Q2 Jan-Mar 2024.
 from __future__ import annotations
 
 import dagster as dg
+import duckdb
 import pytest
 from test_mutants_sql import TCO, Warehouse, row
 
-from assets.determinations import scr_determinations
+from assets.determinations import replace_quarters
 from assets.determine import scr_current
-from assets.measures import category_measures, changed_quarters, quarterly_measures
+from assets.measures import (
+    category_measures,
+    category_rows,
+    changed_quarter_keys,
+    changed_quarters,
+    quarter_rows,
+    quarterly_measures,
+    rebuild_quarters,
+)
 from pipelines.partitions import FISCAL_QUARTERS
 from pipelines.resources import WarehouseResource
 
@@ -268,18 +277,21 @@ def test_category_measures_over_a_range(built):
 def test_a_correction_restates_one_quarter_and_keeps_the_old_row(tmp_path):
     """T2 (Q2) is corrected to checkbox N in a second file: scr_current rebuilds that one SCR,
     only 2024-Q2 changes (Q1's rows and FYTD do not depend on Q2), and re-materializing Q2
-    moves its old row to quarterly_measures_history under the run's id. (Every table the plan
-    compares is materialized first: the measures of both kinds and the determinations.)"""
+    moves its old row to quarterly_measures_history under the run's id. (The first state,
+    every table the plan compares, is built by the steps' functions directly, which is what
+    the assets run; only the second state goes through Dagster.)"""
     path = tmp_path / "w.duckdb"
     wh = Warehouse(path)
     wh.add_file("scr_extract_a.csv", ROWS, ERRORS)
+    wh.current()  # build_current
+    keys = ["2024-Q1", "2024-Q2"]
+    rebuild_quarters(wh.con, "quarterly_measures", quarter_rows, keys, "first-run")
+    rebuild_quarters(wh.con, "category_measures", category_rows, keys, "first-run")
+    replace_quarters(wh.con, keys)
     wh.close()
     instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(FISCAL_QUARTERS.name, keys)
     built = {"resources": {"warehouse": WarehouseResource(path=str(path))}, "instance": instance}
-    for asset in (scr_current, changed_quarters):
-        dg.materialize([asset], **built)
-    for asset in (quarterly_measures, category_measures, scr_determinations):
-        assert _run_range(built, asset, "2024-Q1", "2024-Q2").success
 
     wh = Warehouse(path)
     wh.next_id = 2
@@ -334,3 +346,18 @@ def test_a_correction_restates_one_quarter_and_keeps_the_old_row(tmp_path):
         "SELECT fiscal_year, fiscal_quarter, dd_total, dd_tco, dd_non_tco, run_id, "
         "superseded_at IS NOT NULL FROM quarterly_measures_history",
     ) == [(2024, 2, 2, 1, 0, result.run_id, True)]
+
+
+def test_the_steps_leave_no_registered_relation_behind(tmp_path):
+    """replace_partitions, ensure_tables and changed_quarter_keys register Arrow tables under
+    fixed names (__rows, __empty, __q_new, __c_new) and unregister them: a name left behind
+    would shadow the next caller's on the same connection."""
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.add_file("scr_extract_a.csv", ROWS, ERRORS)
+    wh.current()
+    rebuild_quarters(wh.con, "quarterly_measures", quarter_rows, ["2024-Q1"], "run")
+    assert changed_quarter_keys(wh.con) == (["2024-Q1", "2024-Q2"], ["2024-Q1", "2024-Q2"])
+    for name in ("__rows", "__empty", "__q_new", "__c_new"):
+        with pytest.raises(duckdb.CatalogException):
+            wh.con.execute(f"SELECT * FROM {name}")
+    wh.close()
