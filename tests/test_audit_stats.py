@@ -394,3 +394,20 @@ def test_sample_size_error_messages_in_full(kwargs, message):
     with pytest.raises(ValueError) as err:
         sample_size(**kwargs)
     assert str(err.value) == message
+
+
+def test_exact_bounds_exclude_a_tail_of_exactly_alpha_half():
+    # one unit drawn from N = 4 at 50% confidence (alpha/2 = 0.25); P(X = 1 | D) = D/4.
+    # k = 1: lower = smallest D with P(X >= 1) = D/4 > 0.25, i.e. 2 (D = 1 gives exactly 0.25);
+    # every D up to d_max = 4 has P(X <= 1) = 1, so upper = 4.
+    assert exact_bounds(4, 1, 1, 0.5) == (2, 4)
+    # k = 0: P(X <= 0) = (4 - D)/4 > 0.25 for D <= 2 (D = 3 gives exactly 0.25); lower = k = 0
+    assert exact_bounds(4, 1, 0, 0.5) == (0, 2)
+
+
+def test_a_number_written_as_text_is_refused():
+    with pytest.raises(ValueError) as err:
+        sample_size(100, confidence="0.9")
+    assert str(err.value) == (
+        "confidence must be a fraction strictly between 0 and 1 (e.g. 0.90 for 90%), got '0.9'"
+    )
