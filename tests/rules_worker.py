@@ -23,12 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 INGESTED = dt.datetime(2024, 6, 1, 12, 0)  # UTC, as ingest stores it
 
 
-def call(function: str, *args):
-    """``function(*args)`` of this module in a fresh interpreter; its JSON result."""
+def call(function: str, *args, env: dict[str, str] | None = None):
+    """``function(*args)`` of this module in a fresh interpreter (``env`` added to the
+    environment); its JSON result."""
     out = subprocess.run(
         [sys.executable, str(Path(__file__)), function, json.dumps(args)],
         cwd=ROOT,
-        env=os.environ.copy(),
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,
@@ -107,6 +108,13 @@ def frame_checks() -> dict[str, list]:
         rule_blocks.not_future("t").alias("future"),
     )
     return got.to_dict(as_series=False)
+
+
+def reference_rows(name: str) -> list[dict[str, str]]:
+    """The rows of a reference CSV as ``schemas.reference`` reads them."""
+    from schemas.reference import _rows
+
+    return _rows(name)
 
 
 if __name__ == "__main__":

@@ -418,6 +418,22 @@ def test_reference_rows_and_paths():
     assert reference.annual_targets_path().is_file()
 
 
+def test_reference_csv_is_read_as_utf8_whatever_the_locale():
+    # a host with the C locale and no UTF-8 mode reads text files as ASCII by default
+    ascii_host = {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    rows = rules_worker.call("reference_rows", "iso3166_alpha2.csv", env=ascii_host)
+    names = {r["code"]: r["name"] for r in rows}
+    assert (len(rows), names["CI"], names["AX"]) == (249, "Côte d'Ivoire", "Åland Islands")
+    reference._rows("iso3166_alpha2.csv")  # in-process too, so that mutmut records this test
+
+
+def test_reference_csv_fields_keep_their_line_breaks(tmp_path, monkeypatch):
+    # csv needs newline="": a quoted field's CRLF is data, not a line ending to translate
+    (tmp_path / "notes.csv").write_bytes(b'id,text\r\n1,"line one\r\nline two"\r\n')
+    monkeypatch.setattr(reference, "REFERENCE_DIR", tmp_path)
+    assert reference._rows("notes.csv") == [{"id": "1", "text": "line one\r\nline two"}]
+
+
 def test_rules_markdown_escapes_pipes_and_filters_by_prefix(monkeypatch):
     assert reference.rules_markdown("scr.header") == (
         "| rule_id | column | severity | description |\n"
