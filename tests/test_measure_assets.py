@@ -213,6 +213,27 @@ def test_quarterly_measures_over_a_range(built):
         "run_dd_tco": 2,  # T1, T2
     }
     assert meta["dagster/row_count"] == 2
+    # the schema the UI shows is the table's (found under its name as written, lower case)
+    assert [c.name for c in meta["dagster/column_schema"].columns] == [
+        "fiscal_year",
+        "fiscal_quarter",
+        "quarter_start",
+        "quarter_end",
+        "initial_approved",
+        "disruptions",
+        "dismantlements",
+        "dd_total",
+        "dd_tco",
+        "dd_non_tco",
+        "dd_undetermined",
+        "initial_tco",
+        "fytd_initial_approved",
+        "fytd_dd_total",
+        "fytd_dd_tco",
+        "fytd_initial_tco",
+        "pct_all",
+        "pct_tco",
+    ]
     i, f = "IntMetadataValue", "FloatMetadataValue"
     assert _observations(result) == {
         # Q1: T3 initial (TCO); T1 (TCO) and N1 (NON_TCO) disruptions; FYTD 2/1 and 1/1
@@ -252,6 +273,19 @@ def test_category_measures_over_a_range(built):
     meta = _meta(result, "category_measures", ("2024-Q1", "2024-Q2"))
     assert meta["quarters"] == 2
     assert meta["dagster/row_count"] == 16  # 2 quarters x 8 categories, zeros included
+    assert [c.name for c in meta["dagster/column_schema"].columns] == [
+        "fiscal_year",
+        "fiscal_quarter",
+        "criminal_category",
+        "dd_total",
+        "dd_tco",
+        "dd_non_tco",
+        "no_association",
+        "no_border_crossing",
+        "both",
+        "indicator_no",
+        "dd_undetermined",
+    ]
     i = "IntMetadataValue"
     zero = {k: (i, 0) for k in ("no_association", "no_border_crossing", "both")}
     assert _observations(result) == {
