@@ -37,6 +37,7 @@ from assets.measures import (
     category_rows,
     changed_quarter_keys,
     changed_quarters,
+    ensure_tables,
     quarter_rows,
     quarterly_measures,
     rebuild_quarters,
@@ -394,4 +395,36 @@ def test_the_steps_leave_no_registered_relation_behind(tmp_path):
     for name in ("__rows", "__empty", "__q_new", "__c_new"):
         with pytest.raises(duckdb.CatalogException):
             wh.con.execute(f"SELECT * FROM {name}")
+    wh.close()
+
+
+def test_ensure_tables_makes_empty_tables_named_as_written(tmp_path):
+    """On a warehouse whose scr_current already has counted SCRs, the measure tables are made
+    empty (their shape only) and found under their lower-case names; the history table has the
+    quarterly columns plus superseded_at and run_id."""
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.add_file("scr_extract_a.csv", ROWS, ERRORS)
+    wh.current()
+    ensure_tables(wh.con)
+    tables = ("quarterly_measures", "category_measures", "quarterly_measures_history")
+    counts = {t: wh.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
+    assert counts == dict.fromkeys(tables, 0)
+    columns = {
+        t: [
+            r[0]
+            for r in wh.con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position",
+                [t],
+            ).fetchall()
+        ]
+        for t in tables
+    }
+    assert columns["quarterly_measures_history"] == [
+        *columns["quarterly_measures"],
+        "superseded_at",
+        "run_id",
+    ]
+    assert len(columns["quarterly_measures"]) == 18
+    assert len(columns["category_measures"]) == 11
     wh.close()
