@@ -138,6 +138,12 @@ def test_scr_current_metadata_checks_and_log(built):
         "tco_indicator_conflicts": (False, warn, {"conflicts": 1}),
         "schema_validity": (False, warn, {"current_scrs": 10, "quarantined": 3}),
     }
+    # found under the names as written (information_schema compares names as strings)
+    assert _query(
+        built["path"],
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_name IN ('build_state', 'scr_current') ORDER BY 1",
+    ) == [("build_state",), ("scr_current",)]
     assert _logs(built["instance"], result, "10 SCRs") == [
         "10 SCRs (10 rebuilt): 6 approved and counted, 3 quarantined, 1 indicator conflicts"
     ]
