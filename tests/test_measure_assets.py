@@ -31,7 +31,7 @@ import pytest
 from test_mutants_sql import TCO, Warehouse, row
 
 from assets.determinations import replace_quarters
-from assets.determine import scr_current
+from assets.determine import build_current, scr_current
 from assets.measures import (
     category_measures,
     category_rows,
@@ -433,4 +433,20 @@ def test_ensure_tables_makes_empty_tables_named_as_written(tmp_path):
     ]
     assert len(columns["quarterly_measures"]) == 18
     assert len(columns["category_measures"]) == 11
+    wh.close()
+
+
+def test_a_changed_determination_logic_or_a_lost_table_rebuilds_everything(tmp_path):
+    """build_current rebuilds every SCR when the stored fingerprint of the determination SQL
+    differs (a new version of the logic) or scr_current is gone, even with no new file; with
+    neither, a build without new files rebuilds nothing."""
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.add_file("scr_extract_a.csv", ROWS, ERRORS)
+    assert build_current(wh.con) == {"scrs_rebuilt": 10}  # new table: all ten SCRs
+    assert build_current(wh.con) == {"scrs_rebuilt": 0}  # nothing new
+    wh.con.execute("UPDATE build_state SET fingerprint = 'an older logic'")
+    assert build_current(wh.con) == {"scrs_rebuilt": 10}
+    wh.con.execute("DROP TABLE scr_current")
+    assert build_current(wh.con) == {"scrs_rebuilt": 10}
+    assert wh.con.execute("SELECT count(*) FROM scr_current").fetchall() == [(10,)]
     wh.close()
