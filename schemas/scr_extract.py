@@ -43,21 +43,28 @@ STATUSES = ("APPROVED", "PENDING", "RETURNED", "REJECTED", "WITHDRAWN")
 CHECKBOX_FROM = dt.datetime(2023, 7, 18)  # ICM made "TCO involvement" mandatory on this day
 INDICATOR_CONFLICT_RULE = "scr.tco_involvement.conflict"  # a warning on current records only
 
+
 # Select list over raw_scr_versions: blank values are missing; typed columns for the rules.
-TYPED_COLUMNS_SQL = ",\n".join(
-    [
-        "file_id",
-        "source_file",
-        "source_row",
-        *cleaned_columns(SCR.columns, SCR.identity_columns),
-        eastern_timestamp("created_at", "created_ts"),
-        parsed("submitted_date", DATE_RE, "DATE", "submitted_d"),
-        parsed("approved_date", DATE_RE, "DATE", "approved_d"),
-        eastern_timestamp("last_modified_at", "last_modified_ts"),
-        parsed("subject_count", INTEGER_RE, "BIGINT", "subject_count_i"),
-        FUTURE_AFTER_SQL,
-    ]
-)
+def typed_columns_sql() -> str:
+    """The select list, built from the rule blocks (``TYPED_COLUMNS_SQL`` is this, built once at
+    import; a call builds it afresh, so a test sees a changed block)."""
+    return ",\n".join(
+        [
+            "file_id",
+            "source_file",
+            "source_row",
+            *cleaned_columns(SCR.columns, SCR.identity_columns),
+            eastern_timestamp("created_at", "created_ts"),
+            parsed("submitted_date", DATE_RE, "DATE", "submitted_d"),
+            parsed("approved_date", DATE_RE, "DATE", "approved_d"),
+            eastern_timestamp("last_modified_at", "last_modified_ts"),
+            parsed("subject_count", INTEGER_RE, "BIGINT", "subject_count_i"),
+            FUTURE_AFTER_SQL,
+        ]
+    )
+
+
+TYPED_COLUMNS_SQL = typed_columns_sql()
 
 # View used by validation and by the current-record step: rows of active files only.
 TYPED_VIEW_SQL = f"CREATE OR REPLACE VIEW scr_versions AS SELECT {TYPED_COLUMNS_SQL} FROM active_raw_scr_versions"

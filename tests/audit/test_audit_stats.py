@@ -295,3 +295,119 @@ def test_project_rejects_bad_input(args, kwargs, match):
 def test_sample_size_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         sample_size(**kwargs)
+
+
+# ------------------------------------------------------------------------------------------
+# exact values at the edges (each pins one step of the arithmetic; worked by hand)
+# ------------------------------------------------------------------------------------------
+
+
+def test_project_defaults_to_the_normal_method():
+    r = project(OIG_N, OIG_n, OIG_k)
+    assert r["method"] == "normal"
+    assert (r["point_estimate"], r["lower_bound"], r["upper_bound"]) == (2819, 2564, 3074)
+
+
+def test_point_estimate_rounds_a_half_up():
+    # 10 * 1/4 = 2.5 exactly: half up is 3 (round() would give 2)
+    assert project(10, 4, 1)["point_estimate"] == 3
+
+
+def test_every_exception_sampled_gives_a_point_interval():
+    # k = n: p = 1, se = 0, so N * (1 -/+ 0) = 100 both ways; lower is floored from exactly 100
+    r = project(100, 20, 20)
+    assert (r["point_estimate"], r["lower_bound"], r["upper_bound"]) == (100, 100, 100)
+    assert (r["rate_lower"], r["rate_upper"]) == (1.0, 1.0)
+
+
+def test_rate_upper_is_clipped_to_what_the_sample_allows():
+    # N = 10, n = 9, k = 8: p = 8/9, se = sqrt(8/9 * 1/9 / 9) = 0.1048, margin = 1.6449 * 0.1048
+    # = 0.1724, p + margin = 1.061; at most 10 - (9 - 8) = 9 of 10 units can be exceptions, so
+    # the rate's upper bound is 9/10 and the count's 9
+    r = project(10, 9, 8)
+    assert r["rate_upper"] == pytest.approx(0.9, abs=1e-12)
+    assert r["upper_bound"] == 9
+
+
+def test_sample_size_finite_population_correction_by_hand():
+    # n0 = 271 (as for the OIG); n = 271 / (1 + 270/100) = 271 / 3.7 = 73.24 -> 74
+    assert sample_size(100)["n"] == 74
+
+
+def test_sample_size_n0_that_is_a_whole_number_is_not_rounded_up():
+    # e = z * 0.5 / 10 makes n0 = z^2 * 0.25 / e^2 = 100 exactly (up to float fuzz): 100, not 101
+    from assets.audit.stats import _z
+
+    r = sample_size(10**9, precision=_z(0.90) * 0.5 / 10)
+    assert r["n0"] == 100
+    assert r["n"] == 100  # 100 / (1 + 99/10^9) = 99.99999 -> 100
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        (
+            (100, 200, 5),
+            {},
+            "sample_size (200) cannot exceed population (100): the sample is drawn from the "
+            "population",
+        ),
+        (
+            (100, 20, 25),
+            {},
+            "exceptions (25) cannot exceed sample_size (20): exceptions are counted among the "
+            "sampled units",
+        ),
+        (
+            (100, 20, 5),
+            {"confidence": 1.5},
+            "confidence must be a fraction strictly between 0 and 1 (e.g. 0.90 for 90%), got 1.5",
+        ),
+    ],
+)
+def test_project_error_messages_in_full(args, kwargs, message):
+    with pytest.raises(ValueError) as err:
+        project(*args, **kwargs)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"population": 100, "confidence": 0},
+            "confidence must be a fraction strictly between 0 and 1 (e.g. 0.90 for 90%), got 0",
+        ),
+        (
+            {"population": 100, "precision": 5},
+            "precision must be a fraction strictly between 0 and 1 (e.g. 0.05 for +/- 5 "
+            "percentage points), got 5",
+        ),
+        (
+            {"population": 100, "expected_rate": 1.0},
+            "expected_rate must be a fraction strictly between 0 and 1 (use 0.5 if unknown, it "
+            "gives the largest sample), got 1.0",
+        ),
+    ],
+)
+def test_sample_size_error_messages_in_full(kwargs, message):
+    with pytest.raises(ValueError) as err:
+        sample_size(**kwargs)
+    assert str(err.value) == message
+
+
+def test_exact_bounds_exclude_a_tail_of_exactly_alpha_half():
+    # one unit drawn from N = 4 at 50% confidence (alpha/2 = 0.25); P(X = 1 | D) = D/4.
+    # k = 1: lower = smallest D with P(X >= 1) = D/4 > 0.25, i.e. 2 (D = 1 gives exactly 0.25);
+    # every D up to d_max = 4 has P(X <= 1) = 1, so upper = 4.
+    assert exact_bounds(4, 1, 1, 0.5) == (2, 4)
+    # k = 0: P(X <= 0) = (4 - D)/4 > 0.25 for D <= 2 (D = 3 gives exactly 0.25); lower = k = 0
+    assert exact_bounds(4, 1, 0, 0.5) == (0, 2)
+
+
+def test_a_number_written_as_text_is_refused():
+    with pytest.raises(ValueError) as err:
+        sample_size(100, confidence="0.9")
+    assert str(err.value) == (
+        "confidence must be a fraction strictly between 0 and 1 (e.g. 0.90 for 90%), got '0.9'"
+    )
