@@ -269,7 +269,10 @@ def test_typed_view_keeps_the_value_as_written_only_where_cleaning_changed_it(wh
     """Kills `trimmed <> col` -> `=` in every `<col>__untrimmed` and `upper(v) <> v` -> `=` in
     the identity `__cased` columns (they feed the whitespace and case warnings)."""
     cols = list(SCR.columns)
-    padded = {c: f" {v}\t" if v else v for c, v in row("pad-1").items()}
+    # every column has a value, the optional ones too, so every `__untrimmed` is exercised
+    full = row("pad-1", subcategory="Sub", tco_involvement="Y", subject_count="3", countries="US")
+    assert all(full[c] for c in cols)
+    padded = {c: f" {v}\t" for c, v in full.items()}
     clean = row("CLEAN-1")
     wh.add_file("a.csv", [padded, clean])
     wh.con.execute(scr_extract.TYPED_VIEW_SQL)
