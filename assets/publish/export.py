@@ -1,18 +1,13 @@
-"""Export helpers: the rows of a published file, and all-or-nothing file writes.
+"""Export helpers: the rows and paths of the published files (staging and the atomic renames are
+in ``assets/publish/manifest.py``).
 
 Only ``assets/publish/outputs.py`` publishes (through its registry); these helpers build what it writes.
 Partition columns live in the path only (hive layout), so DuckDB and pyarrow both read them
 back as integers.
 """
 
-import os
-import uuid
-from collections.abc import Callable
-from pathlib import Path
-
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from assets._shared.metadata import existing_tables
 from schemas.extracts import EXTRACTS
@@ -20,31 +15,9 @@ from schemas.reference import rules
 from schemas.tco_definition import INDICATOR_CONFLICT_RULE
 
 
-def replace_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temp file beside ``target``, fsync it, then rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_parquet_atomic(table: pa.Table, target: Path) -> None:
-    """Write ``table`` to ``target`` via a temp file in the same directory and a rename."""
-    replace_atomically(target, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-
-
-def write_text_atomic(text: str, target: Path) -> None:
-    """Write UTF-8 ``text`` (e.g. the HTML report) to ``target`` the same all-or-nothing way."""
-    replace_atomically(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def partition_file(root: Path, fiscal_year: int, fiscal_quarter: int) -> Path:
-    return root / f"fiscal_year={fiscal_year}" / f"fiscal_quarter={fiscal_quarter}" / "data.parquet"
+def partition_path(table: str, fiscal_year: int, fiscal_quarter: int) -> str:
+    """Where a quarter's rows of a partitioned table are published (hive layout)."""
+    return f"{table}/fiscal_year={fiscal_year}/fiscal_quarter={fiscal_quarter}/data.parquet"
 
 
 def partition_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:

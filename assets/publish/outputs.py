@@ -24,7 +24,7 @@ from assets._shared.metadata import OWNERS
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.sample import SAMPLE_DIR, WORKSHEET_DIR, sample_cases, worksheet_csv
 from assets.measures.restatements import record_publication
-from assets.publish.export import findings_sql, partition_columns, partition_rows
+from assets.publish.export import findings_sql, partition_columns, partition_path, partition_rows
 from assets.publish.manifest import (
     MANIFEST,
     check_manifest,
@@ -169,10 +169,7 @@ def plan_outputs(con: duckdb.DuckDBPyConnection, render: bool = False) -> Output
         plan.partitions[table] = con.execute(
             f"SELECT DISTINCT fiscal_year, fiscal_quarter FROM {table} ORDER BY ALL"
         ).fetchall()
-        plan.paths |= {
-            f"{table}/fiscal_year={fy}/fiscal_quarter={q}/data.parquet"
-            for fy, q in plan.partitions[table]
-        }
+        plan.paths |= {partition_path(table, fy, q) for fy, q in plan.partitions[table]}
     for name, entry in PUBLISHED_FILES.items():
         sql = _sql_of(con, entry)
         fp = query_fingerprint(con, sql)
@@ -246,7 +243,7 @@ def stage_outputs(con: duckdb.DuckDBPyConnection, stage: Path) -> OutputPlan:
     for table, keys in plan.partitions.items():
         cols = partition_columns(con, table)  # once per table, not per partition
         for fy, q in keys:
-            target = stage / table / f"fiscal_year={fy}" / f"fiscal_quarter={q}" / "data.parquet"
+            target = stage / partition_path(table, fy, q)
             target.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(partition_rows(con, table, fy, q, cols), target, compression="zstd")
     for name, sql in plan.queries.items():
