@@ -26,30 +26,40 @@ INTERRUPTED = {"refresh": _REFRESH_INTERRUPTED, "demo": _REFRESH_INTERRUPTED}
 
 
 def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
+    """Nothing new is answered from the stamp before Dagster is imported; else the full plan."""
     import time
 
     from assets.landing.scan import wait_until_settled
-    from pipelines.refresh import refresh_lock, run_refresh, unchanged_since_last_refresh
+    from pipelines.instance import postgres_configured, wait_for_queued_runs
+    from pipelines.refresh_stamp import refresh_lock, unchanged_since_last_refresh
 
     landing = settings.path_from_env("SCR_LANDING_DIR")
     print(f"refresh: landing dir {landing}")
-    with refresh_lock(wait=args.wait), get_instance() as instance:
-        from pipelines.instance import wait_for_queued_runs
-
-        wait_for_queued_runs(instance, wait=args.wait)
-        if before_refresh:
-            before_refresh()
+    with refresh_lock(wait=args.wait):
         wait_until_settled(landing, settings.settle_seconds(), lambda s: print(s, flush=True))
         t0 = time.monotonic()
-        if before_refresh is None and unchanged_since_last_refresh(instance):
-            print(
-                "nothing new: the published outputs match the warehouse (no file, setting, code "
-                f"or run since the last refresh; {time.monotonic() - t0:.1f}s)"
-            )
-            return 0
-        from pipelines.definitions import defs
+        if before_refresh is None and unchanged_since_last_refresh():
+            return _nothing_new(t0)
+        with get_instance() as instance:
+            wait_for_queued_runs(instance, wait=args.wait)
+            if before_refresh:
+                before_refresh()
+            elif postgres_configured(os.environ) and unchanged_since_last_refresh(instance):
+                return _nothing_new(t0)  # run history in PostgreSQL: read through the instance
+            from pipelines.definitions import defs
+            from pipelines.refresh import run_refresh
 
-        run_refresh(defs, instance, debug=args.debug)
+            run_refresh(defs, instance, debug=args.debug)
+    return 0
+
+
+def _nothing_new(t0: float) -> int:
+    import time
+
+    print(
+        "nothing new: the published outputs match the warehouse (no file, setting, code "
+        f"or run since the last refresh; {time.monotonic() - t0:.1f}s)"
+    )
     return 0
 
 

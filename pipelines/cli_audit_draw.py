@@ -16,7 +16,8 @@ def cmd_draw(args: argparse.Namespace) -> int:
     from assets._shared.errors import PipelineError
     from pipelines.definitions import defs
     from pipelines.instance import get_instance
-    from pipelines.refresh import QUIET, failure_message, refresh_lock, run_publish
+    from pipelines.refresh import QUIET, failure_message, run_publish
+    from pipelines.refresh_stamp import refresh_lock
 
     config = {"fiscal_years": args.fiscal_years, "size": args.size, "seed": args.seed}
     run_config = {"ops": {"draw_audit_sample": {"config": config}}} | ({} if args.debug else QUIET)

@@ -6,25 +6,17 @@ message (``RefreshFailed``) instead of a traceback.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import json
-import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dagster as dg
 
-from assets._shared.errors import PipelineError, WarehouseBusyError, innermost_message, unwritable
+from assets._shared.errors import PipelineError, WarehouseBusyError, innermost_message
 from assets._shared.partitions import FISCAL_QUARTERS
 from assets._shared.resources import WarehouseResource
-from assets._shared.settings import DEFAULTS as SETTINGS
-from assets._shared.settings import PROJECT_ROOT, path_from_env
-from assets._shared.settings import value as settings_value
+from assets._shared.settings import path_from_env
 from pipelines.refresh_plan import (
     AFTER_TAG,
     INGEST,
@@ -39,6 +31,7 @@ from pipelines.refresh_plan import (
     stage_check_keys,
     stage_keys,
 )
+from pipelines.refresh_stamp import stamp_path, write_stamp
 from schemas.extracts import EXTRACTS
 
 INTERRUPTED_ERROR = "DagsterExecutionInterruptedError"
@@ -55,36 +48,6 @@ class RefreshResult:
     changed_quarters: list[str] = field(default_factory=list)
     metadata: dict[str, dict] = field(default_factory=dict)
     differences: list[str] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def refresh_lock(wait: bool = False) -> Iterator[None]:
-    """Only one refresh per warehouse; a second one waits or is told who holds the lock."""
-    lock_path = Path(str(path_from_env("SCR_WAREHOUSE")) + ".refresh.lock")
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(lock_path, "a+")  # noqa: SIM115 (closed by the with below)
-    except PermissionError:
-        raise unwritable(lock_path, f"the warehouse folder {lock_path.parent}") from None
-    with fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown"
-            raise WarehouseBusyError(
-                f"another refresh is running (pid {holder}); wait for it to finish or use --wait"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        try:
-            yield
-        finally:
-            fh.seek(0)
-            fh.truncate()
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _failed_checks(result: dg.ExecuteInProcessResult) -> str:
@@ -201,96 +164,11 @@ def run_refresh(
     """Walk the refresh plan (pipelines/refresh_plan.py): ingest, measure each block of changed
     quarters, then publish (checks first, files last); the first failure stops it. With nothing
     new, publish still runs when the published outputs differ from the warehouse (repair)."""
-    stamp = _stamp_path()
-    stamp.unlink(missing_ok=True)  # written again only when this refresh succeeds
+    stamp_path().unlink(missing_ok=True)  # written again only when this refresh succeeds
     with WarehouseResource().held_open():  # the runs' connections reuse the open database
         out = _run_refresh(defs, instance, progress, debug)
-    _write_stamp(stamp, instance)  # after the warehouse is closed (and checkpointed)
+    write_stamp(instance)  # after the warehouse is closed (and checkpointed)
     return out
-
-
-# --- a refresh with nothing new, without a Dagster run ----------------------------------------
-# After a successful refresh, a small stamp beside the warehouse records everything the next
-# refresh's result depends on. When nothing of it changed and the published outputs match the
-# warehouse, the CLI says "nothing new" without importing the code location or starting a run.
-STAMP_SUFFIX = ".refresh-stamp"
-_CODE_DIRS = ("assets", "schemas", "pipelines")
-
-
-def _stamp_path() -> Path:
-    return Path(str(path_from_env("SCR_WAREHOUSE")) + STAMP_SUFFIX)
-
-
-def _code_fingerprint() -> str:
-    """The project's code and reference data (rules, catalogues, templates): a new rule or a
-    changed measure query must be applied by the next refresh even with no new files."""
-    h = hashlib.sha256()
-    for top in _CODE_DIRS:
-        for path in sorted((PROJECT_ROOT / top).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                h.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
-def _landing_listing() -> list[str]:
-    """Every entry of the landing dir with size, mtime (ns) and inode: stricter than the
-    sensor's fingerprint, so any change at all runs the full plan."""
-    landing = path_from_env("SCR_LANDING_DIR")
-    if not landing.is_dir():
-        return []
-    out = []
-    for p in sorted(landing.iterdir()):
-        st = p.lstat()
-        out.append(f"{p.name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_mode}")
-    return out
-
-
-def refresh_state(instance: dg.DagsterInstance) -> str | None:
-    """What a refresh with nothing new depends on, or None when it cannot be known cheaply.
-
-    The landing dir (every entry: name, size, mtime, inode), every setting, the code and reference data,
-    the warehouse file (size and mtime: any write changes them; a WAL file left by a writer that
-    did not close means unknown; one that cannot be written, too) and the latest Dagster run of this instance (any run, from the
-    CLI, the daemon or the UI; it must have succeeded)."""
-    warehouse = path_from_env("SCR_WAREHOUSE")
-    if not warehouse.exists() or Path(str(warehouse) + ".wal").exists():
-        return None
-    if not (os.access(warehouse, os.W_OK) and os.access(warehouse.parent, os.W_OK)):
-        return None  # the full plan names the problem (a refresh could not write its results)
-    runs = instance.get_runs(limit=1)
-    if not runs or runs[0].status != dg.DagsterRunStatus.SUCCESS:
-        return None
-    st = warehouse.stat()
-    state = {
-        "landing": _landing_listing(),
-        "settings": {name: settings_value(name) for name in sorted(SETTINGS)},
-        "code": _code_fingerprint(),
-        "warehouse": [st.st_size, st.st_mtime_ns],
-        "latest_run": runs[0].run_id,
-    }
-    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
-
-
-def _write_stamp(stamp: Path, instance: dg.DagsterInstance) -> None:
-    state = refresh_state(instance)
-    if state is None:
-        return
-    with contextlib.suppress(OSError):  # only a shortcut: a refresh never fails for it
-        tmp = stamp.with_name(stamp.name + ".tmp")
-        tmp.write_text(state)
-        tmp.replace(stamp)
-
-
-def unchanged_since_last_refresh(instance: dg.DagsterInstance) -> bool:
-    """True when nothing a refresh depends on changed since the last successful one and the
-    published outputs are exactly what the warehouse implies (read-only; else a refresh runs,
-    and repairs the outputs when they differ)."""
-    stamp = _stamp_path()
-    try:
-        recorded = stamp.read_text()
-    except OSError:
-        return False
-    return recorded == refresh_state(instance) and not current_differences()
 
 
 def _run_refresh(

@@ -190,7 +190,7 @@ def report(result: VerifyResult, progress: Callable[[str], None] = print) -> int
     "file (partitions included); fails listing each difference. Same as `scr-pipeline verify`.",
 )
 def reproducible_from_archive(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    from pipelines.refresh import refresh_lock
+    from pipelines.refresh_stamp import refresh_lock
 
     with refresh_lock(wait=True):  # not while a refresh publishes
         result = verify(progress=context.log.info)

@@ -48,6 +48,54 @@ def test_nothing_new_starts_no_run_and_changes_nothing(root: Path):
     assert FAST in _refresh(root)  # and again
 
 
+def test_nothing_new_is_answered_without_importing_dagster(root: Path):
+    code = (
+        "import sys\nfrom pipelines.cli import main\n"
+        "try:\n    main(['refresh'])\nexcept SystemExit as e:\n"
+        "    print('exit', e.code, 'dagster' in sys.modules, 'assets.publish.outputs' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [str(console_script().with_name("python")), "-c", code], env=cli_env(root),
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    assert FAST in proc.stdout, proc.stderr[-2000:]
+    assert proc.stdout.splitlines()[-1] == "exit 0 False False"
+
+
+def test_a_touched_or_added_output_file_sends_it_through_the_plan(root: Path):
+    """Same bytes, other mtime: the stamp cannot tell, so the plan compares (and finds nothing
+    to repair); a stray file added to the output dir, too."""
+    import os
+
+    manifest = root / "output" / "_manifest.json"
+    st = manifest.stat()
+    os.utime(manifest, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    out = _refresh(root)
+    assert FAST not in out and "nothing new" in out and "[repair]" not in out
+    assert FAST in _refresh(root)
+    stray = root / "output" / "stray.txt"
+    stray.write_text("x")
+    out = _refresh(root)
+    assert FAST not in out
+    assert FAST in _refresh(root)
+
+
+def test_a_run_of_the_instance_started_elsewhere_sends_it_through_the_plan(root: Path):
+    """A real run recorded in the instance after the refresh (as the UI or the daemon would)."""
+
+    @dg.asset
+    def elsewhere() -> None:
+        return None
+
+    home = root / "dagster_home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", str(home))
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            assert dg.materialize([elsewhere], instance=instance).success
+    assert FAST not in _refresh(root)
+    assert FAST in _refresh(root)
+
+
 def test_a_new_file_is_refreshed(root: Path):
     write_csv(root / "landing" / "scr_extract_2024-02-01.csv", [valid_row("A2")])
     runs = _runs(root)

@@ -176,7 +176,7 @@ def test_a_drawn_audit_sample_is_copied_and_keep_keeps_the_rebuild(site, tmp_pat
 
 
 def test_verify_while_a_refresh_holds_the_lock_exits_3(site, monkeypatch):
-    from pipelines.refresh import refresh_lock
+    from pipelines.refresh_stamp import refresh_lock
 
     use_env(monkeypatch, site)
     with refresh_lock():
