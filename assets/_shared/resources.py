@@ -93,7 +93,7 @@ class FilesResource(dg.ConfigurableResource):
     landing_dir: str | None = Field(default=None, description="unset: $SCR_LANDING_DIR")
     output_dir: str | None = Field(default=None, description="unset: $SCR_OUTPUT_DIR")
     archive_dir: str | None = Field(default=None, description="unset: $SCR_ARCHIVE_DIR")
-    settle_seconds: int | None = Field(
+    settle_seconds: float | None = Field(
         default=None, description="unset: $SCR_SETTLE_SECONDS (default 10)"
     )
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from assets._shared.errors import PipelineError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 DEFAULTS: dict[str, str] = {
@@ -19,7 +21,7 @@ DEFAULTS: dict[str, str] = {
     "SCR_WAREHOUSE": "data/warehouse.duckdb",
     "SCR_OUTPUT_DIR": "data/output",
     "DAGSTER_HOME": ".dagster",
-    # Landing lifecycle (docs/LANDING.md): where ingested files are kept, and how long a file
+    # Landing lifecycle (docs/REFERENCE.md, Configuration): where ingested files are kept, and how long a file
     # must be left unchanged before it is read (a copy still in progress is not an extract).
     "SCR_ARCHIVE_DIR": "data/archive",
     "SCR_SETTLE_SECONDS": "10",
@@ -52,9 +54,19 @@ def path_from_env(name: str) -> Path:
     return Path(value(name)).expanduser().resolve()
 
 
-def settle_seconds() -> int:
-    """``SCR_SETTLE_SECONDS`` (or its default) as a number."""
-    return int(value("SCR_SETTLE_SECONDS"))
+def settle_seconds() -> float:
+    """``SCR_SETTLE_SECONDS`` (or its default) as a number of seconds (0 or more)."""
+    text = value("SCR_SETTLE_SECONDS")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also NaN
+        raise PipelineError(
+            f"SCR_SETTLE_SECONDS={text!r}: set it to a number of seconds, 0 or more (default "
+            f"{DEFAULTS['SCR_SETTLE_SECONDS']})"
+        )
+    return seconds
 
 
 def duckdb_memory_limit() -> str:

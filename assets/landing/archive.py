@@ -1,7 +1,7 @@
 """The archive: every ingested file, byte for byte, named by its sha256, plus an append-only
 manifest of landing events. The warehouse (and so every output) can be rebuilt from it alone.
 
-Layout (docs/LANDING.md): ``<archive>/<sha256>.csv|.parquet`` and ``<archive>/manifest.jsonl``,
+Layout (docs/REFERENCE.md, Configuration): ``<archive>/<sha256>.csv|.parquet`` and ``<archive>/manifest.jsonl``,
 one JSON object per event (ingested, replaced, restored, removed, retracted).
 
 Order of writes, so that a kill at any point leaves archive and warehouse consistent:

@@ -134,6 +134,14 @@ def test_a_run_started_elsewhere_or_a_new_setting_sends_it_through_the_plan(root
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "nothing new" in proc.stdout and FAST not in proc.stdout  # another setting
     assert stamp.exists()
+    env["SCR_SETTLE_SECONDS"] = (
+        "0.2"  # how long to wait changes no result (`make demo`, then refresh)
+    )
+    proc = subprocess.run(
+        [str(console_script()), "refresh"], env=env, capture_output=True, text=True,
+        timeout=300, cwd=root,
+    )  # fmt: skip
+    assert FAST in proc.stdout, proc.stdout + proc.stderr[-2000:]
 
 
 def test_a_re_export_of_the_same_size_in_the_same_second_is_refreshed(root: Path):
@@ -151,3 +159,17 @@ def test_a_re_export_of_the_same_size_in_the_same_second_is_refreshed(root: Path
     out = _refresh(root)
     assert FAST not in out and "nothing new" not in out
     assert "[ingest] raw_scr_versions: 1 new file(s)" in out or "replaced" in out
+
+
+@pytest.mark.parametrize("bad", ["soon", "-1", "nan"])
+def test_a_settle_time_that_is_not_a_number_is_one_line(tmp_path: Path, bad: str):
+    env = cli_env(tmp_path) | {"SCR_SETTLE_SECONDS": bad}
+    proc = subprocess.run(
+        [str(console_script()), "refresh"], env=env, capture_output=True, text=True,
+        timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        f"error: SCR_SETTLE_SECONDS={bad!r}: set it to a number of seconds, 0 or more "
+        "(default 10)\n"
+    )

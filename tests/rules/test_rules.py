@@ -318,6 +318,14 @@ def test_docs_list_every_rule_as_in_the_csv():
     )
 
 
+def test_docs_list_every_setting_with_its_default():
+    from assets._shared.settings import DEFAULTS
+
+    documented = (PROJECT_ROOT / "docs" / "REFERENCE.md").read_text(encoding="utf-8")
+    missing = [n for n, d in DEFAULTS.items() if f"| `{n}` | `{d}` |" not in documented]
+    assert not missing, f"docs/REFERENCE.md, Configuration, lacks {missing}"
+
+
 def test_rules_command_prints_the_catalogue(capsys):
     from pipelines.cli import main
 
