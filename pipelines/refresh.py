@@ -1,7 +1,8 @@
 """``scr-pipeline refresh``: run the refresh job in-process, stage by stage, with progress.
 
-One refresh at a time (a lock file beside the warehouse); failures become one actionable
-message (``RefreshFailed``) instead of a traceback.
+Called under the one-refresh lock once the stamp said something changed
+(pipelines/refresh_stamp.py); failures become one actionable message (``RefreshFailed``)
+instead of a traceback.
 """
 
 from __future__ import annotations
