@@ -97,7 +97,7 @@ def cmd_retract(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Rebuild from the archive in a temporary place; exit 1 listing every difference."""
     from pipelines import verify
-    from pipelines.refresh import refresh_lock
+    from pipelines.refresh_stamp import refresh_lock
 
     keep = Path(args.keep).resolve() if args.keep else None
     if keep:
