@@ -17,7 +17,7 @@ import duckdb
 from assets._shared.metadata import existing_tables
 from assets.measures.restatements import latest_changes
 from assets.publish.export import findings_sql
-from assets.report import sections
+from assets.report import charts, sections
 from assets.report import trace as trace_html
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -103,8 +103,6 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
 
 def render(data: dict, refreshed_at: datetime) -> str:
     """The whole page: header, key figures, one section per topic, method notes."""
-    from assets.report import charts  # matplotlib: only when a page is drawn
-
     body = [
         sections.annual_section(
             data["annual"], charts.annual_chart(data["annual"]) if data["annual"] else ""
