@@ -10,6 +10,7 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -27,8 +28,6 @@ INTERRUPTED = {"refresh": _REFRESH_INTERRUPTED, "demo": _REFRESH_INTERRUPTED}
 
 def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
     """Nothing new is answered from the stamp before Dagster is imported; else the full plan."""
-    import time
-
     from assets.landing.scan import wait_until_settled
     from pipelines.instance import postgres_configured, wait_for_queued_runs
     from pipelines.refresh_stamp import refresh_lock, unchanged_since_last_refresh
@@ -54,8 +53,6 @@ def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
 
 
 def _nothing_new(t0: float) -> int:
-    import time
-
     print(
         "nothing new: the published outputs match the warehouse (no file, setting, code "
         f"or run since the last refresh; {time.monotonic() - t0:.1f}s)"

@@ -203,7 +203,7 @@ def quarterly_chart(rows: list[dict]) -> str:
             h = (y0 - y1) * (r[col] or 0) / ticks[-1]
             d.rect(mid - bar / 2, base - h, bar, h, color, f"{quarter} {label}: {r[col] or 0:,}")
             base -= h
-        if not tilt or len(rows) <= 24:
+        if len(rows) <= 24:  # more quarters: the totals are in the table below
             d.text(mid, base - 4, f"{totals[i]:,}", size=11 if len(rows) <= 16 else 9)
         if tilt:
             d.text(mid, y0 + 14, quarter, anchor="end", size=10, rotate=-40)
