@@ -21,19 +21,23 @@ when ``DAGSTER_PG_*`` are set (``pipelines/instance.py``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections import OrderedDict
 from collections.abc import Iterator
 
 import sqlalchemy as db
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
 )
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
-from dagster._core.storage.sql import create_engine
+from dagster._core.storage.sql import create_engine, get_alembic_config
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import (
     DagsterSqliteStorage,
@@ -44,6 +48,14 @@ from dagster._core.storage.sqlite_storage import (
 
 # run shards whose connection stays open; older ones are closed (a webserver reads many runs)
 MAX_OPEN_SHARDS = 8
+
+
+@functools.cache
+def _alembic_scripts() -> ScriptDirectory:
+    """Dagster's migration scripts, read once per process (Dagster reads them twice per run)."""
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+
+    return ScriptDirectory.from_config(get_alembic_config(sqlite_event_log.__file__))
 
 
 def _engine(conn_string: str) -> db.engine.Engine:
@@ -80,6 +92,23 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._engines.move_to_end(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def _initdb(self, engine: db.engine.Engine, for_index_shard: bool = False) -> None:
+        """A new run's database as Dagster makes it (its tables, WAL, stamped at the head
+        revision), with the migration scripts read once per process: ~0.2 s less per run.
+        The index shard, and any database another process is creating, go Dagster's way."""
+        if for_index_shard:
+            return super()._initdb(engine, for_index_shard=True)
+        try:
+            with engine.connect() as conn:
+                context = MigrationContext.configure(conn)
+                if context.get_current_revision() is None:
+                    SqlEventLogStorageMetadata.create_all(conn)
+                    conn.execute(db.text("PRAGMA journal_mode=WAL;"))
+                    context.stamp(_alembic_scripts(), "head")
+                    conn.commit()
+        except db.exc.DatabaseError:
+            super()._initdb(engine)  # concurrent init elsewhere: Dagster's retrying path
 
     def store_event(self, event) -> None:
         super().store_event(event)

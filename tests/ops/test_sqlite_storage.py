@@ -63,3 +63,40 @@ def test_each_event_touches_the_run_file_the_ui_watches(home: Path):
         os.utime(run_db, (0, 0))
         instance.report_engine_event("a note", instance.get_run_by_id(result.run_id))
         assert run_db.stat().st_mtime > 0
+
+
+def _shape(path: Path) -> tuple[list[tuple], list[tuple], str]:
+    """A run database's tables and indexes (name, SQL), its alembic revision, journal mode."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        schema = sorted(
+            con.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+        )
+        revision = con.execute("SELECT version_num FROM alembic_version").fetchall()
+        mode = con.execute("PRAGMA journal_mode").fetchall()[0][0]
+        return schema, revision, mode
+    finally:
+        con.close()
+
+
+def test_a_new_run_database_is_the_one_dagster_would_make(tmp_path: Path):
+    """The run shard this storage creates (migration scripts read once) has Dagster's own
+    tables, indexes, alembic revision and WAL mode: the UI and `dagster instance migrate` see
+    no difference."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    ours = PooledSqliteEventLogStorage(str(tmp_path / "ours"))
+    theirs = SqliteEventLogStorage(str(tmp_path / "theirs"))
+    try:
+        for storage in (ours, theirs):
+            with storage.run_connection("r1") as conn:
+                conn.exec_driver_sql("SELECT count(*) FROM event_logs").fetchall()
+        ours_shape = _shape(tmp_path / "ours" / "r1.db")
+        assert ours_shape == _shape(tmp_path / "theirs" / "r1.db")
+        assert ours_shape[1] and ours_shape[1][0][0]  # stamped, not empty
+        assert ours_shape[2] == "wal"
+    finally:
+        ours.dispose()
+        theirs.dispose()

@@ -144,7 +144,12 @@ class Project:
         # project is set up before the function-scoped autouse fixture below applies)
         monkeypatch.setenv("SCR_SETTLE_SECONDS", "0")
         self.archive = root / "archive"
-        self.instance = dg.DagsterInstance.local_temp(str(self.home))
+        # the instance the CLI uses (dagster.template.yaml: pooled SQLite under DAGSTER_HOME);
+        # Dagster's default SQLite storage flushes to disk per event and doubles a refresh
+        from pipelines.instance import write_instance_yaml
+
+        write_instance_yaml(self.home, env={})
+        self.instance = dg.DagsterInstance.from_config(str(self.home))
         self.messages: list[str] = []
 
     def refresh(self):
