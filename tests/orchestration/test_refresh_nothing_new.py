@@ -31,11 +31,14 @@ def _refresh(root: Path) -> str:
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    write_csv(tmp_path / "landing" / "scr_extract_2024-01-10.csv", [valid_row("A1")])
-    assert "nothing new" not in _refresh(tmp_path)
-    assert (tmp_path / "warehouse.duckdb.refresh-stamp").exists()
-    return tmp_path
+def root(project) -> Path:
+    """A landing dir refreshed once, in-process (the refresh the CLI runs, without starting a
+    process: the CLI calls of each test then find the stamp it left)."""
+    write_csv(project.landing / "scr_extract_2024-01-10.csv", [valid_row("A1")])
+    project.refresh()
+    assert not any("nothing new" in m for m in project.messages)
+    assert (project.root / "warehouse.duckdb.refresh-stamp").exists()
+    return project.root
 
 
 def test_nothing_new_starts_no_run_and_changes_nothing(root: Path):
