@@ -147,14 +147,22 @@ def write_json_atomic(data: dict, target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def commit_staged(stage: Path, output: Path, refresh_id: str, fingerprints: dict) -> dict:
+def commit_staged(
+    stage: Path,
+    output: Path,
+    refresh_id: str,
+    fingerprints: dict,
+    kept: set[str] = frozenset(),
+    file_fingerprints: dict[str, str] | None = None,
+) -> dict:
     """Move each staged file that differs (by sha256) from the published one into place, remove
-    published files the stage no longer has, then write the manifest (last) and drop the stage."""
+    published files neither staged nor ``kept`` (published ones reused as they are), then write
+    the manifest (last) and drop the stage. ``file_fingerprints`` go into the files' entries."""
     output.mkdir(parents=True, exist_ok=True)
     old = (read_manifest(output) or {}).get("files", {})
     now = datetime.now(UTC).isoformat(timespec="seconds")
     staged = list_files(stage)
-    files, written = {}, []
+    files, written = {rel: old[rel] for rel in sorted(kept)}, []
     for rel in staged:
         src, target = stage / rel, output / rel
         sha = sha256_file(src)
@@ -172,6 +180,9 @@ def commit_staged(stage: Path, output: Path, refresh_id: str, fingerprints: dict
             "refresh_id": prior.get("refresh_id") if keep else refresh_id,
             "written_at": prior.get("written_at") if keep else now,
         }
+    for rel, fp in (file_fingerprints or {}).items():
+        if rel in files:
+            files[rel] = files[rel] | {"fingerprint": fp}
     shutil.rmtree(stage, ignore_errors=True)
     removed = [rel for rel in list_files(output) if rel != MANIFEST and rel not in files]
     for rel in removed:

@@ -32,6 +32,7 @@ from assets.publish.manifest import (
     deferred_interrupt,
     read_manifest,
     remove_leftovers,
+    sha256_file,
     staging_dir,
 )
 from assets.report import build as report
@@ -156,6 +157,8 @@ class OutputPlan:
     rendered: dict[str, bytes] = field(default_factory=dict)
     queries: dict[str, str] = field(default_factory=dict)
     partitions: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # per partition file: a fingerprint of its rows and columns (kept in the manifest's entry)
+    partition_fingerprints: dict[str, str] = field(default_factory=dict)
 
 
 def plan_outputs(con: duckdb.DuckDBPyConnection, render: bool = False) -> OutputPlan:
@@ -166,10 +169,16 @@ def plan_outputs(con: duckdb.DuckDBPyConnection, render: bool = False) -> Output
         if fp is None:
             continue
         plan.fingerprints[table] = fp
-        plan.partitions[table] = con.execute(
-            f"SELECT DISTINCT fiscal_year, fiscal_quarter FROM {table} ORDER BY ALL"
+        cols = partition_columns(con, table)
+        per_quarter = con.execute(
+            f"SELECT fiscal_year, fiscal_quarter, count(*), bit_xor(hash(t)), "
+            f"sum(hash(t)::HUGEINT) FROM {table} t GROUP BY ALL ORDER BY ALL"
         ).fetchall()
-        plan.paths |= {partition_path(table, fy, q) for fy, q in plan.partitions[table]}
+        plan.partitions[table] = [(fy, q) for fy, q, *_ in per_quarter]
+        for fy, q, *rows in per_quarter:
+            rel = partition_path(table, fy, q)
+            plan.paths.add(rel)
+            plan.partition_fingerprints[rel] = _digest(rel, cols, *rows)
     for name, entry in PUBLISHED_FILES.items():
         sql = _sql_of(con, entry)
         fp = query_fingerprint(con, sql)
@@ -237,12 +246,32 @@ def published_differences(output_dir: Path, con: duckdb.DuckDBPyConnection) -> l
     return diffs
 
 
-def stage_outputs(con: duckdb.DuckDBPyConnection, stage: Path) -> OutputPlan:
-    """Write every output the warehouse implies into ``stage`` (a fresh dir)."""
+def reusable_partitions(plan: OutputPlan, output: Path) -> set[str]:
+    """Published partition files that already hold what the warehouse implies: same rows and
+    columns (fingerprint) as when written, and the file still has the manifest's sha256."""
+    listed = (read_manifest(output) or {}).get("files", {})
+    return {
+        rel
+        for rel, fp in plan.partition_fingerprints.items()
+        if (entry := listed.get(rel))
+        and entry.get("fingerprint") == fp
+        and (output / rel).is_file()
+        and sha256_file(output / rel) == entry.get("sha256")
+    }
+
+
+def stage_outputs(
+    con: duckdb.DuckDBPyConnection, stage: Path, reuse: Path | None = None
+) -> tuple[OutputPlan, set[str]]:
+    """Write every output the warehouse implies into ``stage`` (a fresh dir), except partition
+    files published in ``reuse`` that hold the same rows already; returns the plan and those."""
     plan = plan_outputs(con, render=True)
+    kept = set() if reuse is None else reusable_partitions(plan, reuse)
     for table, keys in plan.partitions.items():
         cols = partition_columns(con, table)  # once per table, not per partition
         for fy, q in keys:
+            if partition_path(table, fy, q) in kept:
+                continue
             target = stage / partition_path(table, fy, q)
             target.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(partition_rows(con, table, fy, q, cols), target, compression="zstd")
@@ -254,7 +283,7 @@ def stage_outputs(con: duckdb.DuckDBPyConnection, stage: Path) -> OutputPlan:
         target = stage / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
-    return plan
+    return plan, kept
 
 
 def publish(con: duckdb.DuckDBPyConnection, output: Path, refresh_id: str, run_id: str) -> dict:
@@ -264,12 +293,14 @@ def publish(con: duckdb.DuckDBPyConnection, output: Path, refresh_id: str, run_i
         leftovers = remove_leftovers(output)
         stage = staging_dir(output, run_id)
         stage.mkdir()
-        plan = stage_outputs(con, stage)
+        plan, kept = stage_outputs(con, stage, reuse=output)
         with deferred_interrupt():  # a Ctrl-C lands after the manifest, not between renames
-            summary = commit_staged(stage, output, refresh_id, plan.fingerprints)
+            summary = commit_staged(
+                stage, output, refresh_id, plan.fingerprints, kept, plan.partition_fingerprints
+            )
     except PermissionError as err:
         raise unwritable(err.filename or output, f"the output dir {output}") from None
-    return summary | {"leftovers_removed": leftovers}
+    return summary | {"leftovers_removed": leftovers, "partitions_reused": len(kept)}
 
 
 @dg.asset(
@@ -318,6 +349,8 @@ def published_outputs(
             "files_removed": dg.MetadataValue.int(len(removed)),
             "files_published": dg.MetadataValue.int(summary["files"]),
             "partitions_written": dg.MetadataValue.int(sum("fiscal_year=" in w for w in written)),
+            # published partitions whose rows did not change: not queried or written again
+            "partitions_reused": dg.MetadataValue.int(summary["partitions_reused"]),
             "written": dg.MetadataValue.json(written[:50]),
             "removed": dg.MetadataValue.json(removed[:50]),
             "leftovers_removed": dg.MetadataValue.json(summary["leftovers_removed"]),

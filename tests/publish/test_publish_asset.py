@@ -48,6 +48,7 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
             "files_removed": 0,
             "files_published": 23,
             "partitions_written": 9,  # three tables x three quarters
+            "partitions_reused": 0,
             "written": EVERY_FILE,
             "removed": [],
             "leftovers_removed": [],
@@ -71,11 +72,13 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
         (out / "quarterly_measures" / ".data.parquet.1.tmp").write_bytes(b"half")
         second = dg.materialize([published_outputs], resources=resources, instance=instance)
         meta = _metadata(second)
-        assert {k: meta[k] for k in list(meta)[:7]} == {
+        assert {k: meta[k] for k in list(meta)[:8]} == {
             "files_written": 2,
             "files_removed": 1,
             "files_published": 22,
             "partitions_written": 1,
+            # 9 partitions less the one removed less Q2: not queried or written again
+            "partitions_reused": 7,
             "written": [Q2, "report/index.html"],
             "removed": [CAT_Q4],
             "leftovers_removed": ["quarterly_measures/.data.parquet.1.tmp"],

@@ -140,6 +140,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
         "removed": [],
         "files": 23,
         "leftovers_removed": [],
+        "partitions_reused": 0,
     }
     assert _files(out) == sorted([*EVERY_FILE, MANIFEST])  # no staging dir, no temp file
 
@@ -195,13 +196,15 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", published_at)
     assert before <= datetime.fromisoformat(published_at) <= after
     assert sorted(first["files"]) == EVERY_FILE
+    partition_fps = P.plan_outputs(con).partition_fingerprints
+    assert sorted(partition_fps) == sorted(PARTS)
     for rel, entry in first["files"].items():
         assert entry == {
             "sha256": _sha(out / rel),
             "size": (out / rel).stat().st_size,
             "refresh_id": "refresh-1",
             "written_at": published_at,
-        }, rel
+        } | ({"fingerprint": partition_fps[rel]} if rel in PARTS else {}), rel
     assert set(first["outputs"]) == OUTPUTS
     assert first["outputs"] == P.plan_outputs(con).fingerprints
     assert P.published_differences(out, con) == []
@@ -213,6 +216,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
         "removed": [],
         "files": 23,
         "leftovers_removed": [],
+        "partitions_reused": 9,  # not even queried again
     }
     second = read_manifest(out)
     assert second["files"] == first["files"]  # every entry still names refresh-1 and its time
@@ -230,6 +234,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
         "removed": [],
         "files": 23,
         "leftovers_removed": [],
+        "partitions_reused": 8,  # every partition but Q2
     }
     assert pq.read_table(out / Q2).column("dd_total").to_pylist() == [3]
     manifest = read_manifest(out)
@@ -275,6 +280,7 @@ def test_a_quarter_gone_leftovers_and_stray_files_are_removed(con, tmp_path):
             ".staging-link",
             "category_measures/.data.parquet.0a1b.tmp",
         ],
+        "partitions_reused": 8,  # every partition but the one gone
     }
     assert _files(tmp_path / "elsewhere") == ["keep.parquet"]
     assert not (out / "category_measures" / "fiscal_year=2023").exists()
@@ -616,3 +622,37 @@ def test_compare_output_dirs_goes_on_after_an_equal_file(tmp_path):
     assert normalized_report(
         "at 2026-12-01 11:33 UTC and 2026-12-01T11:33:28.5, on 2026-12-01"
     ) == ("at <time> and <time>, on 2026-12-01")
+
+
+def test_a_published_partition_is_reused_only_while_its_rows_columns_and_bytes_hold(con, tmp_path):
+    """A publish skips (does not query or write) a partition whose rows and columns have the
+    fingerprint its manifest entry records and whose file still has the recorded sha256; any
+    other partition is written again, and the result is what a publish from scratch gives."""
+    out, rebuilt = tmp_path / "out", tmp_path / "rebuilt"
+    q4 = "quarterly_measures/fiscal_year=2023/fiscal_quarter=4/data.parquet"
+    cat_q1 = "category_measures/fiscal_year=2024/fiscal_quarter=1/data.parquet"
+    det_q2 = "scr_determinations/fiscal_year=2024/fiscal_quarter=2/data.parquet"
+    P.publish(con, out, "refresh-1", "run-1")
+    (out / q4).write_bytes(b"tampered")  # no longer the manifest's bytes
+    (out / cat_q1).unlink()  # gone
+    manifest = read_manifest(out)
+    del manifest["files"][det_q2]["fingerprint"]  # an entry written before fingerprints
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    summary = P.publish(con, out, "refresh-2", "run-2")
+    assert summary["partitions_reused"] == 6  # 9 less the three above
+    assert summary["written"] == [cat_q1, q4]  # det_q2 staged again, same bytes: not moved
+    P.publish(con, rebuilt, "refresh-x", "run-x")
+    for rel in PARTS:
+        assert (out / rel).read_bytes() == (rebuilt / rel).read_bytes(), rel
+    fingerprint_of = {d: read_manifest(d)["files"][det_q2]["fingerprint"] for d in (out, rebuilt)}
+    assert fingerprint_of[out] == fingerprint_of[rebuilt]
+    assert P.published_differences(out, con) == []
+
+    # same values under a renamed column: that table's partitions are written again
+    con.execute("ALTER TABLE quarterly_measures RENAME COLUMN fytd_initial_tco TO fytd_tco_initial")
+    summary = P.publish(con, out, "refresh-3", "run-3")
+    assert summary["partitions_reused"] == 6
+    assert [r for r in summary["written"] if "fiscal_year=" in r] == sorted(
+        r for r in PARTS if r.startswith("quarterly_measures/")
+    )
+    assert "fytd_tco_initial" in pq.read_table(out / q4).column_names
