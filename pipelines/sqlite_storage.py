@@ -95,7 +95,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def _initdb(self, engine: db.engine.Engine, for_index_shard: bool = False) -> None:
         """A new run's database as Dagster makes it (its tables, WAL, stamped at the head
-        revision), with the migration scripts read once per process: ~0.2 s less per run.
+        revision), with the migration scripts read once per process (measured: 40-50 ms per
+        new run database instead of 100-130 ms).
         The index shard, and any database another process is creating, go Dagster's way."""
         if for_index_shard:
             return super()._initdb(engine, for_index_shard=True)
