@@ -144,6 +144,16 @@ def query_fingerprint(con: duckdb.DuckDBPyConnection, sql: str) -> str | None:
     return _digest(sql, n, xor, total)
 
 
+def partition_writer() -> str:
+    """What else decides a partition file's bytes: the code that selects, orders and writes it
+    (this module and export.py) and the pyarrow that encodes it. A change to either rewrites
+    every partition once, so published bytes are always what this code writes."""
+    from assets.publish import export
+
+    code = [Path(__file__).read_bytes(), Path(export.__file__).read_bytes()]
+    return _digest(pa.__version__, *(hashlib.sha256(c).hexdigest() for c in code))
+
+
 def _sql_of(con: duckdb.DuckDBPyConnection, entry) -> str:
     return entry(con) if callable(entry) else entry
 
@@ -164,6 +174,7 @@ class OutputPlan:
 def plan_outputs(con: duckdb.DuckDBPyConnection, render: bool = False) -> OutputPlan:
     """Paths and fingerprints of every output; ``render`` also builds rendered contents."""
     plan = OutputPlan()
+    writer = partition_writer()
     for table in PARTITIONED_TABLES:
         fp = query_fingerprint(con, f"SELECT * FROM {table}")
         if fp is None:
@@ -178,7 +189,7 @@ def plan_outputs(con: duckdb.DuckDBPyConnection, render: bool = False) -> Output
         for fy, q, *rows in per_quarter:
             rel = partition_path(table, fy, q)
             plan.paths.add(rel)
-            plan.partition_fingerprints[rel] = _digest(rel, cols, *rows)
+            plan.partition_fingerprints[rel] = _digest(rel, cols, writer, *rows)
     for name, entry in PUBLISHED_FILES.items():
         sql = _sql_of(con, entry)
         fp = query_fingerprint(con, sql)

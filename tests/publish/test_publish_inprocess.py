@@ -624,10 +624,13 @@ def test_compare_output_dirs_goes_on_after_an_equal_file(tmp_path):
     ) == ("at <time> and <time>, on 2026-12-01")
 
 
-def test_a_published_partition_is_reused_only_while_its_rows_columns_and_bytes_hold(con, tmp_path):
-    """A publish skips (does not query or write) a partition whose rows and columns have the
-    fingerprint its manifest entry records and whose file still has the recorded sha256; any
-    other partition is written again, and the result is what a publish from scratch gives."""
+def test_a_published_partition_is_reused_only_while_its_rows_columns_and_bytes_hold(
+    con, tmp_path, monkeypatch
+):
+    """A publish skips (does not query or write) a partition whose rows and columns, and the
+    code and pyarrow that write it, have the fingerprint its manifest entry records and whose
+    file still has the recorded sha256; any other partition is written again, and the result is
+    what a publish from scratch gives."""
     out, rebuilt = tmp_path / "out", tmp_path / "rebuilt"
     q4 = "quarterly_measures/fiscal_year=2023/fiscal_quarter=4/data.parquet"
     cat_q1 = "category_measures/fiscal_year=2024/fiscal_quarter=1/data.parquet"
@@ -656,3 +659,8 @@ def test_a_published_partition_is_reused_only_while_its_rows_columns_and_bytes_h
         r for r in PARTS if r.startswith("quarterly_measures/")
     )
     assert "fytd_tco_initial" in pq.read_table(out / q4).column_names
+
+    # the code or pyarrow that writes partitions changed: every partition is written once more
+    monkeypatch.setattr(P, "partition_writer", lambda: "another writer")
+    assert P.publish(con, out, "refresh-4", "run-4")["partitions_reused"] == 0
+    assert P.publish(con, out, "refresh-5", "run-5")["partitions_reused"] == 9
