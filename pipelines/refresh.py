@@ -213,7 +213,8 @@ def _run_refresh(
     pub = out.metadata.get("published_outputs", {})
     progress(
         f"[publish] {len(out.changed_quarters)} quarter(s) re-measured; "
-        f"{pub.get('files_written', 0)} file(s) written, {pub.get('files_removed', 0)} removed; "
+        f"{pub.get('files_written', 0)} file(s) written, {pub.get('files_removed', 0)} removed, "
+        f"{pub.get('partitions_reused', 0)} unchanged quarter file(s) kept; "
         f"output in {path_from_env('SCR_OUTPUT_DIR')} ({time.monotonic() - t0:.1f}s)"
     )
     if "path" in pub:

@@ -48,6 +48,8 @@ def test_late_correction_restates_only_the_changed_quarter(project):
     write_csv(project.landing / "scr_extract_2024-03-02.csv", [fix])
     result = project.refresh()
     assert result.changed_quarters == ["2024-Q2"]
+    # the 3 tables' 2023-Q4 and 2024-Q1 files were neither queried nor written again
+    assert any("removed, 6 unchanged quarter file(s) kept;" in m for m in project.messages)
     after = project.output_digest()
     changed = sorted(k for k in after if after[k] != before.get(k) and "fiscal_year=" in k)
     assert changed == [
