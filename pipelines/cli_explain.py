@@ -30,6 +30,16 @@ SELECT source_file, source_row, rule_id, severity, message FROM scr_findings
 WHERE record_id = ? ORDER BY source_file, source_row, rule_id
 """
 DETERMINATIONS = "scr_determinations"
+# the analysts' current, valid review of the SCR's case, for each recorded sample holding it
+REVIEW_SQL = """
+SELECT c.sample_id, r.reviewed_on, r.association_of_individuals, r.crosses_international_border,
+    CASE WHEN r.association_of_individuals = 'Y' AND r.crosses_international_border = 'Y'
+         THEN 'TCO' ELSE 'NOT_TCO' END AS verdict
+FROM audit_sample_cases c JOIN case_review_current r
+    ON r.case_number = c.case_number AND NOT r.rejected
+WHERE c.case_number = ? ORDER BY c.sample_id
+"""
+AGREES = {("TCO", "TCO"), ("NON_TCO", "NOT_TCO")}
 # the quarterly_measures columns a quarter can be explained by (assets.measures.determinations.MEASURE_FILTERS)
 COLUMNS = ("initial_approved", "disruptions", "dismantlements", "dd_total", "dd_tco", "dd_non_tco",
            "dd_undetermined", "initial_tco")  # fmt: skip
@@ -109,6 +119,7 @@ def explain_scr(con, scr_id: str) -> str:
             f"countries={c['countries'] or '(empty)'} -> association={c['association']}, "
             f"international={c['international']}"
         )
+    out.extend(analyst_lines(con, c))
     if c["counted"]:
         cols = ", ".join(_counts_in(con, c["scr_id"]))
         out.append(
@@ -120,6 +131,27 @@ def explain_scr(con, scr_id: str) -> str:
         why = "quarantined" if c["quarantined"] else f"status {c['status']}"
         out.append(f"counts in: no quarter ({why})")
     return "\n".join(out)
+
+
+def analyst_lines(con, c: dict) -> list[str]:
+    """The analysts' verdict on the SCR's case beside its determination (none when unreviewed)."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if not {"audit_sample_cases", "case_review_current"} <= tables:
+        return []
+    out = []
+    for r in _rows(con, REVIEW_SQL, [c["case_number"]]):
+        det = c["determination"]
+        if det in ("TCO", "NON_TCO"):
+            word = "agrees with" if (det, r["verdict"]) in AGREES else "disagrees with"
+            versus = f"{word} the determination {det}"
+        else:
+            versus = f"the determination is {det or 'none (quarantined)'}: not compared"
+        out.append(
+            f"analysts' verdict: {r['verdict']} (audit sample {r['sample_id']}, reviewed "
+            f"{r['reviewed_on']}: association_of_individuals={r['association_of_individuals']}, "
+            f"crosses_international_border={r['crosses_international_border']}); {versus}"
+        )
+    return out
 
 
 def quarter_scrs(con, key: str, column: str) -> tuple[int | None, list[tuple]]:
@@ -188,8 +220,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "explain",
         help="why an SCR counts where it does, or which SCRs make a quarter's count (read-only)",
         description="explain SCR_ID: every version of the SCR (file, row, last_modified_at), which "
-        "one is current and why, its findings, its TCO determination with the prong values and "
-        "the quarter it counts in. explain --quarter 2024-Q1 [--column dd_tco] [--csv]: the "
+        "one is current and why, its findings, its TCO determination with the prong values, "
+        "the analysts' verdict when its case was reviewed in an audit sample, and the quarter "
+        "it counts in. explain --quarter 2024-Q1 [--column dd_tco] [--csv]: the "
         "published count and the SCRs behind it. Opens the warehouse read-only.",
     )
     p.add_argument("scr_id", nargs="?", help="an SCR id (case is ignored)")

@@ -17,6 +17,9 @@ References
 - W. G. Cochran, *Sampling Techniques*, 3rd ed., Wiley, 1977: ch. 4, eqs. (4.1)-(4.2)
   (sample size for proportions); ch. 3 (variance of a sample proportion with the finite
   population correction, confidence limits including exact hypergeometric limits).
+- W. G. Cochran, *Sampling Techniques*, 3rd ed., Wiley, 1977: ch. 6, eqs. (6.1)-(6.9) (the
+  ratio estimator of a population total and its large-sample variance), used by
+  :func:`ratio_estimate` for the number of counted SCRs that are truly TCO-related.
 - U.S. GAO, *Using Statistical Sampling*, GAO/PEMD-10.1.6 (1992), ch. 4-5 (attribute
   sampling, projection and the normal approximation).
 """
@@ -26,6 +29,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from numbers import Integral, Real
+
+import numpy as np
 
 METHODS: tuple[str, ...] = ("normal", "normal-fpc", "exact")
 """Projection methods accepted by :func:`project`."""
@@ -289,4 +294,130 @@ def project(
         "point_estimate": point,
         "lower_bound": lower,
         "upper_bound": upper,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# ratio estimate of a total (counted SCRs that are truly TCO-related)
+# --------------------------------------------------------------------------------------------
+
+RATIO_METHOD = "ratio"
+"""The ``method`` label of :func:`ratio_estimate` rows (measure_estimates.parquet)."""
+
+NOTE_NO_SCRS = "no reviewed case has a counted SCR in the year: no estimate"
+NOTE_NO_VARIANCE = (
+    "variance undefined (fewer than 2 reviewed cases, or no recorded population): "
+    "the bounds are the whole range the reviews allow"
+)
+
+
+def ratio_bounds(x, y, population, total, z: float) -> dict[str, np.ndarray]:
+    """The ratio estimator, vectorised over the last axis (one sample per row of ``x``, ``y``).
+
+    Why a separate core: the asset calls it once per sample and fiscal year through
+    :func:`ratio_estimate` (which validates), the simulation test on thousands of samples at
+    once; both run exactly this arithmetic. Inputs are assumed valid; ``population`` may be
+    NaN (not recorded). Formulas and edge cases: :func:`ratio_estimate`.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = x.shape[-1]
+    big_n, total = np.asarray(population, dtype=float), np.asarray(total, dtype=float)
+    sx, sy = x.sum(axis=-1), y.sum(axis=-1)
+    lo, hi = sy, total - (sx - sy)  # the seen TCO SCRs .. all but the seen non-TCO ones
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(sx > 0, sy / sx, np.nan)
+        point = total * ratio
+        fpc = 1.0 - n / big_n
+        s2 = ((y - ratio[..., None] * x) ** 2).sum(axis=-1) / (n - 1) if n > 1 else np.nan
+        var = np.where(fpc <= 0, 0.0, big_n**2 * fpc / n * s2)  # a census has no sampling error
+    se = np.sqrt(var)
+    defined = np.isfinite(se)
+    margin = np.where(defined, z * se, np.inf)
+    lower = np.clip(np.floor(np.maximum(point - margin, lo) + _EPS), lo, hi)
+    upper = np.clip(np.ceil(np.minimum(point + margin, hi) - _EPS), lo, hi)
+    estimate = np.clip(np.floor(point + 0.5 + _EPS), lo, hi)  # half up, as the projection
+    nan = np.isnan(ratio)
+    return {
+        "ratio": ratio,
+        "estimate": np.where(nan, np.nan, estimate),
+        "standard_error": np.where(nan, np.nan, se),
+        "lower_bound": np.where(nan, np.nan, lower),
+        "upper_bound": np.where(nan, np.nan, upper),
+        "variance_defined": defined & ~nan,
+    }
+
+
+def _check_counts(name: str, values) -> list[int]:
+    out = [_check_int(f"{name}[{i}]", v, 0) for i, v in enumerate(values)]
+    if not out:
+        raise ValueError(f"{name} must hold at least one reviewed case")
+    return out
+
+
+def ratio_estimate(x, y, population: int | None, total: int, confidence: float = 0.90) -> dict:
+    """Estimate how many of ``total`` counted SCRs are truly TCO-related, from reviewed cases.
+
+    Why: the published TCO count trusts the automated determination; the analysts' review of a
+    random sample of cases says how far to trust it. Cases are the sampling units, so the
+    estimator is the case-level ratio estimator of a total (Cochran 1977, ch. 6):
+
+        x_i  = the case's counted SCRs in the year;  y_i = x_i if the analysts say TCO, else 0
+        R    = sum(y) / sum(x)                       (6.1)
+        Y^   = X * R                                 X = ``total``, the year's counted SCRs
+        v(Y^) = N^2 (1 - n/N) / n * sum((y_i - R x_i)^2) / (n - 1)     (6.9, large sample)
+        Y^ -/+ z sqrt(v),  lower floored, upper ceiled (outward, as :func:`project`),
+        clipped to [sum(y), X - sum(x - y)]: at least the TCO SCRs the analysts saw, at most
+        everything but the non-TCO SCRs they saw.
+
+    with n = reviewed cases (a case without SCRs in the year counts in n with x = y = 0) and
+    N = ``population``, the cases the sample was drawn from. The estimate is Y^ rounded half
+    up. Edge cases (``note`` says which applied):
+
+    - sum(x) = 0 (no reviewed case has an SCR in the year): R is undefined, so estimate,
+      standard error and bounds are None.
+    - n = 1 < N, or ``population`` None: the variance is undefined (n - 1 = 0, or no N); the
+      estimate stands and the bounds are the whole range [sum(y), X - sum(x - y)].
+    - n = N (every case reviewed): no sampling error, the bounds are the rounded estimate.
+
+    Returns:
+        dict with ``reviewed_cases, sum_x, sum_y, ratio, estimate, standard_error,
+        lower_bound, upper_bound, confidence, method, note``.
+
+    Raises:
+        ValueError: counts negative or not whole, y_i > x_i, n > N, or X < sum(x).
+    """
+    xs, ys = _check_counts("x", x), _check_counts("y", y)
+    if len(xs) != len(ys):
+        raise ValueError(f"x and y must have one value per case: {len(xs)} and {len(ys)}")
+    if any(b > a for a, b in zip(xs, ys, strict=True)):
+        raise ValueError("y[i] (TCO SCRs of a case) cannot exceed x[i] (its counted SCRs)")
+    n = len(xs)
+    if population is not None:
+        population = _check_int("population", population, 1)
+        if n > population:
+            raise ValueError(f"{n} reviewed cases cannot exceed the population ({population})")
+    total = _check_int("total", total, 0)
+    if total < sum(xs):
+        raise ValueError(f"total ({total}) cannot be less than the sampled SCRs ({sum(xs)})")
+    confidence = _check_open_unit("confidence", confidence, "e.g. 0.90 for 90%")
+    res = ratio_bounds(xs, ys, np.nan if population is None else population, total, _z(confidence))
+    nan = bool(np.isnan(res["ratio"]))
+
+    def _int(key: str) -> int | None:
+        return None if nan else int(res[key])
+
+    return {
+        "reviewed_cases": n,
+        "sum_x": sum(xs),
+        "sum_y": sum(ys),
+        "ratio": None if nan else float(res["ratio"]),
+        "estimate": _int("estimate"),
+        "standard_error": float(res["standard_error"])
+        if not nan and res["variance_defined"]
+        else None,
+        "lower_bound": _int("lower_bound"),
+        "upper_bound": _int("upper_bound"),
+        "confidence": confidence,
+        "method": RATIO_METHOD,
+        "note": NOTE_NO_SCRS if nan else None if res["variance_defined"] else NOTE_NO_VARIANCE,
     }

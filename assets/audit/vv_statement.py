@@ -52,6 +52,12 @@ y AS (
     SELECT p.*, s.fiscal_year_from, s.fiscal_year_to
     FROM audit_projection p JOIN audit_samples s USING (sample_id)
     WHERE p.dimension = 'overall' AND p.method = 'normal' AND p.point_estimate IS NOT NULL
+), e AS (  -- the latest reviewed sample's estimate and agreement for each year it covers
+    SELECT e.*, g.compared, g.not_compared, g.agreement, g.kappa,
+        row_number() OVER (PARTITION BY e.fiscal_year ORDER BY e.sample_id DESC) AS rn
+    FROM measure_estimates e LEFT JOIN determination_agreement g
+        ON g.sample_id = e.sample_id AND g.fiscal_year = e.fiscal_year
+        AND g.source = 'determination'
 )
 SELECT CAST(y.fiscal_year AS INTEGER) AS fiscal_year, m.measure_type, m.target,
     m.result_tco_validated, m.result_old_method, m.met_target_tco_validated,
@@ -67,9 +73,14 @@ SELECT CAST(y.fiscal_year AS INTEGER) AS fiscal_year, m.measure_type, m.target,
     a.population AS audit_population, a.sample_size AS audit_sample_size,
     a.exceptions AS audit_exceptions, a.confidence AS audit_confidence,
     a.point_estimate AS audit_point_estimate, a.lower_bound AS audit_lower_bound,
-    a.upper_bound AS audit_upper_bound
+    a.upper_bound AS audit_upper_bound,
+    e.sample_id AS accuracy_sample_id, e.reviewed_cases AS accuracy_reviewed_cases,
+    e.compared AS accuracy_scrs_compared, e.not_compared AS accuracy_scrs_not_compared,
+    e.agreement AS accuracy_agreement, e.kappa AS accuracy_kappa,
+    e.estimate AS tco_estimate, e.lower_bound AS tco_lower_bound,
+    e.upper_bound AS tco_upper_bound, e.confidence AS tco_confidence, e.note AS tco_estimate_note
 FROM y LEFT JOIN annual_measures m USING (fiscal_year) LEFT JOIN f USING (fiscal_year)
-LEFT JOIN r USING (fiscal_year)
+LEFT JOIN r USING (fiscal_year) LEFT JOIN e ON e.fiscal_year = y.fiscal_year AND e.rn = 1
 LEFT JOIN LATERAL (  -- the latest sample drawn over a range of years that holds this one
     SELECT * FROM a WHERE y.fiscal_year BETWEEN a.fiscal_year_from AND a.fiscal_year_to
     ORDER BY a.sample_id DESC LIMIT 1
@@ -123,6 +134,47 @@ def _element_b(f: dict) -> str:
     )
 
 
+def _interval(f: dict) -> str:
+    """'548, 90% confidence interval 512 to 584' (thousands separators)."""
+    return (
+        f"{_n(f['tco_estimate'])}, {100 * float(f['tco_confidence']):g}% confidence interval "
+        f"{_n(f['tco_lower_bound'])} to {_n(f['tco_upper_bound'])}"
+    )
+
+
+def accuracy_sentence(f: dict) -> str:
+    """The measured accuracy of the determination and the estimate, in words (elements C, D)."""
+    if f["accuracy_sample_id"] is None:
+        return (
+            f"No reviewed audit sample covers FY{f['fiscal_year']}, so the accuracy of the "
+            f"automated TCO determination is not measured for this year."
+        )
+    cases = f"analysts' review of {_n(f['accuracy_reviewed_cases'])} sampled cases"
+    if f["accuracy_agreement"] is None:
+        text = (
+            f"The {cases} (audit sample {f['accuracy_sample_id']}) found no counted disruption "
+            f"or dismantlement of FY{f['fiscal_year']} determined TCO or NON_TCO to compare"
+        )
+    else:
+        text = (
+            f"The {cases} (audit sample {f['accuracy_sample_id']}) agreed with the automated "
+            f"determination for {100 * float(f['accuracy_agreement']):.0f}% of their SCRs "
+            f"({_n(f['accuracy_scrs_compared'])} compared"
+            + (
+                f", {_n(f['accuracy_scrs_not_compared'])} UNDETERMINED not compared"
+                if f["accuracy_scrs_not_compared"]
+                else ""
+            )
+            + ")"
+        )
+    if f["tco_estimate"] is None:
+        return text + f"; {f['tco_estimate_note']}."
+    return text + (
+        f"; the estimated number of TCO-related disruptions and dismantlements is "
+        f"{_interval(f)}, against {_n(f['dd_tco'])} published."
+    )
+
+
 def _element_c(f: dict) -> str:
     mt, target, res = f["measure_type"], f["target"], f["result_tco_validated"]
     text = (
@@ -131,6 +183,7 @@ def _element_c(f: dict) -> str:
         "validation and describes a transnational criminal organization, traceable to the file "
         "and row it came from."
     )
+    text += " Measured accuracy: " + accuracy_sentence(f)
     if target is None or res is None:
         return text + f" No target is recorded for FY{f['fiscal_year']}."
     if mt == "percent":
@@ -167,6 +220,12 @@ def _element_d(f: dict) -> str:
         )
     else:
         text += " No audit sample covers this fiscal year, so no sampling estimate is available."
+    if f["tco_estimate"] is not None:
+        text += (
+            f" At the measured accuracy the published count of {_n(f['dd_tco'])} TCO-related "
+            f"disruptions and dismantlements is uncertain: the estimated true number is "
+            f"{_interval(f)} (audit sample {f['accuracy_sample_id']}, ratio estimate)."
+        )
     return text
 
 
@@ -186,10 +245,19 @@ def statement_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """One row per fiscal year: the facts and the five elements written from them."""
     ensure_audit_tables(con)
     ensure_restatement_tables(con)
-    if "audit_projection" not in existing_tables(con):
+    have = existing_tables(con)
+    if "audit_projection" not in have:
         from assets.audit.projection import build_projection
 
         build_projection(con)
+    if not {"determination_accuracy", "determination_agreement"} <= have:
+        from assets.audit.accuracy import build_accuracy
+
+        build_accuracy(con)
+    if "measure_estimates" not in have:
+        from assets.audit.estimates import build_estimates
+
+        build_estimates(con)
     n_rules = sum(1 for r in rules() if r.startswith("scr."))
     facts = con.sql(FACTS_SQL, params={"rules": n_rules}).to_arrow_table()
     rows = facts.to_pylist()  # one per fiscal year
@@ -203,12 +271,20 @@ def statement_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
 
 
 @dg.asset(
-    deps=["scr_determinations", "restatements", "annual_measures", "audit_projection"],
+    deps=[
+        "scr_determinations",
+        "restatements",
+        "annual_measures",
+        "audit_projection",
+        "determination_accuracy",
+        "measure_estimates",
+    ],
     kinds={"duckdb"},
     owners=[*OWNERS, "team:oao-analysts"],
     description="The GPRA verification-and-validation statement per fiscal year, elements (A) to "
     "(E), written from this refresh's facts (files and hashes, rules and findings, quarantined "
-    "and undetermined shares, conflicts, restatements, audit projection).",
+    "and undetermined shares, conflicts, restatements, audit projection, measured accuracy of "
+    "the determination and the ratio estimate of the TCO-related count).",
 )
 def vv_statement(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect() as con:

@@ -56,6 +56,8 @@ PUBLISHED_FILES: dict[str, str | Callable[[duckdb.DuckDBPyConnection], str]] = {
     "resource_request_summary.parquet": "SELECT * FROM resource_request_summary ORDER BY fiscal_year",
     "quarantined_resource_requests.parquet": QUARANTINED_SQL,
     "audit_projection.parquet": "SELECT * FROM audit_projection ORDER BY ALL",
+    "determination_accuracy.parquet": "SELECT * FROM determination_accuracy ORDER BY ALL",
+    "measure_estimates.parquet": "SELECT * FROM measure_estimates ORDER BY sample_id, fiscal_year",
     "restatements.parquet": "SELECT * FROM restatements "
     "ORDER BY new_refreshed_at, fiscal_year, fiscal_quarter, scr_id",
     "vv_statement.parquet": "SELECT * FROM vv_statement ORDER BY fiscal_year",
@@ -327,6 +329,8 @@ def publish(con: duckdb.DuckDBPyConnection, output: Path, refresh_id: str, run_i
         "resource_request_summary",
         "resource_request_current",
         "audit_projection",
+        "determination_accuracy",
+        "measure_estimates",
         "audit_samples",
         "scr_determinations",
         "restatements",

@@ -1,0 +1,197 @@
+"""Measure estimates: how many of the counted disruptions and dismantlements are truly TCO-related.
+
+Why: the published TCO-validated count trusts the automated determination. The analysts'
+reviews of a random sample of cases turn it into an estimate with a confidence interval: the
+case-level ratio estimator (Cochran 1977, ch. 6; :func:`assets.audit.stats.ratio_estimate`,
+docs/audit-statistics.md). One row per recorded sample with reviews and per fiscal year it
+covers:
+
+- x (per reviewed case) = its counted DD SCRs approved in the year; y = x when the analysts'
+  verdict is TCO, else 0 (the verdict of ``assets.audit.accuracy.REVIEWED_CASES_SQL``);
+- X = ``dd_total``, the year's counted DD SCRs, from the same current records as the published
+  count; N = the population of cases recorded when the sample was drawn.
+
+The ``validation_sample_due`` check on ``annual_measures`` (Recommendation 2: validate every
+year) warns when the latest fiscal year with published counts has no reviewed sample.
+"""
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+
+from assets._shared.metadata import OWNERS, existing_tables, table_metadata
+from assets._shared.resources import FilesResource, WarehouseResource
+from assets.audit.accuracy import DD, REVIEWED_CASES_SQL
+from assets.audit.projection import CONFIDENCE
+from assets.audit.sample import ensure_audit_tables
+from assets.audit.stats import ratio_estimate
+
+OUTPUT_FILE = "measure_estimates.parquet"
+
+CASES_SQL = f"""
+WITH reviewed AS ({REVIEWED_CASES_SQL}),
+years AS (
+    SELECT a.sample_id, a.population, CAST(y.fy AS INTEGER) AS fiscal_year
+    FROM audit_samples a, LATERAL range(a.fiscal_year_from, a.fiscal_year_to + 1) y(fy)
+), dd AS (
+    SELECT case_number, fiscal_year, count(*) AS x,
+        count(*) FILTER (determination = 'TCO') AS tco
+    FROM scr_current s WHERE s.counted AND {DD} GROUP BY ALL
+), totals AS (
+    SELECT fiscal_year, sum(x) AS dd_total, sum(tco) AS dd_tco_published FROM dd GROUP BY ALL
+), cases AS (
+    SELECT y.sample_id, y.fiscal_year, y.population, v.case_number, coalesce(d.x, 0) AS x,
+        CASE WHEN v.analyst_verdict = 'TCO' THEN coalesce(d.x, 0) ELSE 0 END AS y
+    FROM years y JOIN reviewed v USING (sample_id)
+    LEFT JOIN dd d ON d.case_number = v.case_number AND d.fiscal_year = y.fiscal_year
+)
+SELECT c.sample_id, c.fiscal_year, CAST(coalesce(t.dd_total, 0) AS BIGINT) AS dd_total,
+    CAST(coalesce(t.dd_tco_published, 0) AS BIGINT) AS dd_tco_published,
+    CAST(c.population AS BIGINT) AS population_cases,
+    list(c.x ORDER BY c.case_number) AS xs, list(c.y ORDER BY c.case_number) AS ys
+FROM cases c LEFT JOIN totals t USING (fiscal_year)
+GROUP BY ALL ORDER BY c.sample_id, c.fiscal_year
+"""
+
+SCHEMA = pa.schema(
+    [
+        ("sample_id", pa.int32()),
+        ("fiscal_year", pa.int32()),
+        ("dd_total", pa.int64()),
+        ("dd_tco_published", pa.int64()),
+        ("population_cases", pa.int64()),
+        ("reviewed_cases", pa.int64()),
+        ("reviewed_scrs", pa.int64()),
+        ("reviewed_tco_scrs", pa.int64()),
+        ("ratio", pa.float64()),
+        ("estimate", pa.int64()),
+        ("standard_error", pa.float64()),
+        ("lower_bound", pa.int64()),
+        ("upper_bound", pa.int64()),
+        ("confidence", pa.float64()),
+        ("method", pa.string()),
+        ("note", pa.string()),
+    ]
+)
+
+
+def estimate_rows(groups: pa.Table) -> pa.Table:
+    """One estimate per (sample, fiscal year) group: a few dozen groups, not data rows."""
+    rows = []
+    for g in groups.to_pylist():
+        res = ratio_estimate(g["xs"], g["ys"], g["population_cases"], g["dd_total"], CONFIDENCE)
+        rows.append(
+            {k: g[k] for k in ("sample_id", "fiscal_year", "dd_total", "dd_tco_published")}
+            | {"population_cases": g["population_cases"], "reviewed_scrs": res["sum_x"]}
+            | {"reviewed_tco_scrs": res["sum_y"]}
+            | {k: res[k] for k in SCHEMA.names if k in res}
+        )
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+def build_estimates(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """(Re)compute ``measure_estimates`` from the recorded samples and the current reviews."""
+    ensure_audit_tables(con)
+    table = estimate_rows(con.sql(CASES_SQL).to_arrow_table())
+    con.register("__estimates", table)
+    con.execute("CREATE OR REPLACE TABLE measure_estimates AS SELECT * FROM __estimates")
+    con.unregister("__estimates")
+    return table
+
+
+def headline(row: dict | None) -> str:
+    """'FY2024 (sample 2): 548 TCO-related (90% CI 512 to 584) against 564 published'."""
+    if row is None:
+        return "no reviewed sample yet: no estimate of the TCO-related count"
+    if row["estimate"] is None:
+        return f"FY{row['fiscal_year']} (sample {row['sample_id']}): {row['note']}"
+    return (
+        f"FY{row['fiscal_year']} (sample {row['sample_id']}): {row['estimate']:,} of "
+        f"{row['dd_total']:,} counted disruptions/dismantlements estimated TCO-related "
+        f"({100 * row['confidence']:g}% CI {row['lower_bound']:,} to {row['upper_bound']:,}) "
+        f"against {row['dd_tco_published']:,} published, from {row['reviewed_cases']:,} "
+        f"reviewed cases"
+    )
+
+
+@dg.asset(
+    deps=["case_review_current", "audit_samples", "scr_current"],
+    kinds={"duckdb", "parquet"},
+    owners=OWNERS,
+    description="Ratio estimate (Cochran 1977, ch. 6) of the counted disruptions/dismantlements "
+    "that are truly TCO-related, with a 90% interval, per reviewed sample and fiscal year it "
+    "covers; published as measure_estimates.parquet.",
+)
+def measure_estimates(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
+) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        table = build_estimates(con)
+        meta = table_metadata(
+            con, "measure_estimates", "SELECT sample_id, fiscal_year, dd_total, dd_tco_published, "
+            "reviewed_cases, estimate, lower_bound, upper_bound FROM measure_estimates "
+            "ORDER BY sample_id DESC, fiscal_year DESC",
+        )  # fmt: skip
+    rows = table.to_pylist()
+    latest = max(rows, key=lambda r: (r["fiscal_year"], r["sample_id"]), default=None)
+    text = headline(latest)
+    context.log.info(f"{len(rows):,} estimate(s); latest {text}")
+    extra = {}
+    if latest and latest["estimate"] is not None:
+        extra = {
+            "latest_fiscal_year": dg.MetadataValue.int(latest["fiscal_year"]),
+            "latest_estimate": dg.MetadataValue.int(latest["estimate"]),
+            "latest_lower_bound": dg.MetadataValue.int(latest["lower_bound"]),
+            "latest_upper_bound": dg.MetadataValue.int(latest["upper_bound"]),
+            "latest_published": dg.MetadataValue.int(latest["dd_tco_published"]),
+        }
+    return dg.MaterializeResult(
+        metadata={
+            **meta,
+            **extra,
+            "headline": dg.MetadataValue.text(text),
+            "output_file": dg.MetadataValue.path(str(files.output / OUTPUT_FILE)),
+        }
+    )
+
+
+DUE_SQL = """
+SELECT (SELECT max(fiscal_year) FROM annual_measures WHERE quarters_reported > 0) AS latest,
+    (SELECT list(DISTINCT fiscal_year ORDER BY fiscal_year) FROM measure_estimates) AS reviewed
+"""
+
+
+def sample_due(con: duckdb.DuckDBPyConnection) -> tuple[int | None, list[int]]:
+    """(latest fiscal year with published counts, fiscal years some reviewed sample covers)."""
+    if not {"annual_measures", "measure_estimates"} <= existing_tables(con):
+        return None, []
+    latest, reviewed = con.execute(DUE_SQL).fetchall()[0]
+    return latest, list(reviewed or [])
+
+
+@dg.asset_check(
+    asset="annual_measures",
+    additional_deps=["measure_estimates"],
+    description="Recommendation 2 (validate the data every year): the latest fiscal year with "
+    "published counts is covered by an audit sample with at least one reviewed case. Warns "
+    "until a sample of that year is drawn (`scr-pipeline audit draw --fiscal-years YYYY`) "
+    "and its reviews are landed.",
+)
+def validation_sample_due(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect() as con:
+        latest, reviewed = sample_due(con)
+    passed = latest is None or latest in reviewed
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=None
+        if passed
+        else f"FY{latest} has published counts but no reviewed audit sample: draw one with "
+        f"`scr-pipeline audit draw --fiscal-years {latest}` and land its reviews",
+        metadata={
+            "latest_fiscal_year": dg.MetadataValue.int(int(latest or 0)),
+            "reviewed_fiscal_years": dg.MetadataValue.text(
+                ", ".join(f"FY{y}" for y in reviewed) or "none"
+            ),
+        },
+    )

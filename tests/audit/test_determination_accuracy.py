@@ -1,0 +1,192 @@
+"""Determination accuracy, the measure estimate, the V&V wording, ``explain`` and the
+``validation_sample_due`` check, end to end: a hand-written FY2024 extract of six cases is
+refreshed, a sample of four is drawn through the CLI, reviews are landed and the real refresh
+publishes determination_accuracy.parquet and measure_estimates.parquet, read back here.
+
+The fixture (every SCR approved in FY2024 unless said; ``det`` = determination, ``box`` =
+tco_involvement) and the reviews:
+
+    case  SCRs (counted disruptions/dismantlements)              review (A, B)  verdict
+    C1    S11 TCO box Y, S12 TCO box '', S13 TCO box Y           Y, Y           TCO
+          (+ S14 INITIAL, S15 pending, S16 approved FY2023: not counted here)
+    C2    S21 TCO box Y, S22 TCO box ''                           Y, N           NOT_TCO
+    C3    S31 NON_TCO box ''                                      Y, Y           TCO
+    C4    S41 UNDETERMINED box '', S42 NON_TCO box N              N, N           NOT_TCO
+    C5    S51, S52 TCO (not sampled)
+    C6    S61 TCO (not sampled)
+
+Seed 11 ranks the cases C3, C2, C4, C1, C5, C6 by sha256("11:<case>"), so size 4 draws C1-C4.
+"""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import pytest
+from support.extracts import GANGS, scr, write_csv
+
+from pipelines.cli import main
+
+CHECK = dg.AssetCheckKey(dg.AssetKey("annual_measures"), "validation_sample_due")
+T = {"subjects": "3", "countries": "US;MX"}  # both prongs met: TCO
+SCRS = [
+    scr("S11", "C1", "DISRUPTION", GANGS, "2023-11-01", tco="Y", **T),
+    scr("S12", "C1", "DISMANTLEMENT", GANGS, "2024-02-01", subjects="2", countries="MX"),
+    scr("S13", "C1", "DISRUPTION", GANGS, "2024-05-01", tco="Y", **T),
+    scr("S14", "C1", "INITIAL", GANGS, "2023-10-15", **T),
+    scr("S15", "C1", "DISRUPTION", GANGS, "", status="PENDING", **T),
+    scr("S16", "C1", "DISRUPTION", GANGS, "2023-09-15", **T),
+    scr("S21", "C2", "DISRUPTION", GANGS, "2023-12-01", tco="Y", **T),
+    scr("S22", "C2", "DISMANTLEMENT", GANGS, "2024-03-01", subjects="5", countries="GT"),
+    scr("S31", "C3", "DISRUPTION", GANGS, "2024-01-10", subjects="1", countries="US"),
+    scr("S41", "C4", "DISRUPTION", GANGS, "2024-04-01"),
+    scr("S42", "C4", "DISRUPTION", GANGS, "2024-06-01", tco="N"),
+    scr("S51", "C5", "DISRUPTION", GANGS, "2024-01-02", **T),
+    scr("S52", "C5", "DISMANTLEMENT", GANGS, "2024-07-02", **T),
+    scr("S61", "C6", "DISRUPTION", GANGS, "2024-08-03", **T),
+]
+REVIEWS = {"C1": ("Y", "Y"), "C2": ("Y", "N"), "C3": ("Y", "Y"), "C4": ("N", "N")}
+
+
+def _check_status(p) -> str:
+    rec = p.instance.event_log_storage.get_latest_asset_check_execution_by_key([CHECK])
+    return rec[CHECK].evaluation.severity.value if not rec[CHECK].evaluation.passed else "PASSED"
+
+
+@pytest.fixture(scope="module")
+def site(module_project, tmp_path_factory):
+    """Refresh, draw, review, refresh: the project and the check's verdict before the reviews."""
+    p = module_project
+    write_csv(p.landing / "scr_extract_2024-10-15.csv", SCRS)
+    p.refresh()
+    before = _check_status(p)
+    with pytest.raises(SystemExit) as exc:
+        main(["audit", "draw", "--fiscal-years", "2024", "--size", "4", "--seed", "11", "--json"])
+    assert exc.value.code == 0
+    reviews = [
+        {"case_number": c, "reviewed_on": "2024-11-20", "association_of_individuals": a,
+         "crosses_international_border": b, "notes": ""}
+        for c, (a, b) in REVIEWS.items()
+    ]  # fmt: skip
+    write_csv(p.landing / "case_reviews_2024-11-20.csv", reviews, list(reviews[0]))
+    p.refresh()
+    return p, before
+
+
+def test_the_sample_is_the_four_cases_the_docstring_says(site):
+    p, _ = site
+    assert p.query("SELECT list(case_number ORDER BY draw_order) FROM audit_sample_cases") == [
+        (["C3", "C2", "C4", "C1"],)
+    ]
+
+
+def test_accuracy_table_counts_each_source_value_verdict_cell(site):
+    p, _ = site
+    got = p.read_output(
+        "SELECT sample_id, fiscal_year, source, value, analyst_verdict, scrs "
+        "FROM '{out}/determination_accuracy.parquet' ORDER BY ALL"
+    )
+    assert got == [
+        (1, 2024, "checkbox", "", "NOT_TCO", 2),  # S22, S41
+        (1, 2024, "checkbox", "", "TCO", 2),  # S12, S31
+        (1, 2024, "checkbox", "N", "NOT_TCO", 1),  # S42
+        (1, 2024, "checkbox", "Y", "NOT_TCO", 1),  # S21
+        (1, 2024, "checkbox", "Y", "TCO", 2),  # S11, S13
+        (1, 2024, "determination", "NON_TCO", "NOT_TCO", 1),  # S42
+        (1, 2024, "determination", "NON_TCO", "TCO", 1),  # S31
+        (1, 2024, "determination", "TCO", "NOT_TCO", 2),  # S21, S22
+        (1, 2024, "determination", "TCO", "TCO", 3),  # S11, S12, S13
+        (1, 2024, "determination", "UNDETERMINED", "NOT_TCO", 1),  # S41
+    ]
+
+
+def test_agreement_rate_shares_and_kappa_worked_by_hand(site):
+    """determination: 2x2 (TCO, NON_TCO) x (TCO, NOT_TCO) = [[3, 2], [1, 1]], 7 compared, S41
+    (UNDETERMINED) apart. agreement 4/7; rejected 2/5; accepted 1/2; chance agreement
+    (5*4 + 2*3)/49 = 26/49, kappa (28/49 - 26/49)/(23/49) = 2/23.
+    checkbox: [[2, 1], [0, 1]] (Y, N), 4 compared, 4 empty apart: agreement 3/4, rejected 1/3,
+    accepted 0/1, chance (3*2 + 1*2)/16 = 1/2, kappa (3/4 - 1/2)/(1/2) = 1/2."""
+    p, _ = site
+    rows = p.query(
+        "SELECT fiscal_year, source, compared, not_compared, agreement, tco_rejected, "
+        "non_tco_accepted, kappa FROM determination_agreement ORDER BY fiscal_year, source"
+    )
+    det = (7, 1, 4 / 7, 2 / 5, 1 / 2, 2 / 23)
+    box = (4, 4, 3 / 4, 1 / 3, 0.0, 1 / 2)
+    expected = [(2024, "checkbox", *box), (2024, "determination", *det)]
+    expected += [(None, "checkbox", *box), (None, "determination", *det)]  # all years: the same
+    assert [r[:4] for r in rows] == [e[:4] for e in expected]
+    for r, e in zip(rows, expected, strict=True):
+        assert r[4:] == pytest.approx(e[4:])
+    meta = p.instance.get_latest_materialization_event(dg.AssetKey("determination_accuracy"))
+    md = meta.asset_materialization.metadata
+    assert md["agreement_rate"].value == pytest.approx(4 / 7)
+    assert md["cohens_kappa"].value == pytest.approx(2 / 23)
+    assert md["share_tco_rejected"].value == pytest.approx(0.4)
+    assert md["share_non_tco_accepted"].value == pytest.approx(0.5)
+
+
+def test_measure_estimate_worked_by_hand(site):
+    """x = (3, 2, 1, 2) for C1-C4 in case order, y = (3, 0, 1, 0); N = 6 cases, X = 11 counted DD
+    SCRs in FY2024 (3+2+1+2+2+1), 8 of them determined TCO. R = 4/8 = 0.5, X R = 5.5 -> 6
+    (half up). y - R x = (1.5, -1, 0.5, -1), squares 4.5, s^2 = 4.5/3 = 1.5;
+    v = 36 (1 - 4/6) / 4 * 1.5 = 4.5, se = 2.1213; 5.5 -/+ 1.6449 * 2.1213 = 2.01 .. 8.99,
+    floored/ceiled 2 .. 9, clipped to [sum y, X - sum(x - y)] = [4, 11 - 4] = [4, 7]."""
+    p, _ = site
+    rows = p.read_output(
+        "SELECT sample_id, fiscal_year, dd_total, dd_tco_published, population_cases, "
+        "reviewed_cases, estimate, lower_bound, upper_bound, confidence, method, standard_error, "
+        "note FROM '{out}/measure_estimates.parquet'"
+    )
+    assert len(rows) == 1
+    assert rows[0][:11] == (1, 2024, 11, 8, 6, 4, 6, 4, 7, 0.9, "ratio")
+    assert rows[0][11] == pytest.approx(4.5**0.5) and rows[0][12] is None
+
+
+def test_vv_statement_states_accuracy_and_interval(site):
+    p, _ = site
+    (c, d), = p.query("SELECT element_c, element_d FROM vv_statement WHERE fiscal_year = 2024")  # fmt: skip
+    said = (
+        "The analysts' review of 4 sampled cases (audit sample 1) agreed with the automated "
+        "determination for 57% of their SCRs (7 compared, 1 UNDETERMINED not compared); the "
+        "estimated number of TCO-related disruptions and dismantlements is 6, 90% confidence "
+        "interval 4 to 7, against 8 published."
+    )
+    assert said in c
+    assert "the estimated true number is 6, 90% confidence interval 4 to 7" in d
+    (c23,), = p.query("SELECT element_c FROM vv_statement WHERE fiscal_year = 2023")  # fmt: skip
+    assert "No reviewed audit sample covers FY2023" in c23
+
+
+def test_explain_shows_the_analysts_verdict_beside_the_determination(site, capsys):
+    for scr_id, line in {
+        "S21": "analysts' verdict: NOT_TCO (audit sample 1, reviewed 2024-11-20: "
+        "association_of_individuals=Y, crosses_international_border=N); disagrees with the "
+        "determination TCO",
+        "S11": "analysts' verdict: TCO (audit sample 1, reviewed 2024-11-20: "
+        "association_of_individuals=Y, crosses_international_border=Y); agrees with the "
+        "determination TCO",
+        "S41": "; the determination is UNDETERMINED: not compared",
+    }.items():
+        with pytest.raises(SystemExit) as exc:
+            main(["explain", scr_id])
+        assert exc.value.code == 0
+        assert line in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["explain", "S51"])  # C5 was not sampled: no verdict line
+    assert "analysts' verdict" not in capsys.readouterr().out
+
+
+def test_validation_sample_due_warns_until_the_latest_year_is_reviewed(site):
+    p, before = site
+    assert before == "WARN"  # FY2024 published, no sample yet
+    assert _check_status(p) == "PASSED"
+
+
+def test_verify_reproduces_the_new_outputs(site):
+    p, _ = site
+    assert p.verify() == []
+    manifest = json.loads((p.output / "_manifest.json").read_text())
+    names = json.dumps(manifest)
+    assert "determination_accuracy.parquet" in names and "measure_estimates.parquet" in names
