@@ -17,7 +17,7 @@ import duckdb
 from assets._shared.metadata import existing_tables
 from assets.measures.restatements import latest_changes
 from assets.publish.export import findings_sql
-from assets.report import charts, sections
+from assets.report import accuracy, charts, sections
 from assets.report import trace as trace_html
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -76,6 +76,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     data["reconciliation"] = rows(con, "SELECT * FROM ingest_reconciliation ORDER BY file_id")
     data["as_of"] = rows(con, AS_OF_SQL)[0]
     data["changes"], data["vv_links"] = latest_changes(con), trace_html.vv_links(con)
+    data["accuracy"] = accuracy.gather(con, rows)
     if "resource_request_summary" in have:
         data["rr_summary"] = rows(con, "SELECT * FROM resource_request_summary ORDER BY 1")
     if "resource_request_evidence" in have:
@@ -120,6 +121,9 @@ def render(data: dict, refreshed_at: datetime) -> str:
     ]
     body.append(trace_html.changes_section(data.get("changes", {})))
     contents = [*sections.CONTENTS, ("changes", "What changed")]
+    if data.get("accuracy") is not None:  # an audit sample was drawn
+        body.append(accuracy.accuracy_section(data["accuracy"]))
+        contents.append(("accuracy", "Accuracy of the determination"))
     if data.get("rr_summary") or data.get("rr_gap_count", (0, 0))[1]:  # any request at all
         body.append(sections.evidence_section(data))
         contents.append(("resource-requests", "Resource requests"))

@@ -20,7 +20,9 @@ Seed 11 ranks the cases C3, C2, C4, C1, C5, C6 by sha256("11:<case>"), so size 4
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import dagster as dg
 import pytest
@@ -47,6 +49,16 @@ SCRS = [
     scr("S61", "C6", "DISRUPTION", GANGS, "2024-08-03", **T),
 ]
 REVIEWS = {"C1": ("Y", "Y"), "C2": ("Y", "N"), "C3": ("Y", "Y"), "C4": ("N", "N")}
+
+
+def _html_tables(page: str) -> dict[str, list[dict[str, str]]]:
+    """Every <table id=...> of the page: its body rows as {data-col: text}."""
+    out = {}
+    for tid, body in re.findall(r'<table id="([^"]+)">.*?<tbody>(.*?)</tbody>', page, re.S):
+        rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+        cells = [re.findall(r'<td data-col="([^"]+)"[^>]*>(.*?)</td>', r, re.S) for r in rows]
+        out[tid] = [{k: html.unescape(v) for k, v in c} for c in cells]
+    return out
 
 
 def _check_status(p) -> str:
@@ -190,3 +202,22 @@ def test_verify_reproduces_the_new_outputs(site):
     manifest = json.loads((p.output / "_manifest.json").read_text())
     names = json.dumps(manifest)
     assert "determination_accuracy.parquet" in names and "measure_estimates.parquet" in names
+
+
+def test_report_shows_agreement_and_estimate(site):
+    """report/index.html: the accuracy section's two tables hold the hand-worked figures."""
+    p, _ = site
+    tables = _html_tables((p.output / "report" / "index.html").read_text(encoding="utf-8"))
+    acc = tables["accuracy-table"]
+    assert [(r["fiscal_year"], r["source"], r["agreement"], r["kappa"]) for r in acc] == [
+        ("FY2024", "Determination", "57.1%", "0.09"),
+        ("FY2024", "Checkbox", "75.0%", "0.50"),
+        ("all years", "Determination", "57.1%", "0.09"),
+        ("all years", "Checkbox", "75.0%", "0.50"),
+    ]
+    assert (acc[0]["tco_rejected"], acc[0]["non_tco_accepted"], acc[0]["not_compared"]) == (
+        "40.0%", "50.0%", "1",
+    )  # fmt: skip
+    (est,) = tables["estimates-table"]
+    assert (est["estimate"], est["lower_bound"], est["upper_bound"]) == ("6", "4", "7")
+    assert (est["dd_tco_published"], est["reviewed_cases"]) == ("8", "4")
