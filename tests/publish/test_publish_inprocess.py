@@ -57,6 +57,8 @@ PARTS = {
 TABLE_ROWS = {
     "annual_measures.parquet": 2,
     "audit_projection.parquet": 0,
+    "determination_accuracy.parquet": 0,
+    "measure_estimates.parquet": 0,
     "ingest_reconciliation.parquet": 2,
     "quarantined_resource_requests.parquet": 0,
     "quarantined_scrs.parquet": 2,
@@ -138,7 +140,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert summary == {
         "written": EVERY_FILE,
         "removed": [],
-        "files": 23,
+        "files": 25,
         "leftovers_removed": [],
         "partitions_reused": 0,
     }
@@ -214,7 +216,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert P.publish(con, out, "refresh-2", "run-2") == {
         "written": [],
         "removed": [],
-        "files": 23,
+        "files": 25,
         "leftovers_removed": [],
         "partitions_reused": 9,  # not even queried again
     }
@@ -232,7 +234,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert third == {
         "written": [Q2, "report/index.html"],
         "removed": [],
-        "files": 23,
+        "files": 25,
         "leftovers_removed": [],
         "partitions_reused": 8,  # every partition but Q2
     }
@@ -273,7 +275,7 @@ def test_a_quarter_gone_leftovers_and_stray_files_are_removed(con, tmp_path):
     assert summary == {
         "written": ["report/index.html"],  # the category table on the page lost a quarter
         "removed": [".staging-link", CAT_Q4, "stray.csv"],
-        "files": 22,
+        "files": 24,
         "leftovers_removed": [
             ".staging-dead-run",
             ".staging-file",
@@ -539,7 +541,8 @@ def test_query_fingerprint_is_of_the_rows_not_their_order(con):
 def test_report_fingerprint_is_of_its_inputs_and_code(con):
     here = Path(report.__file__).parent
     # every module of the report folder (the trace pages included), then the templates
-    code = [here / f for f in ("__init__.py", "build.py", "charts.py", "html.py", "sections.py")]
+    code = [here / f for f in ("__init__.py", "accuracy.py", "build.py", "charts.py", "html.py")]
+    code += [here / "sections.py"]
     code += [here / "trace.py", here / "templates/report.css", here / "templates/report.html"]
     parts = [P._stable(report.gather(con)), str(report.data_time(con))]
     parts += [_sha(p) for p in code]
