@@ -220,12 +220,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "explain",
         help="why an SCR counts where it does, or which SCRs make a quarter's count (read-only)",
         description="explain SCR_ID: every version of the SCR (file, row, last_modified_at), which "
-        "one is current and why, its findings, its TCO determination with the prong values, "
-        "the analysts' verdict when its case was reviewed in an audit sample, and the quarter "
-        "it counts in. explain --quarter 2024-Q1 [--column dd_tco] [--csv]: the "
+        "one is current and why, its findings, its TCO determination with the prong values and "
+        "the quarter it counts in. explain --quarter 2024-Q1 [--column dd_tco] [--csv]: the "
         "published count and the SCRs behind it. Opens the warehouse read-only.",
     )
-    p.add_argument("scr_id", nargs="?", help="an SCR id (case is ignored)")
+    p.add_argument(
+        "scr_id",
+        nargs="?",
+        help="an SCR id (case is ignored); when its case was reviewed in an audit sample, the "
+        "analysts' verdict is shown beside the determination",
+    )
     p.add_argument("--quarter", metavar="YYYY-QN", help="a fiscal quarter, e.g. 2024-Q1")
     p.add_argument(
         "--column",

@@ -17,8 +17,8 @@ References
 - W. G. Cochran, *Sampling Techniques*, 3rd ed., Wiley, 1977: ch. 4, eqs. (4.1)-(4.2)
   (sample size for proportions); ch. 3 (variance of a sample proportion with the finite
   population correction, confidence limits including exact hypergeometric limits).
-- W. G. Cochran, *Sampling Techniques*, 3rd ed., Wiley, 1977: ch. 6, eqs. (6.1)-(6.9) (the
-  ratio estimator of a population total and its large-sample variance), used by
+- W. G. Cochran, *Sampling Techniques*, 3rd ed., Wiley, 1977: ch. 6 (the ratio estimator of a
+  population total and its large-sample variance), used by
   :func:`ratio_estimate` for the number of counted SCRs that are truly TCO-related.
 - U.S. GAO, *Using Statistical Sampling*, GAO/PEMD-10.1.6 (1992), ch. 4-5 (attribute
   sampling, projection and the normal approximation).
@@ -362,9 +362,9 @@ def ratio_estimate(x, y, population: int | None, total: int, confidence: float =
     estimator is the case-level ratio estimator of a total (Cochran 1977, ch. 6):
 
         x_i  = the case's counted SCRs in the year;  y_i = x_i if the analysts say TCO, else 0
-        R    = sum(y) / sum(x)                       (6.1)
+        R    = sum(y) / sum(x)
         Y^   = X * R                                 X = ``total``, the year's counted SCRs
-        v(Y^) = N^2 (1 - n/N) / n * sum((y_i - R x_i)^2) / (n - 1)     (6.9, large sample)
+        v(Y^) = N^2 (1 - n/N) / n * sum((y_i - R x_i)^2) / (n - 1)     (large sample)
         Y^ -/+ z sqrt(v),  lower floored, upper ceiled (outward, as :func:`project`),
         clipped to [sum(y), X - sum(x - y)]: at least the TCO SCRs the analysts saw, at most
         everything but the non-TCO SCRs they saw.

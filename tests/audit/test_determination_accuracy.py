@@ -8,7 +8,7 @@ tco_involvement) and the reviews:
 
     case  SCRs (counted disruptions/dismantlements)              review (A, B)  verdict
     C1    S11 TCO box Y, S12 TCO box '', S13 TCO box Y           Y, Y           TCO
-          (+ S14 INITIAL, S15 pending, S16 approved FY2023: not counted here)
+          (+ S14 INITIAL, S15 pending, S16 approved FY2023, S17 quarantined: not counted)
     C2    S21 TCO box Y, S22 TCO box ''                           Y, N           NOT_TCO
     C3    S31 NON_TCO box ''                                      Y, Y           TCO
     C4    S41 UNDETERMINED box '', S42 NON_TCO box N              N, N           NOT_TCO
@@ -39,6 +39,7 @@ SCRS = [
     scr("S14", "C1", "INITIAL", GANGS, "2023-10-15", **T),
     scr("S15", "C1", "DISRUPTION", GANGS, "", status="PENDING", **T),
     scr("S16", "C1", "DISRUPTION", GANGS, "2023-09-15", **T),
+    scr("S17", "C1", "DISRUPTION", "Not a category", "2024-03-03", **T),  # quarantined
     scr("S21", "C2", "DISRUPTION", GANGS, "2023-12-01", tco="Y", **T),
     scr("S22", "C2", "DISMANTLEMENT", GANGS, "2024-03-01", subjects="5", countries="GT"),
     scr("S31", "C3", "DISRUPTION", GANGS, "2024-01-10", subjects="1", countries="US"),
@@ -61,9 +62,13 @@ def _html_tables(page: str) -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def _check_status(p) -> str:
-    rec = p.instance.event_log_storage.get_latest_asset_check_execution_by_key([CHECK])
-    return rec[CHECK].evaluation.severity.value if not rec[CHECK].evaluation.passed else "PASSED"
+def _check_status(p) -> tuple[str, str | None]:
+    """(WARN or PASSED, the draw command the check's description names)."""
+    ev = p.instance.event_log_storage.get_latest_asset_check_execution_by_key([CHECK])[
+        CHECK
+    ].evaluation
+    said = re.search(r"`(scr-pipeline audit draw [^`]*)`", ev.description or "")
+    return ("PASSED" if ev.passed else ev.severity.value), said and said.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -192,8 +197,8 @@ def test_explain_shows_the_analysts_verdict_beside_the_determination(site, capsy
 
 def test_validation_sample_due_warns_until_the_latest_year_is_reviewed(site):
     p, before = site
-    assert before == "WARN"  # FY2024 published, no sample yet
-    assert _check_status(p) == "PASSED"
+    assert before == ("WARN", "scr-pipeline audit draw --fiscal-years 2024")  # nothing drawn
+    assert _check_status(p) == ("PASSED", None)
 
 
 def test_verify_reproduces_the_new_outputs(site):
@@ -221,3 +226,59 @@ def test_report_shows_agreement_and_estimate(site):
     (est,) = tables["estimates-table"]
     assert (est["estimate"], est["lower_bound"], est["upper_bound"]) == ("6", "4", "7")
     assert (est["dd_tco_published"], est["reviewed_cases"]) == ("8", "4")
+
+
+def test_rejected_reviews_cases_without_scrs_and_the_latest_sample(site, tmp_path):
+    """On a copy of the warehouse: a second sample (FY2023-FY2024, the same four cases, N = 9)
+    and C4's review rejected by a rule. FY2023: only C1 has a counted DD SCR (S16, TCO), yet
+    all three reviewed cases count in n: x = (1, 0, 0), y = (1, 0, 0), R = 1, X = 1 -> 1 (1 to
+    1). FY2024 without C4: x = (3, 2, 1), y = (3, 0, 1), R = 4/6, X R = 7.33 -> 7;
+    y - R x = (1, -4/3, 1/3), s^2 = (1 + 16/9 + 1/9) / 2 = 13/9, v = 81 (1 - 3/9) / 3 * 13/9 = 26,
+    7.33 -/+ 1.6449 * 5.099 = -1.05 .. 15.72, clipped to [4, 11 - 2] = [4, 9]. Agreement 3 of 6
+    compared SCRs (S31 NON_TCO judged TCO, S21/S22 TCO judged not) = 50%. The V&V statement of
+    FY2024 now uses sample 2."""
+    import shutil
+
+    import duckdb
+
+    from assets.audit.accuracy import build_accuracy
+    from assets.audit.estimates import build_estimates
+    from assets.audit.vv_statement import statement_rows
+
+    p, _ = site
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(p.warehouse, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "INSERT INTO audit_samples SELECT 2, seed, 'FY2023-FY2024', 2023, 2024, 9, "
+            "population_scrs, sample_size, sample_scrs, method, drawn_at, run_id "
+            "FROM audit_samples WHERE sample_id = 1"
+        )
+        con.execute(
+            "INSERT INTO audit_sample_cases SELECT * REPLACE (2 AS sample_id) "
+            "FROM audit_sample_cases WHERE sample_id = 1"
+        )
+        con.execute("UPDATE case_review_current SET rejected = true WHERE case_number = 'C4'")
+        build_accuracy(con)
+        est = {r["fiscal_year"]: r for r in build_estimates(con).to_pylist() if r["sample_id"] == 2}
+        cells = con.execute(
+            "SELECT fiscal_year, value, analyst_verdict, scrs FROM determination_accuracy "
+            "WHERE sample_id = 2 AND source = 'determination' ORDER BY ALL"
+        ).fetchall()
+        vv = {r["fiscal_year"]: r for r in statement_rows(con).to_pylist()}
+    assert cells == [
+        (2023, "TCO", "TCO", 1),
+        (2024, "NON_TCO", "TCO", 1),
+        (2024, "TCO", "NOT_TCO", 2),
+        (2024, "TCO", "TCO", 3),
+    ]
+    e23, e24 = est[2023], est[2024]
+    assert (e23["reviewed_cases"], e23["dd_total"], e23["estimate"]) == (3, 1, 1)
+    assert (e23["lower_bound"], e23["upper_bound"], e23["population_cases"]) == (1, 1, 9)
+    assert (e24["reviewed_cases"], e24["reviewed_scrs"], e24["reviewed_tco_scrs"]) == (3, 6, 4)
+    assert (e24["estimate"], e24["lower_bound"], e24["upper_bound"]) == (7, 4, 9)
+    assert e24["standard_error"] == pytest.approx(26**0.5)
+    assert vv[2024]["accuracy_sample_id"] == 2
+    assert (
+        "(audit sample 2) agreed with the automated determination for 50%" in vv[2024]["element_c"]
+    )
