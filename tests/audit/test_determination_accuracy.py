@@ -26,6 +26,8 @@ import re
 
 import dagster as dg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.extracts import GANGS, scr, write_csv
 
 from pipelines.cli import main
@@ -282,3 +284,70 @@ def test_rejected_reviews_cases_without_scrs_and_the_latest_sample(site, tmp_pat
     assert (
         "(audit sample 2) agreed with the automated determination for 50%" in vv[2024]["element_c"]
     )
+
+
+def _agreement(cells: list[tuple]) -> list[tuple]:
+    """AGREEMENT_SQL over a hand-made determination_accuracy table (in-memory DuckDB)."""
+    import duckdb
+
+    from assets.audit.accuracy import AGREEMENT_SQL
+
+    with duckdb.connect() as con:
+        con.execute(
+            "CREATE TABLE determination_accuracy (sample_id INTEGER, fiscal_year INTEGER, "
+            "source VARCHAR, value VARCHAR, analyst_verdict VARCHAR, scrs BIGINT)"
+        )
+        if cells:
+            con.executemany(
+                "INSERT INTO determination_accuracy VALUES (1, 2024, ?, ?, ?, ?)", cells
+            )
+        return con.execute(
+            f"SELECT compared, not_compared, agreement, tco_rejected, non_tco_accepted, kappa "
+            f"FROM ({AGREEMENT_SQL}) WHERE fiscal_year IS NOT NULL AND source = 'determination'"
+        ).fetchall()
+
+
+def test_kappa_is_zero_at_chance_agreement_and_null_without_a_denominator():
+    """90% determined TCO, 90% judged TCO, independent: a, b, c, d = 81, 9, 9, 1; agreement
+    82% = pe = 0.9*0.9 + 0.1*0.1, so kappa 0 (docs/audit-statistics.md)."""
+    cells = [("determination", "TCO", "TCO", 81), ("determination", "TCO", "NOT_TCO", 9),
+             ("determination", "NON_TCO", "TCO", 9), ("determination", "NON_TCO", "NOT_TCO", 1)]  # fmt: skip
+    ((m, skipped, agree, rejected, accepted, kappa),) = _agreement(cells)
+    assert (m, skipped) == (100, 0)
+    assert (agree, rejected, accepted, kappa) == pytest.approx((0.82, 0.1, 0.9, 0.0), abs=1e-12)
+    # only UNDETERMINED: nothing compared, every measure null
+    only = _agreement([("determination", "UNDETERMINED", "TCO", 5)])
+    assert only == [(0, 5, None, None, None, None)]
+    # all TCO and all judged TCO: pe = 1, kappa null; agreement 1
+    assert _agreement([("determination", "TCO", "TCO", 4)]) == [(4, 0, 1.0, 0.0, None, None)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 50), min_size=5, max_size=5))
+def test_agreement_sql_equals_the_formulas(counts):
+    a, b, c, d, u = counts
+    cells = [
+        ("determination", v, w, n)
+        for (v, w), n in zip(
+            [("TCO", "TCO"), ("TCO", "NOT_TCO"), ("NON_TCO", "TCO"), ("NON_TCO", "NOT_TCO"),
+             ("UNDETERMINED", "NOT_TCO")],
+            counts, strict=True,
+        )
+        if n
+    ]  # fmt: skip
+    rows = _agreement(cells)
+    m = a + b + c + d
+    if not cells:
+        assert rows == []
+        return
+    ((got_m, got_u, agree, rejected, accepted, kappa),) = rows
+    assert (got_m, got_u) == (m, u)
+    if m == 0:
+        assert agree is None and kappa is None
+        return
+    po = (a + d) / m
+    pe = ((a + b) * (a + c) + (c + d) * (b + d)) / m**2
+    assert agree == pytest.approx(po)
+    assert rejected == (pytest.approx(b / (a + b)) if a + b else None)
+    assert accepted == (pytest.approx(c / (c + d)) if c + d else None)
+    assert kappa == (pytest.approx((po - pe) / (1 - pe)) if pe < 1 else None)
