@@ -232,7 +232,8 @@ def test_report_shows_agreement_and_estimate(site):
 
 def test_rejected_reviews_cases_without_scrs_and_the_latest_sample(site, tmp_path):
     """On a copy of the warehouse: a second sample (FY2023-FY2024, the same four cases, N = 9)
-    and C4's review rejected by a rule. FY2023: only C1 has a counted DD SCR (S16, TCO), yet
+    and C4's review rejected by a rule; a third sample whose only case (C5) has no review gets no
+    rows. FY2023: only C1 has a counted DD SCR (S16, TCO), yet
     all three reviewed cases count in n: x = (1, 0, 0), y = (1, 0, 0), R = 1, X = 1 -> 1 (1 to
     1). FY2024 without C4: x = (3, 2, 1), y = (3, 0, 1), R = 4/6, X R = 7.33 -> 7;
     y - R x = (1, -4/3, 1/3), s^2 = (1 + 16/9 + 1/9) / 2 = 13/9, v = 81 (1 - 3/9) / 3 * 13/9 = 26,
@@ -261,8 +262,24 @@ def test_rejected_reviews_cases_without_scrs_and_the_latest_sample(site, tmp_pat
             "FROM audit_sample_cases WHERE sample_id = 1"
         )
         con.execute("UPDATE case_review_current SET rejected = true WHERE case_number = 'C4'")
+        # sample 3: only C5, never reviewed -> no rows in either table
+        con.execute(
+            "INSERT INTO audit_samples SELECT 3, seed, fiscal_years, fiscal_year_from, "
+            "fiscal_year_to, 6, population_scrs, 1, 2, method, drawn_at, run_id "
+            "FROM audit_samples WHERE sample_id = 1"
+        )
+        con.execute(
+            "INSERT INTO audit_sample_cases SELECT 3, 'C5', 1, criminal_category, field_office, "
+            "2, scr_ids, scr_types, approved_dates, scrs FROM audit_sample_cases "
+            "WHERE sample_id = 1 AND draw_order = 1"
+        )
         build_accuracy(con)
-        est = {r["fiscal_year"]: r for r in build_estimates(con).to_pylist() if r["sample_id"] == 2}
+        table = build_estimates(con).to_pylist()
+        assert sorted({r["sample_id"] for r in table}) == [1, 2]
+        est = {r["fiscal_year"]: r for r in table if r["sample_id"] == 2}
+        assert con.execute(
+            "SELECT DISTINCT sample_id FROM determination_accuracy ORDER BY 1"
+        ).fetchall() == [(1,), (2,)]
         cells = con.execute(
             "SELECT fiscal_year, value, analyst_verdict, scrs FROM determination_accuracy "
             "WHERE sample_id = 2 AND source = 'determination' ORDER BY ALL"
