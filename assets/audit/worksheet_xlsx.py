@@ -88,8 +88,8 @@ def _review_sheet(book: xlsxwriter.Workbook, header: list[str], rows: list) -> N
         ws.write_string(0, c, name, bold)
         for r, value in enumerate(values, start=1):
             if value is None or value == "":
-                continue
-            if name in NUMBER_COLUMNS and isinstance(value, int | float):
+                ws.write_blank(r, c, None, fmt)  # styled: what the analyst types is text/date
+            elif name in NUMBER_COLUMNS and isinstance(value, int | float):
                 ws.write_number(r, c, value)
             else:
                 ws.write_string(r, c, str(value), text)
