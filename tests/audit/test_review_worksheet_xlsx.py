@@ -242,3 +242,35 @@ def test_empty_rows_are_skipped_and_rows_keep_their_sheet_number(tmp_path: Path)
         {"case_number": "C1", "reviewed_on": "2026-11-20", "__row": 2},
         {"case_number": "C2", "reviewed_on": "2026-11-21", "__row": 4},
     ]
+
+
+@pytest.mark.parametrize(
+    ("source_file", "written", "read"),
+    [
+        ("case_reviews_a.csv", "'-45", "-45"),  # the CSV worksheet's protective quote is dropped
+        ("case_reviews_a.CSV", "'=X1", "=X1"),
+        ("case_reviews_a.csv", "''QUOTED", "'QUOTED"),  # a drawn case starting with a quote
+        ("case_reviews_a.csv", "'AB-7", "'AB-7"),  # not a quote the worksheet added
+        ("case_reviews_a.csv", "-45", "-45"),  # typed without the quote: read as typed
+        ("case_reviews_a.xlsx", "'-45", "'-45"),  # .xlsx cells are text: nothing was added
+        ("case_reviews_a.parquet", "'-45", "'-45"),
+    ],
+)
+def test_a_csv_case_number_is_read_without_the_worksheets_quote(source_file, written, read):
+    from schemas.case_review import TYPED_VIEW_SQL
+
+    con = _sample([("-45", "c", "o", "s"), ("'QUOTED", "c", "o", "s")])
+    con.execute(
+        "CREATE TABLE active_raw_case_reviews AS SELECT 1 AS file_id, ? AS source_file, "
+        "2 AS source_row, TIMESTAMP '2026-11-20 12:00' AS ingested_at, ? AS case_number, "
+        "'2026-11-20' AS reviewed_on, 'Y' AS association_of_individuals, "
+        "'N' AS crosses_international_border, NULL AS notes",
+        [source_file, written],
+    )
+    con.execute(TYPED_VIEW_SQL)
+    [(case, in_sample, untrimmed)] = con.execute(
+        "SELECT case_number, in_sample, case_number__untrimmed FROM case_review_versions"
+    ).fetchall()
+    assert case == read.upper()
+    assert in_sample is (read in ("-45", "'QUOTED"))
+    assert untrimmed is None  # dropping the quote is no whitespace change
