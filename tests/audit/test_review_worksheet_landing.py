@@ -62,15 +62,16 @@ def _answer(order: int) -> tuple[str, str]:
 
 def _fill_xlsx(site: Path, sample_id: int, name: str, edit=None) -> Path:
     """The published workbook filled as Excel saves it: typed dates are date cells (every
-    fourth typed as text instead), Y/N chosen from the drop-down; ``edit(ws)`` changes more."""
+    fourth typed as text, every fourth in a date-and-time format), Y/N chosen from the drop-down; ``edit(ws)`` changes more."""
     book = openpyxl.load_workbook(site / WORKSHEETS / f"review_worksheet_sample_{sample_id}.xlsx")
     ws = book["Reviews"]
     for r in range(2, ws.max_row + 1):
         a, b = _answer(ws.cell(r, 1).value)
         date = ws.cell(r, COLUMNS["reviewed_on"])
-        if r % 4:
-            date.value, date.number_format = dt.datetime(2026, 11, 20), "yyyy-mm-dd"
-        else:
+        date.value, date.number_format = dt.datetime(2026, 11, 20), "yyyy-mm-dd"
+        if r % 4 == 1:  # a date typed into a cell formatted with a time of day
+            date.number_format = "m/d/yyyy h:mm"
+        elif r % 4 == 0:
             date.value = "2026-11-20"
         ws.cell(r, COLUMNS["association_of_individuals"]).value = a
         ws.cell(r, COLUMNS["crosses_international_border"]).value = b
