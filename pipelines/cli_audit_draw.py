@@ -10,6 +10,26 @@ from __future__ import annotations
 import argparse
 import json
 
+from assets.audit.stats import sample_size
+
+OIG_POPULATION = 5_016  # the OIG's population of cases, FY2017-FY2022
+
+
+def sizing_help() -> str:
+    """The --help paragraph on how many cases give +/- 5 points on the agreement rate, computed
+    by assets.audit.stats.sample_size (90% confidence, the OIG's)."""
+    worst = sample_size(OIG_POPULATION, 0.90, 0.05, 0.5)
+    likely = sample_size(OIG_POPULATION, 0.90, 0.05, 0.9)
+    return (
+        "How many cases: to measure the agreement rate (analysts vs the automated TCO "
+        "determination) within +/- 5 points at 90% confidence, draw "
+        f"{worst['n']} cases from a population of {OIG_POPULATION:,} ({worst['n0']} from a very "
+        "large one) when nothing is known about the rate (50%, the most cautious assumption; "
+        f"the OIG's {worst['n']}), or {likely['n']} ({likely['n0']}) if agreement is expected "
+        "near 90%. For your population and assumptions: "
+        "`scr-pipeline audit sample-size --population N --expected-rate P`."
+    )
+
 
 def cmd_draw(args: argparse.Namespace) -> int:
     """Handle `audit draw`: run the `audit_draw` Dagster job in-process under the refresh lock."""
@@ -44,12 +64,13 @@ def cmd_draw(args: argparse.Namespace) -> int:
     )
     print(f"  recorded in the warehouse      audit_samples, sample_id {res['sample_id']}")
     print(f"  cases                          {res['cases_file']}")
-    print(f"  review worksheet               {res['worksheet']}")
+    print(f"  review worksheet (Excel)       {res['worksheet_xlsx']}")
+    print(f"  review worksheet (CSV)         {res['worksheet']}")
     print(
-        "Next: fill reviewed_on (YYYY-MM-DD), association_of_individuals and "
+        "Next: fill reviewed_on (a date, or YYYY-MM-DD), association_of_individuals and "
         "crosses_international_border (Y/N) for every case, save the worksheet in the landing dir "
-        "as case_reviews_<YYYY-MM-DD>.csv and run `scr-pipeline refresh`; the projection is "
-        "written to audit_projection.parquet."
+        "as case_reviews_<YYYY-MM-DD>.xlsx (or .csv) and run `scr-pipeline refresh`; the "
+        "projection is written to audit_projection.parquet."
     )
     return 0
 
@@ -91,8 +112,10 @@ def register(audit_sub: argparse._SubParsersAction) -> None:
             "by SHA-256 of '<seed>:<case_number>': the same seed and population always give the "
             "same cases. The sample is recorded in the warehouse (audit_samples, "
             "audit_sample_cases) and exported to SCR_OUTPUT_DIR/audit_sample/ with a review "
-            "worksheet CSV. Needs a refreshed warehouse; waits for no refresh unless --wait."
+            "worksheet as .xlsx (Y/N drop-downs, a sheet explaining the two prongs) and as CSV. "
+            "Needs a refreshed warehouse; waits for no refresh unless --wait."
         ),
+        epilog=sizing_help(),
     )
     dr.add_argument(
         "--fiscal-years",

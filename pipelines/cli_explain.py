@@ -15,6 +15,7 @@ from assets._shared import settings
 from assets._shared.errors import PipelineError
 from pipelines.cli_findings import _table, open_read_only
 from schemas.fiscal import parse_quarter_key
+from schemas.spreadsheet_text import protect
 
 VERSIONS_SQL = """
 SELECT v.source_file, v.source_row, v.last_modified_at, v.last_modified_ts, v.status,
@@ -199,7 +200,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.csv:
         w = csv.writer(sys.stdout, lineterminator="\n")
         w.writerow(QUARTER_COLUMNS)
-        w.writerows(scrs)
+        w.writerows([protect(v) for v in row] for row in scrs)  # opened in a spreadsheet
         return 0
     fy, q = parse_quarter_key(args.quarter)
     shown = "no published row" if count is None else f"{count:,}"

@@ -3,7 +3,9 @@
 As for SCRs (``schemas/scr_extract.py``), parsing and look-ups happen once in DuckDB: blank
 values become NULL, ``reviewed_d`` is the parsed date (NULL when present but unreadable) and
 ``in_sample`` says whether the case was drawn into any recorded audit sample. Each pandera check
-is named by its ``rule_id`` from ``reference/case_review_rules.csv``.
+is named by its ``rule_id`` from ``reference/case_review_rules.csv``. A case number in a CSV
+review is read without the quote the CSV worksheet put before a formula-like value
+(``schemas/spreadsheet_text.py``), so a filled worksheet names the case as it was drawn.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from schemas.rule_blocks import (
     schema_from_rules,
     value_sql,
 )
+from schemas.spreadsheet_text import unprotect_sql
 
 if TYPE_CHECKING:
     import pandera.polars as pa
@@ -41,7 +44,11 @@ SELECT file_id, source_file, source_row,
     {parsed("reviewed_on", DATE_RE, "DATE", "reviewed_d")}, {FUTURE_AFTER_SQL},
     {value_sql("case_number", identity=True)} IN (SELECT case_number FROM audit_sample_cases)
         AS in_sample
-FROM active_raw_case_reviews
+FROM (
+    SELECT * REPLACE (CASE WHEN lower(source_file) LIKE '%.csv'
+        THEN {unprotect_sql("case_number")} ELSE case_number END AS case_number)
+    FROM active_raw_case_reviews
+)
 """
 
 

@@ -23,9 +23,11 @@ class ExtractSpec:
     date_columns: tuple[str, ...] = ()
     integer_columns: tuple[str, ...] = ()
     identity_columns: tuple[str, ...] = ()  # compared upper-case (CONTRACT.md, value rules)
+    suffixes: tuple[str, ...] = ("csv", "parquet")  # file types a landing file may have
 
     def matches(self, file_name: str) -> bool:
-        return bool(re.fullmatch(re.escape(self.prefix) + r".+\.(csv|parquet)", file_name))
+        kinds = "|".join(map(re.escape, self.suffixes))
+        return bool(re.fullmatch(re.escape(self.prefix) + rf".+\.({kinds})", file_name))
 
 
 SCR = ExtractSpec(
@@ -121,6 +123,7 @@ CASE_REVIEWS = ExtractSpec(
     rule_prefix="cr.",
     date_columns=("reviewed_on",),
     identity_columns=("case_number",),
+    suffixes=("csv", "parquet", "xlsx"),  # .xlsx: the filled review worksheet (first sheet)
 )
 
 EXTRACTS: tuple[ExtractSpec, ...] = (SCR, RESOURCE_REQUESTS, CASE_REVIEWS)

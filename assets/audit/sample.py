@@ -30,6 +30,7 @@ import pyarrow as pa
 from assets._shared.errors import PipelineError
 from assets._shared.metadata import OWNERS
 from assets._shared.resources import WRITER_TAG, FilesResource, WarehouseResource
+from schemas.spreadsheet_text import protect
 
 SAMPLE_DIR = "audit_sample"
 WORKSHEET_DIR = "_worksheets"  # '_' prefix: pyarrow.dataset and parquet globs skip it
@@ -189,27 +190,47 @@ def sample_cases(con: duckdb.DuckDBPyConnection, sample_id: int) -> pa.Table:
     ).to_arrow_table()
 
 
-def worksheet_csv(con: duckdb.DuckDBPyConnection, sample_id: int) -> bytes:
-    """The analysts' CSV: one row per sampled case, its SCRs, and empty review columns."""
+def worksheet_rows(con: duckdb.DuckDBPyConnection, sample_id: int) -> tuple[list[str], list]:
+    """Header and rows of the review worksheet (CSV and .xlsx): one row per sampled case, its
+    SCRs, and the review columns (empty, for the analysts)."""
     cur = con.execute(
         "SELECT draw_order, case_number, criminal_category, field_office, scr_count, scrs "
         "FROM audit_sample_cases WHERE sample_id = ? ORDER BY draw_order",
         [sample_id],
     )
     header = [d[0] for d in cur.description] + list(REVIEW_COLUMNS)
+    return header, [row + ("",) * len(REVIEW_COLUMNS) for row in cur.fetchall()]
+
+
+def worksheet_csv(con: duckdb.DuckDBPyConnection, sample_id: int) -> bytes:
+    """The analysts' CSV; a text value a spreadsheet would run as a formula is quoted."""
+    header, rows = worksheet_rows(con, sample_id)
     buf = io.StringIO(newline="")
     writer = csv.writer(buf)
     writer.writerow(header)
-    writer.writerows(row + ("",) * len(REVIEW_COLUMNS) for row in cur.fetchall())
+    writer.writerows([protect(v) for v in row] for row in rows)
     return buf.getvalue().encode("utf-8")
+
+
+def worksheet_files(con: duckdb.DuckDBPyConnection, sample_id: int) -> dict[str, bytes]:
+    """The review worksheet of one sample as CSV and as .xlsx, by path under SCR_OUTPUT_DIR."""
+    from assets.audit.worksheet_xlsx import worksheet_xlsx
+
+    stem = f"{SAMPLE_DIR}/{WORKSHEET_DIR}/review_worksheet_sample_{sample_id}"
+    return {
+        f"{stem}.csv": worksheet_csv(con, sample_id),
+        f"{stem}.xlsx": worksheet_xlsx(con, sample_id),
+    }
 
 
 def sample_paths(output: Path, sample_id: int) -> dict:
     """Where a sample is published (by assets/publish/outputs.py, after the draw)."""
     root = output / SAMPLE_DIR
+    worksheet = root / WORKSHEET_DIR / f"review_worksheet_sample_{sample_id}"
     return {
         "cases_file": str(root / f"sample_id={sample_id}" / "cases.parquet"),
-        "worksheet": str(root / WORKSHEET_DIR / f"review_worksheet_sample_{sample_id}.csv"),
+        "worksheet": str(worksheet.with_suffix(".csv")),
+        "worksheet_xlsx": str(worksheet.with_suffix(".xlsx")),
     }
 
 

@@ -132,9 +132,10 @@ def ingest_file(
         if sql is None:
             mapping = contract_header(f.name, columns, f.spec)
             sql = _insert_sql(f.spec, mapping, [c for c in columns if c not in mapping.values()])
-        batch = batch.append_column(
-            "__row", pa.array(range(rows + 1, rows + batch.num_rows + 1), pa.int64())
-        )
+        if "__row" not in batch.schema.names:  # an .xlsx batch carries its sheet rows
+            batch = batch.append_column(
+                "__row", pa.array(range(rows + 1, rows + batch.num_rows + 1), pa.int64())
+            )
         con.register("__batch", batch)
         con.execute(sql, [file_id, f.name, f.sha256, now])
         con.unregister("__batch")

@@ -1,4 +1,4 @@
-"""Read one landing file (CSV or Parquet) as Arrow batches of strings, or refuse it by name.
+"""Read one landing file (CSV, Parquet, or a review worksheet .xlsx) as Arrow batches of strings, or refuse it by name.
 
 Every failure becomes a ``BadExtractError`` naming the file and the problem, so the operator
 never sees a pyarrow traceback. Memory stays bounded: files are streamed in batches.
@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from assets._shared.errors import BadExtractError
 from assets._shared.validation import HEADER_RENAMES_DDL
+from assets.landing.xlsx_reader import first_sheet_table
 from schemas.extracts import ExtractSpec
 
 BATCH_ROWS = 1_000_000
@@ -131,6 +132,16 @@ def _parquet_batches(path: Path, spec: ExtractSpec) -> Iterator[tuple[list[str],
         yield columns, _as_contract_types(batch, spec)
 
 
+def _xlsx_batches(path: Path, spec: ExtractSpec) -> Iterator[tuple[list[str], pa.RecordBatch]]:
+    """The first sheet as text (assets/landing/xlsx_reader.py), then the CSV path's header rules."""
+    columns, batch = first_sheet_table(path)
+    _check_header(path.name, columns, spec)
+    yield columns, batch
+
+
+READERS = {".parquet": _parquet_batches, ".xlsx": _xlsx_batches}
+
+
 def _whole(arr: pa.Array, unit: pa.Array) -> bool:
     return bool(pc.all(pc.equal(arr, unit)).as_py() in (True, None))
 
@@ -170,7 +181,7 @@ def csv_columns(path: Path, spec: ExtractSpec) -> list[str]:
 def read_batches(path: Path, spec: ExtractSpec) -> Iterator[tuple[list[str], pa.RecordBatch]]:
     """Yield (header, batch) pairs; raise BadExtractError for a file that is not an extract."""
     _check_not_empty(path)
-    reader = _parquet_batches if path.suffix == ".parquet" else _csv_batches
+    reader = READERS.get(path.suffix, _csv_batches)
     try:
         yield from reader(path, spec)
     except BadExtractError:

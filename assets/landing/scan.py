@@ -97,7 +97,7 @@ def scan_landing(
             raise BadExtractError(
                 path.name,
                 "the name matches no extract type (expected scr_extract_*, resource_requests_* "
-                "or case_reviews_*, ending .csv or .parquet)",
+                "or case_reviews_*, ending .csv or .parquet; case_reviews_* also .xlsx)",
                 "Rename the file or move it out of the landing dir, then refresh again.",
             )
         scan.present.add(path.name)

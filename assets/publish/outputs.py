@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from assets._shared.errors import unwritable
 from assets._shared.metadata import OWNERS
 from assets._shared.resources import FilesResource, WarehouseResource
-from assets.audit.sample import SAMPLE_DIR, WORKSHEET_DIR, sample_cases, worksheet_csv
+from assets.audit.sample import SAMPLE_DIR, sample_cases, worksheet_files
 from assets.measures.restatements import record_publication
 from assets.publish.export import findings_sql, partition_columns, partition_path, partition_rows
 from assets.publish.manifest import (
@@ -85,9 +85,7 @@ def audit_sample_files(con: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
         "SELECT DISTINCT sample_id FROM audit_sample_cases ORDER BY 1"
     ).fetchall():
         out[f"{SAMPLE_DIR}/sample_id={sid}/cases.parquet"] = _parquet_bytes(sample_cases(con, sid))
-        out[f"{SAMPLE_DIR}/{WORKSHEET_DIR}/review_worksheet_sample_{sid}.csv"] = worksheet_csv(
-            con, sid
-        )
+        out |= worksheet_files(con, sid)  # CSV and .xlsx
     return out
 
 

@@ -145,7 +145,42 @@ def test_text_output_names_the_files(site, capsys):
     assert _run(["audit", "draw", "--size", "5", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "Drew sample 1: 5 of " in out
-    assert "review_worksheet_sample_1.csv" in out and "case_reviews_<YYYY-MM-DD>.csv" in out
+    assert "review_worksheet_sample_1.csv" in out and "review_worksheet_sample_1.xlsx" in out
+    assert "case_reviews_<YYYY-MM-DD>.xlsx (or .csv)" in out
+
+
+def test_the_excel_worksheet_is_exported_and_a_refresh_keeps_its_bytes(site, capsys):
+    import openpyxl
+
+    _draw(capsys, "--size", "12", "--seed", "3")
+    path = site / "output" / "audit_sample" / "_worksheets" / "review_worksheet_sample_1.xlsx"
+    first = path.read_bytes()
+    ws = openpyxl.load_workbook(path)["Reviews"]
+    assert [c.value for c in ws[1]] == WORKSHEET_COLUMNS
+    assert [ws.cell(r, 2).value for r in range(2, 14)] == _sample(site, 1)
+    assert ws.max_row == 13
+    _refresh()  # republishes whatever differs from what the warehouse implies
+    assert path.read_bytes() == first
+
+
+def test_draw_help_says_how_many_cases_give_five_points():
+    import subprocess
+
+    from support.project import console_script
+
+    from assets.audit.stats import sample_size
+
+    out = subprocess.run(
+        [str(console_script()), "audit", "draw", "--help"], capture_output=True, text=True
+    ).stdout
+    text = " ".join(out.split())
+    assert "within +/- 5 points at 90% confidence" in text
+    assert sample_size(5016, 0.90, 0.05, 0.5)["n"] == 258
+    assert "draw 258 cases from a population of 5,016 (271 from a very large one)" in text
+    assert (
+        f"or {sample_size(5016, 0.90, 0.05, 0.9)['n']} (98) if agreement is expected near 90%"
+        in text
+    )
 
 
 @pytest.mark.parametrize(

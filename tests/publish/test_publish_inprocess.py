@@ -36,6 +36,7 @@ from support.project import refreshed_warehouse as _base
 from assets._shared.errors import UnwritablePathError
 from assets._shared.resources import WarehouseResource
 from assets.audit.sample import draw_sample, sample_cases, worksheet_csv
+from assets.audit.worksheet_xlsx import worksheet_xlsx
 from assets.publish import outputs as P
 from assets.publish.manifest import (
     MANIFEST,
@@ -84,6 +85,7 @@ Q2 = "quarterly_measures/fiscal_year=2024/fiscal_quarter=2/data.parquet"
 CAT_Q4 = "category_measures/fiscal_year=2023/fiscal_quarter=4/data.parquet"
 ONE_SAMPLE = [
     "audit_sample/_worksheets/review_worksheet_sample_1.csv",
+    "audit_sample/_worksheets/review_worksheet_sample_1.xlsx",
     "audit_sample/sample_id=1/cases.parquet",
 ]
 
@@ -380,6 +382,8 @@ def test_published_differences_names_each_kind_of_difference(con, tmp_path, monk
         f"{Q2}: content differs from the manifest (sha256)",
         "audit_sample/_worksheets/review_worksheet_sample_1.csv: implied by the warehouse but "
         "not published",
+        "audit_sample/_worksheets/review_worksheet_sample_1.xlsx: implied by the warehouse but "
+        "not published",
         "audit_sample/sample_id=1/cases.parquet: implied by the warehouse but not published",
         f"{new}: implied by the warehouse but not published",
         f"{CAT_Q4}: published but no longer implied by the warehouse",
@@ -391,7 +395,7 @@ def test_published_differences_names_each_kind_of_difference(con, tmp_path, monk
     ]
     del manifest["outputs"]  # a manifest from before outputs were fingerprinted
     (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-    assert len(P.published_differences(out, con)) == 1 + 3 + 1 + len(OUTPUTS) + 1
+    assert len(P.published_differences(out, con)) == 1 + len(ONE_SAMPLE) + 1 + 1 + len(OUTPUTS) + 1
     summary = P.publish(con, out, "refresh-2", "run-2")
     assert (summary["written"], summary["removed"]) == (
         sorted([Q2, "report/index.html", *ONE_SAMPLE, new]),
@@ -479,8 +483,10 @@ def test_audit_samples_are_published_per_sample(con):
     assert list(files) == [
         "audit_sample/sample_id=1/cases.parquet",
         "audit_sample/_worksheets/review_worksheet_sample_1.csv",
+        "audit_sample/_worksheets/review_worksheet_sample_1.xlsx",
         "audit_sample/sample_id=2/cases.parquet",
         "audit_sample/_worksheets/review_worksheet_sample_2.csv",
+        "audit_sample/_worksheets/review_worksheet_sample_2.xlsx",
     ]
     assert files["audit_sample/_worksheets/review_worksheet_sample_2.csv"] == (
         b"draw_order,case_number,criminal_category,field_office,scr_count,scrs,reviewed_on,"
@@ -494,6 +500,7 @@ def test_audit_samples_are_published_per_sample(con):
         assert {pq.ParquetFile(cases).metadata.row_group(0).column(0).compression} == {"ZSTD"}
         sheet = f"audit_sample/_worksheets/review_worksheet_sample_{sid}.csv"
         assert files[sheet] == worksheet_csv(con, sid)
+        assert files[sheet.replace(".csv", ".xlsx")] == worksheet_xlsx(con, sid)
     plan = P.plan_outputs(con)
     assert plan.rendered == {**files, **trace_html.vv_files(con)}
     assert plan.paths == {*EVERY_FILE, *files}
