@@ -22,8 +22,8 @@ def _one_quarter(key: str) -> dict[str, str]:
 
 def test_two_writer_runs_launched_at_once_never_overlap(server) -> None:
     server, _ = server
-    first = launch_stage_run(server, MEASURES, _one_quarter("2024-Q1"))
-    second = launch_stage_run(server, MEASURES, _one_quarter("2024-Q2"))
+    first = launch_stage_run(server, MEASURES, _one_quarter("FY2024-Q1"))
+    second = launch_stage_run(server, MEASURES, _one_quarter("FY2024-Q2"))
     mine = wait_for_runs(server, [first, second], timeout=200)
     assert {r["status"] for r in mine.values()} == {"SUCCESS"}, server.tail()
     assert all(r["tags"].items() >= WRITER_TAG.items() for r in mine.values())
