@@ -182,3 +182,53 @@ def test_landing_sensor_after_a_cli_refresh_launches_nothing(project):
     assert isinstance(landing_sensor(ctx), dg.SkipReason)
     write_csv(project.landing / "scr_extract_2024-02-01.csv", FILE_A[:1])
     assert isinstance(landing_sensor(ctx), dg.RunRequest)
+
+
+OLD_INSTANCE_YAML = """# Dagster instance settings: the template pipelines/instance.py writes into DAGSTER_HOME.
+storage:
+  custom:
+    module: pipelines.sqlite_storage
+    class: PooledSqliteStorage
+    config:
+      base_dir:
+        env: DAGSTER_HOME
+"""
+
+
+def test_a_dagster_home_from_before_the_fiscal_keys_refreshes_and_keeps_its_history(project):
+    """docs/RUNBOOK.md, "Upgrading a Dagster home": the managed dagster.yaml that named the
+    removed storage class is rewritten from the template; the runs and the materializations
+    recorded under the old dynamic keys (``2024-Q1``) stay readable; the refresh measures
+    under ``FY2024-Q1`` keys in the same files."""
+    from support.project import run_cli
+
+    write_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
+    old = project.instance
+    old.add_dynamic_partitions("fiscal_quarter", ["2024-Q1", "2024-Q2"])
+    old.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key="quarterly_measures", partition="2024-Q1")
+    )
+    (project.home / "dagster.yaml").write_text(OLD_INSTANCE_YAML)
+
+    proc = run_cli(project.root, "refresh")
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    from pipelines.instance import TEMPLATE
+
+    assert (project.home / "dagster.yaml").read_text() == TEMPLATE.read_text()
+    with dg.DagsterInstance.from_config(str(project.home)) as instance:
+        assert instance.get_runs_count() == 2  # the refresh's two runs, beside the old event
+        assert instance.get_dynamic_partitions("fiscal_quarter") == ["2024-Q1", "2024-Q2"]
+
+        def partitions(keys: list[str]) -> list[str]:
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(
+                    asset_key=dg.AssetKey("quarterly_measures"), asset_partitions=keys
+                ),
+                limit=10,
+            ).records
+            return sorted(r.partition_key for r in records)
+
+        assert partitions(["2024-Q1"]) == ["2024-Q1"]  # the old history is still there
+        assert partitions(["FY2023-Q4", "FY2024-Q1", "FY2024-Q2"]) == [
+            "FY2023-Q4", "FY2024-Q1", "FY2024-Q2",
+        ]  # fmt: skip
