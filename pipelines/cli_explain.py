@@ -195,7 +195,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scr_id", nargs="?", help="an SCR id (case is ignored)")
     p.add_argument(
         "--quarter",
-        metavar="FYYYYY-QN",
+        metavar="FY<year>-Q<n>",
         help="a fiscal quarter, e.g. FY2024-Q1 (Oct-Dec 2023); the old form 2024-Q1 is refused "
         "with the key to write instead",
     )

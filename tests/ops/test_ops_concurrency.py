@@ -37,7 +37,7 @@ def test_two_writer_runs_launched_at_once_never_overlap(server) -> None:
         (r for r in wait_until_idle(server, timeout=120) if r["startTime"]),
         key=lambda r: r["startTime"],
     )
-    assert len(history) >= 5  # the sensors' ingest, measures and publish runs, and these two
+    assert len(history) >= 4  # the sensors' ingest and publish runs, and these two
     for earlier, later in zip(history, history[1:], strict=False):
         assert later["startTime"] >= earlier["endTime"], (earlier["runId"], later["runId"])
 

@@ -395,7 +395,11 @@ def test_explain_help(history):
     p, _ = history
     out = run_cli(p.root, "explain", "--help")
     assert out.returncode == 0
-    assert "--quarter YYYY-QN" in out.stdout and "--csv" in out.stdout and "read-only" in out.stdout
+    assert (
+        "--quarter FY<year>-Q<n>" in out.stdout
+        and "--csv" in out.stdout
+        and "read-only" in out.stdout
+    )
 
 
 def test_new_sections_render_in_headless_chromium(history, tmp_path):
