@@ -29,7 +29,7 @@ INTERRUPTED = {"refresh": _REFRESH_INTERRUPTED, "demo": _REFRESH_INTERRUPTED}
 def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
     """Nothing new is answered from the stamp before Dagster is imported; else the full plan."""
     from assets.landing.scan import wait_until_settled
-    from pipelines.instance import postgres_configured, wait_for_queued_runs
+    from pipelines.instance import wait_for_queued_runs
     from pipelines.refresh_stamp import refresh_lock, unchanged_since_last_refresh
 
     landing = settings.path_from_env("SCR_LANDING_DIR")
@@ -43,8 +43,6 @@ def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
             wait_for_queued_runs(instance, wait=args.wait)
             if before_refresh:
                 before_refresh()
-            elif postgres_configured(os.environ) and unchanged_since_last_refresh(instance):
-                return _nothing_new(t0)  # run history in PostgreSQL: read through the instance
             from pipelines.definitions import defs
             from pipelines.refresh import run_refresh
 

@@ -14,7 +14,7 @@ import sys
 from assets._shared import settings
 from assets._shared.errors import PipelineError
 from pipelines.cli_findings import _table, open_read_only
-from schemas.fiscal import parse_quarter_key
+from schemas.fiscal import parse_quarter_key, quarter_key
 from schemas.spreadsheet_text import protect
 
 VERSIONS_SQL = """
@@ -125,7 +125,7 @@ def explain_scr(con, scr_id: str) -> str:
         cols = ", ".join(_counts_in(con, c["scr_id"]))
         out.append(
             f"counts in: FY{c['fiscal_year']} Q{c['fiscal_quarter']} "
-            f"({c['fiscal_year']}-Q{c['fiscal_quarter']}), approved {c['approved_date']}, "
+            f"({quarter_key(c['fiscal_year'], c['fiscal_quarter'])}), approved {c['approved_date']}, "
             f"in {cols}"
         )
     else:
@@ -178,7 +178,7 @@ def quarter_scrs(con, key: str, column: str) -> tuple[int | None, list[tuple]]:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     if bool(args.scr_id) == bool(args.quarter):
-        raise PipelineError("give either an SCR id or --quarter (e.g. --quarter 2024-Q1)")
+        raise PipelineError("give either an SCR id or --quarter (e.g. --quarter FY2024-Q1)")
     if args.quarter:
         args.quarter = args.quarter.strip().upper()
         try:
@@ -222,7 +222,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="why an SCR counts where it does, or which SCRs make a quarter's count (read-only)",
         description="explain SCR_ID: every version of the SCR (file, row, last_modified_at), which "
         "one is current and why, its findings, its TCO determination with the prong values and "
-        "the quarter it counts in. explain --quarter 2024-Q1 [--column dd_tco] [--csv]: the "
+        "the quarter it counts in. explain --quarter FY2024-Q1 [--column dd_tco] [--csv]: the "
         "published count and the SCRs behind it. Opens the warehouse read-only.",
     )
     p.add_argument(
@@ -231,7 +231,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="an SCR id (case is ignored); when its case was reviewed in an audit sample, the "
         "analysts' verdict is shown beside the determination",
     )
-    p.add_argument("--quarter", metavar="YYYY-QN", help="a fiscal quarter, e.g. 2024-Q1")
+    p.add_argument(
+        "--quarter",
+        metavar="FY<year>-Q<n>",
+        help="a fiscal quarter, e.g. FY2024-Q1 (Oct-Dec 2023); the old form 2024-Q1 is refused "
+        "with the key to write instead",
+    )
     p.add_argument(
         "--column",
         default="dd_total",

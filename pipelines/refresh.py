@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from assets._shared.errors import PipelineError, WarehouseBusyError, innermost_message
-from assets._shared.partitions import FISCAL_QUARTERS
 from assets._shared.resources import WarehouseResource
 from assets._shared.settings import path_from_env
 from pipelines.refresh_plan import (
@@ -29,8 +28,6 @@ from pipelines.refresh_plan import (
     changed_quarters_of_run,
     landing_fingerprint,
     refresh_plan,
-    stage_check_keys,
-    stage_keys,
 )
 from pipelines.refresh_stamp import stamp_path, write_stamp
 from schemas.extracts import EXTRACTS
@@ -94,8 +91,8 @@ def _execute(
 ) -> dg.ExecuteInProcessResult:
     graph = defs.resolve_asset_graph()
     job = defs.resolve_job_def(JOB_NAME).get_subset(
-        asset_selection=set(stage_keys(graph, plan.stage)),
-        asset_check_selection=set(stage_check_keys(graph, plan.stage)),
+        asset_selection=set(plan.asset_keys(graph)),
+        asset_check_selection=set(plan.check_keys(graph)),
     )
     result = job.execute_in_process(
         instance=instance,
@@ -162,13 +159,14 @@ def run_refresh(
     progress: Callable[[str], None] = print,
     debug: bool = False,
 ) -> RefreshResult:
-    """Walk the refresh plan (pipelines/refresh_plan.py): ingest, measure each block of changed
-    quarters, then publish (checks first, files last); the first failure stops it. With nothing
-    new, publish still runs when the published outputs differ from the warehouse (repair)."""
+    """Walk the refresh plan (pipelines/refresh_plan.py): the ingest run, then one run that
+    measures the range of changed quarters and publishes (checks first, files last); the first
+    failure stops it. With nothing new, publish still runs when the published outputs differ
+    from the warehouse (repair)."""
     stamp_path().unlink(missing_ok=True)  # written again only when this refresh succeeds
     with WarehouseResource().held_open():  # the runs' connections reuse the open database
         out = _run_refresh(defs, instance, progress, debug)
-    write_stamp(instance)  # after the warehouse is closed (and checkpointed)
+    write_stamp(out.run_ids)  # after the warehouse is closed (and checkpointed)
     return out
 
 
@@ -191,9 +189,8 @@ def _run_refresh(
     new_files += sum(out.metadata.get(k, {}).get("lifecycle_events", 0) for k in out.metadata)
     if not out.changed_quarters and not new_files:
         out.differences = current_differences()
-    keys = instance.get_dynamic_partitions(FISCAL_QUARTERS.name)
-    plans = refresh_plan(out.changed_quarters, keys, bool(new_files or out.differences))
-    if not plans:
+    plan = refresh_plan(out.changed_quarters, bool(new_files or out.differences))
+    if plan is None:
         progress(
             f"nothing new: the published outputs match the warehouse ({time.monotonic() - t0:.1f}s)"
         )
@@ -203,13 +200,12 @@ def _run_refresh(
         progress(
             f"[repair] published outputs differ from the warehouse: {out.differences[0]}{more}"
         )
-    for plan in plans:
-        label = " to ".join(plan.partition_range) if plan.partition_range else plan.stage
-        progress(f"[{plan.stage}] {label} ...")
-        plan = RunPlan(plan.stage, plan.partition_range, tags | {AFTER_TAG: first.run_id})
-        result = _execute(defs, instance, plan, debug)
-        out.run_ids.append(result.run_id)
-        out.metadata.update(_metadata(result))
+    span = f"measures {' to '.join(plan.partition_range)}, then " if plan.partition_range else ""
+    progress(f"[{plan.stage}] {span}publish ...")
+    plan = RunPlan(plan.stage, plan.partition_range, tags | {AFTER_TAG: first.run_id})
+    result = _execute(defs, instance, plan, debug)
+    out.run_ids.append(result.run_id)
+    out.metadata.update(_metadata(result))
     pub = out.metadata.get("published_outputs", {})
     progress(
         f"[publish] {len(out.changed_quarters)} quarter(s) re-measured; "

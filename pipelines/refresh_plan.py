@@ -1,4 +1,4 @@
-"""The refresh plan, one for every driver: the three stages of a refresh and what runs after what.
+"""The refresh plan, one for every driver: at most two Dagster runs per refresh.
 
 Read top to bottom:
 
@@ -7,12 +7,14 @@ Read top to bottom:
    which quarters changed); ``measures`` the partitioned assets, updating warehouse tables only;
    ``publish`` everything else (annual table, reconciliation and its blocking check, ...) and
    last ``published_outputs``, the only step that writes under SCR_OUTPUT_DIR.
-2. **The plan after an ingest run** (``refresh_plan``): one measures run per block of
-   neighbouring changed quarters, then publish. It stops at the first failure.
-3. **Who walks it**: the CLI (``pipelines/refresh.py``, in-process) walks ``refresh_plan``; the
-   daemon (``plan_after_ingest`` sensor, after the schedule or the landing sensor started an
-   ingest run) walks the same plan one finished run at a time with ``next_plans``: publish only
-   once every measures run planned after the ingest run succeeded.
+2. **Two runs** (``refresh_plan``): the ingest run, then one publish run that also measures the
+   range of fiscal quarters covering every changed one (run tags
+   ``dagster/asset_partition_range_start``/``_end``; the measures come before publish in the
+   run's step order). No quarter changed: the publish run alone, when new files or differing
+   outputs make it due; else nothing. A failed run stops the refresh.
+3. **Who walks it**: the CLI (``pipelines/refresh.py``, in-process) and the daemon
+   (``plan_after_ingest`` sensor, after the schedule or the landing sensor started an ingest
+   run) both call ``refresh_plan`` on what the ingest run recorded (``next_plans``).
 4. **When a refresh is due** (``landing_fingerprint``, ``last_ingested_fingerprint``): the
    settled landing files against what the last successful ingest run started from.
 """
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from assets._shared.partitions import FISCAL_QUARTERS, contiguous_blocks
+from assets._shared.partitions import covering_range
 from assets._shared.settings import path_from_env, settle_seconds
 from assets.landing.scan import is_ignored, is_unsettled
 from schemas.extracts import spec_for
@@ -36,8 +38,7 @@ STAGE_TAG = "scr/stage"
 PLAN_ASSET = dg.AssetKey("changed_quarters")
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
-AFTER_TAG = "scr/after_run"  # on measures/publish runs: the ingest run they follow
-PLANNED_TAG = "scr/measures_runs"  # on measures runs: how many the plan has after that ingest
+AFTER_TAG = "scr/after_run"  # on publish runs: the ingest run they follow
 LANDING_TAG = "scr/landing_fingerprint"  # on ingest runs: the landing dir they started from
 REFRESH_TAG = "scr/refresh_id"
 # the weekly rebuild-and-compare: its own job (pipelines/verify.py), never part of a refresh stage
@@ -85,6 +86,10 @@ def with_stage_tags(assets: list, resources: dict) -> list:
     )
 
 
+# the asset stages a run of each kind selects: a publish run with a partition range measures too
+STAGES_OF_RUN = {INGEST: (INGEST,), MEASURES: (MEASURES,), PUBLISH: (PUBLISH,)}
+
+
 @dataclass(frozen=True)
 class RunPlan:
     stage: str
@@ -97,53 +102,37 @@ class RunPlan:
             tags[RANGE_START], tags[RANGE_END] = self.partition_range
         return tags
 
+    def stages(self) -> tuple[str, ...]:
+        """The asset stages this run materializes: a publish run over a partition range
+        measures those quarters first."""
+        if self.stage == PUBLISH and self.partition_range:
+            return (MEASURES, PUBLISH)
+        return STAGES_OF_RUN[self.stage]
 
-def refresh_plan(changed: list[str], keys_in_order: list[str], publish_due: bool) -> list[RunPlan]:
-    """After an ingest run: one measures run per block of changed quarters, then publish (when
-    anything was measured, or ``publish_due``: new files or published outputs that differ)."""
-    measures = [
-        RunPlan(MEASURES, block) for block in contiguous_blocks(keys_in_order, set(changed))
-    ]
-    return measures + ([RunPlan(PUBLISH)] if measures or publish_due else [])
+    def asset_keys(self, asset_graph) -> list[dg.AssetKey]:
+        return [k for s in self.stages() for k in stage_keys(asset_graph, s)]
+
+    def check_keys(self, asset_graph) -> list[dg.AssetCheckKey]:
+        return [k for s in self.stages() for k in stage_check_keys(asset_graph, s)]
 
 
-def _runs_after(instance: dg.DagsterInstance, ingest_run_id: str, stage: str) -> list:
-    return instance.get_runs(
-        filters=dg.RunsFilter(tags={AFTER_TAG: ingest_run_id, STAGE_TAG: stage})
-    )
+def refresh_plan(changed: list[str], publish_due: bool) -> RunPlan | None:
+    """After an ingest run: the one run that measures the quarters from the first to the last
+    changed one (an unchanged quarter in between is measured again to the same rows) and
+    publishes; publish alone when no quarter changed but ``publish_due`` (new files or published
+    outputs that differ); else None."""
+    span = covering_range(changed)
+    return RunPlan(PUBLISH, span) if span or publish_due else None
 
 
 def next_plans(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[RunPlan]:
-    """What the daemon launches after ``run`` succeeded (tags tie the runs of one refresh).
-
-    After an ingest run: its measures runs, or publish at once when none is needed. After a
-    measures run: publish only when every measures run planned after the same ingest run
-    has succeeded in its latest run (a failed one stops the refresh: nothing is published,
-    until a re-execution of it succeeds)."""
-    stage = run.tags.get(STAGE_TAG)
-    if run.tags.get("scr/trigger") == "cli":
-        return []  # the CLI walks its own plan, in-process
-    if stage == INGEST:
-        changed = changed_quarters_of_run(instance, run.run_id) or []
-        keys = instance.get_dynamic_partitions(FISCAL_QUARTERS.name)
-        plans = refresh_plan(changed, keys, publish_due=True)
-        n = sum(p.stage == MEASURES for p in plans)
-        return [
-            RunPlan(p.stage, p.partition_range, {AFTER_TAG: run.run_id, PLANNED_TAG: str(n)})
-            for p in plans
-            if p.stage == MEASURES or n == 0
-        ]
-    if stage == MEASURES and AFTER_TAG in run.tags:
-        ingest_id = run.tags[AFTER_TAG]
-        latest: dict[tuple, dg.DagsterRun] = {}
-        for r in _runs_after(instance, ingest_id, MEASURES):  # newest first
-            latest.setdefault((r.tags.get(RANGE_START), r.tags.get(RANGE_END)), r)
-        planned = int(run.tags.get(PLANNED_TAG, "1"))
-        if len(latest) == planned and all(
-            r.status == dg.DagsterRunStatus.SUCCESS for r in latest.values()
-        ):
-            return [RunPlan(PUBLISH, tags={AFTER_TAG: ingest_id})]
-    return []
+    """What the daemon launches after ``run`` succeeded: after a daemon ingest run, the same plan
+    the CLI walks (the publish run, tagged with the ingest run it follows); nothing after
+    any other run, nor after a CLI run (the CLI walks its own plan, in-process)."""
+    if run.tags.get("scr/trigger") == "cli" or run.tags.get(STAGE_TAG) != INGEST:
+        return []
+    plan = refresh_plan(changed_quarters_of_run(instance, run.run_id) or [], publish_due=True)
+    return [RunPlan(plan.stage, plan.partition_range, {AFTER_TAG: run.run_id})]
 
 
 def landing_fingerprint() -> tuple[str, list[str]]:

@@ -3,8 +3,11 @@
 Why: "nothing new" is the most frequent answer (the quarterly schedule, an operator checking),
 and importing Dagster and opening its instance cost more than the check itself. After a
 successful refresh a small stamp beside the warehouse records everything the next refresh's
-result depends on; when none of it changed, the CLI says "nothing new" without a run.
-This module imports neither Dagster nor the asset code
+result depends on (and, for the operator, the refresh's run ids and time); when none of it
+changed, the CLI says "nothing new" without a run. A run started elsewhere (the daemon, the UI)
+removes the stamp through the code it runs: every asset opens the warehouse through
+``WarehouseResource.connect``, which removes it before writing. Dagster's own files are never
+read here. This module imports neither Dagster nor the asset code
 (tests/orchestration/test_refresh_nothing_new.py checks it).
 """
 
@@ -15,16 +18,15 @@ import fcntl
 import hashlib
 import json
 import os
-import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from assets._shared.errors import WarehouseBusyError, unwritable
 from assets._shared.settings import DEFAULTS as SETTINGS
-from assets._shared.settings import PROJECT_ROOT, path_from_env
+from assets._shared.settings import PROJECT_ROOT, REFRESH_STAMP_SUFFIX, path_from_env
 from assets._shared.settings import value as settings_value
 
-STAMP_SUFFIX = ".refresh-stamp"
 _CODE_DIRS = ("assets", "schemas", "pipelines")
 # settings that change how long a refresh waits, never what it computes
 _NOT_IN_RESULT = frozenset({"SCR_SETTLE_SECONDS"})
@@ -61,7 +63,7 @@ def refresh_lock(wait: bool = False) -> Iterator[None]:
 
 
 def stamp_path() -> Path:
-    return Path(str(path_from_env("SCR_WAREHOUSE")) + STAMP_SUFFIX)
+    return Path(str(path_from_env("SCR_WAREHOUSE")) + REFRESH_STAMP_SUFFIX)
 
 
 def code_fingerprint() -> str:
@@ -100,56 +102,18 @@ def output_listing() -> list[str]:
     return _listing(path_from_env("SCR_OUTPUT_DIR"), recursive=True)
 
 
-def _runs_db() -> Path | None:
-    """The SQLite run history under DAGSTER_HOME, or None when runs go elsewhere (PostgreSQL)."""
-    from pipelines.instance import postgres_configured
-
-    if postgres_configured(os.environ):
-        return None
-    return path_from_env("DAGSTER_HOME") / "history" / "runs.db"
-
-
-def latest_run_id(instance=None) -> str | None:
-    """The id of the latest Dagster run of this instance when it succeeded, else None. A run
-    queued or started by the daemon or the UI since the last refresh is the latest one and has
-    not succeeded yet, so the full plan runs (and waits for it).
-
-    Without ``instance``: straight from the SQLite run history (Dagster's ``runs`` table,
-    read-only), None when the history is in PostgreSQL."""
-    if instance is not None:
-        import dagster as dg
-
-        runs = instance.get_runs(limit=1)
-        ok = runs and runs[0].status == dg.DagsterRunStatus.SUCCESS
-        return runs[0].run_id if ok else None
-    db = _runs_db()
-    if db is None or not db.exists():
-        return None
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
-            latest = con.execute("SELECT run_id, status FROM runs ORDER BY id DESC LIMIT 1")
-            rows = latest.fetchall()
-    except sqlite3.Error:
-        return None  # a history this code does not know: the full plan decides
-    return rows[0][0] if rows and rows[0][1] == "SUCCESS" else None
-
-
-def refresh_state(instance=None) -> str | None:
+def refresh_state() -> str | None:
     """What a refresh with nothing new depends on, or None when it cannot be known cheaply.
 
     The landing dir (every entry: name, size, mtime, inode), every setting that can change a
     result, the code and reference data, the warehouse file (size and mtime: any write changes
     them; a WAL file left by a writer that did not close means unknown; one that cannot be
-    written, too), every published file as the last publish left it and the latest Dagster run
-    of this instance (any run, from the CLI, the daemon or the UI; it must have succeeded)."""
+    written, too) and every published file as the last publish left it."""
     warehouse = path_from_env("SCR_WAREHOUSE")
     if not warehouse.exists() or Path(str(warehouse) + ".wal").exists():
         return None
     if not (os.access(warehouse, os.W_OK) and os.access(warehouse.parent, os.W_OK)):
         return None  # the full plan names the problem (a refresh could not write its results)
-    run_id = latest_run_id(instance)
-    if run_id is None:
-        return None
     st = warehouse.stat()
     state = {
         "landing": landing_listing(),
@@ -157,28 +121,30 @@ def refresh_state(instance=None) -> str | None:
         "code": code_fingerprint(),
         "warehouse": [st.st_size, st.st_mtime_ns],
         "outputs": output_listing(),
-        "latest_run": run_id,
     }
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
 
-def write_stamp(instance=None) -> None:
-    """After a successful refresh (warehouse closed): record the state it left."""
-    state = refresh_state(instance)
+def write_stamp(run_ids: list[str]) -> None:
+    """After a successful refresh (warehouse closed): record the state it left, and which runs
+    and when (for the operator; the comparison reads the state alone)."""
+    state = refresh_state()
     if state is None:
         return
     stamp = stamp_path()
+    record = {"state": state, "run_ids": run_ids, "written_at": time.time()}
     with contextlib.suppress(OSError):  # only a shortcut: a refresh never fails for it
         tmp = stamp.with_name(stamp.name + ".tmp")
-        tmp.write_text(state)
+        tmp.write_text(json.dumps(record))
         tmp.replace(stamp)
 
 
-def unchanged_since_last_refresh(instance=None) -> bool:
+def unchanged_since_last_refresh() -> bool:
     """True when nothing a refresh depends on changed since the last successful one, published
-    files included (read-only; else the full plan runs, and repairs outputs that differ)."""
+    files included, and no run opened the warehouse for writing since (read-only; else the full
+    plan runs, and repairs outputs that differ)."""
     try:
-        recorded = stamp_path().read_text()
-    except OSError:
+        recorded = json.loads(stamp_path().read_text())["state"]
+    except (OSError, ValueError, KeyError, TypeError):
         return False
-    return recorded == refresh_state(instance)
+    return recorded == refresh_state()

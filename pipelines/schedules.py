@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.jobs import refresh_job
-from pipelines.refresh_plan import INGEST, RunPlan, stage_check_keys, stage_keys
+from pipelines.refresh_plan import INGEST, RunPlan
 from schemas.fiscal import last_closed_quarter, quarter_key
 
 
@@ -24,7 +24,7 @@ def quarterly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     )
     return dg.RunRequest(
         run_key=f"quarterly-{quarter_key(fy, q)}",
-        asset_selection=stage_keys(context.repository_def.asset_graph, INGEST),
-        asset_check_keys=stage_check_keys(context.repository_def.asset_graph, INGEST),
+        asset_selection=plan.asset_keys(context.repository_def.asset_graph),
+        asset_check_keys=plan.check_keys(context.repository_def.asset_graph),
         tags=plan.run_tags(),
     )

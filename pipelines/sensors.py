@@ -14,8 +14,6 @@ from pipelines.refresh_plan import (
     landing_fingerprint,
     last_ingested_fingerprint,
     next_plans,
-    stage_check_keys,
-    stage_keys,
 )
 
 
@@ -28,19 +26,19 @@ from pipelines.refresh_plan import (
 )
 def landing_sensor(context: dg.SensorEvaluationContext):
     fingerprint, entries = landing_fingerprint()
+    graph = context.repository_def.asset_graph
     if not entries:
         return dg.SkipReason("no extract files in the landing dir")
     if fingerprint in (context.cursor, last_ingested_fingerprint(context.instance)):
         context.update_cursor(fingerprint)
         return dg.SkipReason(f"no new or changed extracts ({len(entries)} files, all ingested)")
     context.update_cursor(fingerprint)
+    plan = RunPlan(INGEST, tags={"scr/trigger": "landing_sensor", LANDING_TAG: fingerprint})
     return dg.RunRequest(
         run_key=f"landing-{fingerprint}",
-        asset_selection=stage_keys(context.repository_def.asset_graph, INGEST),
-        asset_check_keys=stage_check_keys(context.repository_def.asset_graph, INGEST),
-        tags=RunPlan(
-            INGEST, tags={"scr/trigger": "landing_sensor", LANDING_TAG: fingerprint}
-        ).run_tags(),
+        asset_selection=plan.asset_keys(graph),
+        asset_check_keys=plan.check_keys(graph),
+        tags=plan.run_tags(),
     )
 
 
@@ -50,9 +48,9 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     monitored_jobs=[refresh_job],
     request_job=refresh_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Walks the refresh plan (pipelines/refresh_plan.py): after an ingest run, one measures "
-    "run per block of changed fiscal quarters; publish once every one of them succeeded (never "
-    "after a failed one).",
+    description="Walks the refresh plan (pipelines/refresh_plan.py): after an ingest run, the one "
+    "run that measures the range of changed fiscal quarters and publishes (never after a failed "
+    "ingest run).",
 )
 def plan_after_ingest(context: dg.RunStatusSensorContext):
     run = context.dagster_run
@@ -64,8 +62,8 @@ def plan_after_ingest(context: dg.RunStatusSensorContext):
     for p in plans:
         parts = (p.tags.get(AFTER_TAG, run.run_id), p.stage, *(p.partition_range or ()))
         yield dg.RunRequest(
-            run_key="-".join(parts),  # one publish per refresh even if two runs end together
-            asset_selection=stage_keys(graph, p.stage),
-            asset_check_keys=stage_check_keys(graph, p.stage),
+            run_key="-".join(parts),  # one publish per ingest run, however often it is evaluated
+            asset_selection=p.asset_keys(graph),
+            asset_check_keys=p.check_keys(graph),
             tags=p.run_tags(),
         )

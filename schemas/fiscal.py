@@ -9,7 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-_KEY = re.compile(r"^(\d{4})-Q([1-4])$")
+_KEY = re.compile(r"^FY(\d{4})-Q([1-4])$")
+_OLD_KEY = re.compile(r"^(\d{4})-Q([1-4])$")  # the keys before the lean-refresh issue
+
+# the fiscal years a partition key can name (CONTRACT.md: fiscal years 2000-2100)
+FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR = 2000, 2100
 
 # DuckDB macros; created on every warehouse connection (assets._shared.resources).
 SQL_MACROS = """
@@ -30,16 +34,33 @@ def fiscal_year_quarter(day: dt.date) -> tuple[int, int]:
 
 
 def quarter_key(fiscal_year: int, fiscal_quarter: int) -> str:
-    """Partition key, readable and sortable: ``2024-Q1`` is Oct-Dec 2023."""
-    return f"{fiscal_year:04d}-Q{fiscal_quarter}"
+    """Partition key that says "fiscal" and sorts chronologically: ``FY2024-Q1`` is Oct-Dec 2023
+    (a bare ``2024-Q1`` reads as calendar Q1 2024, the classic error of this measure)."""
+    return f"FY{fiscal_year:04d}-Q{fiscal_quarter}"
 
 
 def parse_quarter_key(key: str) -> tuple[int, int]:
-    """Inverse of :func:`quarter_key`; a clear error for anything else."""
+    """Inverse of :func:`quarter_key`; a clear error for anything else (the old ``2024-Q1``
+    form included: it names the key to write instead)."""
     m = _KEY.match(key)
-    if not m:
-        raise ValueError(f"not a fiscal quarter key: {key!r} (expected e.g. 2024-Q1)")
-    return int(m.group(1)), int(m.group(2))
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    old = _OLD_KEY.match(key)
+    if old:
+        raise ValueError(
+            f"{key!r} is the old form of a fiscal quarter key; write "
+            f"{quarter_key(int(old.group(1)), int(old.group(2)))!r} (fiscal year, then quarter)"
+        )
+    raise ValueError(f"not a fiscal quarter key: {key!r} (expected e.g. FY2024-Q1)")
+
+
+def all_quarter_keys() -> list[str]:
+    """Every fiscal quarter key from FY2000-Q1 to FY2100-Q4, in chronological order."""
+    return [
+        quarter_key(fy, q)
+        for fy in range(FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR + 1)
+        for q in (1, 2, 3, 4)
+    ]
 
 
 def quarter_bounds(fiscal_year: int, fiscal_quarter: int) -> tuple[dt.date, dt.date]:

@@ -1,30 +1,23 @@
 """Fiscal-quarter partitions, defined once and imported by every partitioned asset.
 
-Dagster has no quarterly calendar with fiscal labels, so the keys are dynamic (``2024-Q1``) and
-are added, in sorted order, for the quarters the data contains (see ``assets.measures.quarterly``).
+Static keys ``FY2000-Q1`` .. ``FY2100-Q4`` (the contract's fiscal years; schemas/fiscal.py makes
+and reads them): every key exists before any run, so no run has to register partitions first,
+and the keys sort chronologically, so a partition range is a span of fiscal quarters.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-FISCAL_QUARTERS = dg.DynamicPartitionsDefinition(name="fiscal_quarter")
+from schemas.fiscal import all_quarter_keys
+
+FISCAL_QUARTERS = dg.StaticPartitionsDefinition(all_quarter_keys())
 
 
-def contiguous_blocks(keys_in_order: list[str], wanted: set[str]) -> list[tuple[str, str]]:
-    """Group ``wanted`` keys into runs of neighbours in the instance's key order.
+def covering_range(wanted: list[str] | set[str]) -> tuple[str, str] | None:
+    """The one partition range (first, last) that covers every ``wanted`` key, or None.
 
-    One Dagster run per block (a partition range) re-materializes exactly those quarters.
-    """
-    blocks: list[tuple[str, str]] = []
-    start = prev = None
-    for key in keys_in_order:
-        if key in wanted:
-            start = start or key
-            prev = key
-        elif start is not None:
-            blocks.append((start, prev))
-            start = prev = None
-    if start is not None:
-        blocks.append((start, prev))
-    return blocks
+    One Dagster run re-materializes it; a quarter inside it that did not change is measured
+    again to the same rows (the measures replace a quarter's rows with what the warehouse says,
+    tests/measures/test_measure_assets.py checks it)."""
+    return (min(wanted), max(wanted)) if wanted else None

@@ -65,6 +65,9 @@ class WarehouseResource(dg.ConfigurableResource):
             "memory_limit": self.memory_limit or settings.duckdb_memory_limit(),
             "threads": int(self.threads or settings.duckdb_threads()),
         }
+        if not read_only:  # a run elsewhere (daemon, UI) voids the CLI's "nothing new" stamp
+            with contextlib.suppress(OSError):
+                Path(path + settings.REFRESH_STAMP_SUFFIX).unlink(missing_ok=True)
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(path, read_only=read_only, config=config)

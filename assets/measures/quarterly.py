@@ -9,11 +9,12 @@ later quarters of the same year change too).
 import dagster as dg
 import duckdb
 
+from assets._shared.errors import PipelineError
 from assets._shared.metadata import OWNERS, table_metadata
 from assets._shared.partitions import FISCAL_QUARTERS
 from assets._shared.resources import WarehouseResource
 from assets.measures.determinations import with_determination_keys
-from schemas.fiscal import parse_quarter_key, quarter_key
+from schemas.fiscal import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, parse_quarter_key, quarter_key
 from schemas.reference import criminal_categories
 
 # One row per fiscal quarter with any counted SCR, for the fiscal years in $years.
@@ -145,16 +146,19 @@ def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], lis
     deps=["scr_current"],
     kinds={"duckdb"},
     owners=OWNERS,
-    description="Which fiscal quarters' measures differ from what was last materialized; "
-    "registers their partition keys. The refresh re-materializes exactly these quarters.",
+    description="Which fiscal quarters' measures differ from what was last materialized "
+    "(partition keys such as FY2024-Q1). The refresh re-materializes the range that covers them.",
 )
 def changed_quarters(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect() as con:
         present, changed = changed_quarter_keys(con)
-    known = set(context.instance.get_dynamic_partitions(FISCAL_QUARTERS.name))
-    new_keys = [k for k in present if k not in known]
-    if new_keys:
-        context.instance.add_dynamic_partitions(FISCAL_QUARTERS.name, new_keys)
+    outside = sorted(set(changed) - set(FISCAL_QUARTERS.get_partition_keys()))
+    if outside:
+        raise PipelineError(
+            f"approved SCRs fall in fiscal quarter(s) {', '.join(outside)}, outside the fiscal "
+            f"years {FIRST_FISCAL_YEAR}-{LAST_FISCAL_YEAR} the measures are partitioned by; "
+            "correct their approved_date in the next extract"
+        )
     context.log.info(f"{len(changed)} quarter(s) changed: {', '.join(changed) or 'none'}")
     return dg.MaterializeResult(
         metadata={

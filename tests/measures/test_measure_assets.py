@@ -30,9 +30,9 @@ import duckdb
 import pytest
 from test_mutants_sql import TCO, Warehouse, row
 
-from assets._shared.partitions import FISCAL_QUARTERS
+from assets._shared.partitions import covering_range
 from assets._shared.resources import WarehouseResource
-from assets.measures.determinations import replace_quarters
+from assets.measures.determinations import replace_quarters, scr_determinations
 from assets.measures.quarterly import (
     category_measures,
     category_rows,
@@ -168,21 +168,18 @@ def test_scr_current_checks_pass_on_a_clean_warehouse(tmp_path):
     }
 
 
-def test_changed_quarters_registers_the_keys(built):
+def test_changed_quarters_names_the_keys(built):
     result = built["changed"]
     meta = _meta(result, "changed_quarters")
     # nothing was stored before: both quarters with counted SCRs changed
     assert meta == {
-        "changed_quarters": ["2024-Q1", "2024-Q2"],
+        "changed_quarters": ["FY2024-Q1", "FY2024-Q2"],
         "changed_count": 2,
         "quarters_present": 2,
     }
-    assert built["instance"].get_dynamic_partitions(FISCAL_QUARTERS.name) == [
-        "2024-Q1",
-        "2024-Q2",
-    ]
+    assert not built["instance"].get_dynamic_partitions("fiscal_quarter")  # none to register
     assert _logs(built["instance"], result, "2 quarter") == [
-        "2 quarter(s) changed: 2024-Q1, 2024-Q2"
+        "2 quarter(s) changed: FY2024-Q1, FY2024-Q2"
     ]
 
 
@@ -208,9 +205,9 @@ def _observations(result) -> dict[str, dict]:
 
 
 def test_quarterly_measures_over_a_range(built):
-    result = _run_range(built, quarterly_measures, "2024-Q1", "2024-Q2")
+    result = _run_range(built, quarterly_measures, "FY2024-Q1", "FY2024-Q2")
     assert result.success
-    meta = _meta(result, "quarterly_measures", ("2024-Q1", "2024-Q2"))
+    meta = _meta(result, "quarterly_measures", ("FY2024-Q1", "FY2024-Q2"))
     assert {
         k: meta[k] for k in ("quarters", "quarters_with_data", "run_dd_total", "run_dd_tco")
     } == {
@@ -244,7 +241,7 @@ def test_quarterly_measures_over_a_range(built):
     i, f = "IntMetadataValue", "FloatMetadataValue"
     assert _observations(result) == {
         # Q1: T3 initial (TCO); T1 (TCO) and N1 (NON_TCO) disruptions; FYTD 2/1 and 1/1
-        "2024-Q1": {
+        "FY2024-Q1": {
             "dd_total": (i, 2),
             "dd_tco": (i, 1),
             "dd_non_tco": (i, 1),
@@ -254,7 +251,7 @@ def test_quarterly_measures_over_a_range(built):
             "pct_tco": (f, 1.0),
         },
         # Q2: T4 initial (TCO); T2 (TCO) and U1 (UNDETERMINED) dismantlements; FYTD 4/2 and 2/2
-        "2024-Q2": {
+        "FY2024-Q2": {
             "dd_total": (i, 2),
             "dd_tco": (i, 1),
             "dd_non_tco": (i, 0),
@@ -275,9 +272,9 @@ def test_quarterly_measures_over_a_range(built):
 
 
 def test_category_measures_over_a_range(built):
-    result = _run_range(built, category_measures, "2024-Q1", "2024-Q2")
+    result = _run_range(built, category_measures, "FY2024-Q1", "FY2024-Q2")
     assert result.success
-    meta = _meta(result, "category_measures", ("2024-Q1", "2024-Q2"))
+    meta = _meta(result, "category_measures", ("FY2024-Q1", "FY2024-Q2"))
     assert meta["quarters"] == 2
     assert meta["dagster/row_count"] == 16  # 2 quarters x 8 categories, zeros included
     assert [c.name for c in meta["dagster/column_schema"].columns] == [
@@ -296,7 +293,7 @@ def test_category_measures_over_a_range(built):
     i = "IntMetadataValue"
     zero = {k: (i, 0) for k in ("no_association", "no_border_crossing", "both")}
     assert _observations(result) == {
-        "2024-Q1": {
+        "FY2024-Q1": {
             **zero,
             "dd_total": (i, 2),
             "dd_tco": (i, 1),
@@ -304,7 +301,7 @@ def test_category_measures_over_a_range(built):
             "indicator_no": (i, 1),  # N1
             "dd_undetermined": (i, 0),
         },
-        "2024-Q2": {
+        "FY2024-Q2": {
             **zero,
             "dd_total": (i, 2),
             "dd_tco": (i, 1),
@@ -317,7 +314,7 @@ def test_category_measures_over_a_range(built):
 
 def test_a_correction_restates_one_quarter_and_keeps_the_old_row(tmp_path):
     """T2 (Q2) is corrected to checkbox N in a second file: scr_current rebuilds that one SCR,
-    only 2024-Q2 changes (Q1's rows and FYTD do not depend on Q2), and re-materializing Q2
+    only FY2024-Q2 changes (Q1's rows and FYTD do not depend on Q2), and re-materializing Q2
     moves its old row to quarterly_measures_history under the run's id. (The first state,
     every table the plan compares, is built by the steps' functions directly, which is what
     the assets run; only the second state goes through Dagster.)"""
@@ -325,13 +322,12 @@ def test_a_correction_restates_one_quarter_and_keeps_the_old_row(tmp_path):
     wh = Warehouse(path)
     wh.add_file("scr_extract_a.csv", ROWS, ERRORS)
     wh.current()  # build_current
-    keys = ["2024-Q1", "2024-Q2"]
+    keys = ["FY2024-Q1", "FY2024-Q2"]
     rebuild_quarters(wh.con, "quarterly_measures", quarter_rows, keys, "first-run")
     rebuild_quarters(wh.con, "category_measures", category_rows, keys, "first-run")
     replace_quarters(wh.con, keys)
     wh.close()
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(FISCAL_QUARTERS.name, keys)
     built = {"resources": {"warehouse": WarehouseResource(path=str(path))}, "instance": instance}
 
     wh = Warehouse(path)
@@ -350,12 +346,12 @@ def test_a_correction_restates_one_quarter_and_keeps_the_old_row(tmp_path):
     assert (meta["scrs_rebuilt"], meta["counted"], meta["indicator_conflicts"]) == (1, 6, 1)
     changed = dg.materialize([changed_quarters], **built)
     assert _meta(changed, "changed_quarters") == {
-        "changed_quarters": ["2024-Q2"],
+        "changed_quarters": ["FY2024-Q2"],
         "changed_count": 1,
         "quarters_present": 2,
     }
-    result = dg.materialize([quarterly_measures], partition_key="2024-Q2", **built)
-    meta = _meta(result, "quarterly_measures", ("2024-Q2",))
+    result = dg.materialize([quarterly_measures], partition_key="FY2024-Q2", **built)
+    meta = _meta(result, "quarterly_measures", ("FY2024-Q2",))
     assert {
         k: meta[k] for k in ("quarters", "quarters_with_data", "run_dd_total", "run_dd_tco")
     } == {
@@ -366,7 +362,7 @@ def test_a_correction_restates_one_quarter_and_keeps_the_old_row(tmp_path):
     }
     i, f = "IntMetadataValue", "FloatMetadataValue"
     assert _observations(result) == {
-        "2024-Q2": {
+        "FY2024-Q2": {
             "dd_total": (i, 2),
             "dd_tco": (i, 0),
             "dd_non_tco": (i, 1),
@@ -389,6 +385,46 @@ def test_a_correction_restates_one_quarter_and_keeps_the_old_row(tmp_path):
     ) == [(2024, 2, 2, 1, 0, result.run_id, True)]
 
 
+MEASURED_TABLES = (
+    "quarterly_measures",
+    "category_measures",
+    "quarterly_measures_history",
+    "scr_determinations",
+)
+
+
+def test_measuring_unchanged_quarters_again_leaves_every_table_as_it_was(tmp_path):
+    """The refresh measures the range from the first to the last changed quarter in one run, so
+    a quarter in between that did not change (or holds no SCR) is measured again: its rows must
+    come out the same and no history row may appear (idempotent per quarter)."""
+    path = tmp_path / "w.duckdb"
+    wh = Warehouse(path)
+    wh.add_file("scr_extract_a.csv", ROWS, ERRORS)
+    wh.current()
+    keys = ["FY2024-Q1", "FY2024-Q2"]
+    rebuild_quarters(wh.con, "quarterly_measures", quarter_rows, keys, "first-run")
+    rebuild_quarters(wh.con, "category_measures", category_rows, keys, "first-run")
+    replace_quarters(wh.con, keys)
+    wh.close()
+    before = {t: sorted(_query(path, f"SELECT * FROM {t}")) for t in MEASURED_TABLES}
+    assert len(before["quarterly_measures"]) == 2 and not before["quarterly_measures_history"]
+    # FY2023-Q3 and Q4 hold no SCR; the range covers them as a non-contiguous change would
+    start, end = covering_range({"FY2023-Q3", "FY2024-Q2"})
+    result = dg.materialize(
+        [quarterly_measures, category_measures, scr_determinations],
+        resources={"warehouse": WarehouseResource(path=str(path))},
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={
+            "dagster/asset_partition_range_start": start,
+            "dagster/asset_partition_range_end": end,
+        },
+    )
+    assert result.success
+    partitions = {m.partition for m in result.asset_materializations_for_node("quarterly_measures")}
+    assert partitions == {"FY2023-Q3", "FY2023-Q4", "FY2024-Q1", "FY2024-Q2"}
+    assert {t: sorted(_query(path, f"SELECT * FROM {t}")) for t in MEASURED_TABLES} == before
+
+
 def test_the_steps_leave_no_registered_relation_behind(tmp_path):
     """replace_partitions, ensure_tables and changed_quarter_keys register Arrow tables under
     fixed names (__rows, __empty, __q_new, __c_new) and unregister them: a name left behind
@@ -396,8 +432,8 @@ def test_the_steps_leave_no_registered_relation_behind(tmp_path):
     wh = Warehouse(tmp_path / "w.duckdb")
     wh.add_file("scr_extract_a.csv", ROWS, ERRORS)
     wh.current()
-    rebuild_quarters(wh.con, "quarterly_measures", quarter_rows, ["2024-Q1"], "run")
-    assert changed_quarter_keys(wh.con) == (["2024-Q1", "2024-Q2"], ["2024-Q1", "2024-Q2"])
+    rebuild_quarters(wh.con, "quarterly_measures", quarter_rows, ["FY2024-Q1"], "run")
+    assert changed_quarter_keys(wh.con) == (["FY2024-Q1", "FY2024-Q2"], ["FY2024-Q1", "FY2024-Q2"])
     for name in ("__rows", "__empty", "__q_new", "__c_new"):
         with pytest.raises(duckdb.CatalogException):
             wh.con.execute(f"SELECT * FROM {name}")

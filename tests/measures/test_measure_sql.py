@@ -141,14 +141,14 @@ def test_changed_quarter_keys_sees_category_only_and_quarterly_changes(rebuilt):
     con.register("__c", category_rows(con))
     con.execute("INSERT INTO quarterly_measures SELECT * FROM __q")
     con.execute("INSERT INTO category_measures SELECT * FROM __c")
-    assert changed_quarter_keys(con) == (["2024-Q1"], [])
+    assert changed_quarter_keys(con) == (["FY2024-Q1"], [])
     # a category-only correction: T1 moves from Gangs to Cyber, no quarterly number changes
     con.execute("UPDATE scr_current SET criminal_category = ? WHERE scr_id = 'T1'", [CYBER])
-    assert changed_quarter_keys(con) == (["2024-Q1"], ["2024-Q1"])
+    assert changed_quarter_keys(con) == (["FY2024-Q1"], ["FY2024-Q1"])
     con.execute("UPDATE scr_current SET criminal_category = ? WHERE scr_id = 'T1'", [GANGS])
     # a quarterly-only change: U1 (an INITIAL, in no category row) stops counting
     con.execute("UPDATE scr_current SET counted = false WHERE scr_id = 'U1'")
-    assert changed_quarter_keys(con) == (["2024-Q1"], ["2024-Q1"])
+    assert changed_quarter_keys(con) == (["FY2024-Q1"], ["FY2024-Q1"])
     # a quarter emptied: nothing counts any more, the stored quarter is still listed
     con.execute("UPDATE scr_current SET counted = false")
-    assert changed_quarter_keys(con) == (["2024-Q1"], ["2024-Q1"])
+    assert changed_quarter_keys(con) == (["FY2024-Q1"], ["FY2024-Q1"])

@@ -376,10 +376,10 @@ def _stored(con) -> None:
     con.execute("DELETE FROM category_measures")
     con.execute("INSERT INTO quarterly_measures SELECT * FROM __q")
     con.execute("INSERT INTO category_measures SELECT * FROM __c")
-    replace_quarters(con, ["2023-Q1", "2024-Q1", "2024-Q2", "2024-Q3"])
+    replace_quarters(con, ["FY2023-Q1", "FY2024-Q1", "FY2024-Q2", "FY2024-Q3"])
 
 
-ALL = ["2023-Q1", "2024-Q1", "2024-Q2", "2024-Q3"]  # Q3: QY's determination (quarantined)
+ALL = ["FY2023-Q1", "FY2024-Q1", "FY2024-Q2", "FY2024-Q3"]  # Q3: QY's determination (quarantined)
 
 
 def test_changed_quarter_keys_compares_both_tables_both_ways(measured):
@@ -395,33 +395,33 @@ def test_changed_quarter_keys_compares_both_tables_both_ways(measured):
         "criminal_category = ?",
         [GANGS],
     )
-    assert changed_quarter_keys(con) == (ALL, ["2023-Q1"])
+    assert changed_quarter_keys(con) == (ALL, ["FY2023-Q1"])
     _stored(con)
     # a stale quarterly row only
     con.execute("UPDATE quarterly_measures SET initial_approved = 9 WHERE fiscal_quarter = 2")
-    assert changed_quarter_keys(con) == (ALL, ["2024-Q2"])
+    assert changed_quarter_keys(con) == (ALL, ["FY2024-Q2"])
     _stored(con)
     # a quarter missing from the stored quarterly table only (new rows not yet stored)
     con.execute("DELETE FROM quarterly_measures WHERE fiscal_year = 2023")
-    assert changed_quarter_keys(con) == (ALL, ["2023-Q1"])
+    assert changed_quarter_keys(con) == (ALL, ["FY2023-Q1"])
     _stored(con)
     # a quarter missing from the stored category table only
     con.execute("DELETE FROM category_measures WHERE fiscal_year = 2024 AND fiscal_quarter = 1")
-    assert changed_quarter_keys(con) == (ALL, ["2024-Q1"])
+    assert changed_quarter_keys(con) == (ALL, ["FY2024-Q1"])
     _stored(con)
     # a stored quarterly row for a quarter that has nothing now: present (to be cleared), changed
     con.execute(
         "INSERT INTO quarterly_measures SELECT * REPLACE (2020 AS fiscal_year) FROM "
         "quarterly_measures WHERE fiscal_year = 2023"
     )
-    assert changed_quarter_keys(con) == (["2020-Q1", *ALL], ["2020-Q1"])
+    assert changed_quarter_keys(con) == (["FY2020-Q1", *ALL], ["FY2020-Q1"])
     _stored(con)
     # a stored category row for a quarter that has nothing now
     con.execute(
         "INSERT INTO category_measures SELECT * REPLACE (2021 AS fiscal_year) FROM "
         "category_measures WHERE fiscal_year = 2023"
     )
-    assert changed_quarter_keys(con)[1] == ["2021-Q1"]
+    assert changed_quarter_keys(con)[1] == ["FY2021-Q1"]
 
 
 # --- the annual measure -------------------------------------------------------------------------

@@ -107,9 +107,9 @@ def test_unreachable_webhook_still_records_the_alert(env) -> None:
 @pytest.mark.parametrize(
     ("today", "due"),
     [
-        (dt.date(2025, 2, 14), (2024, 4)),  # 2025-Q1 ended 2024-12-31: due through 14 Feb
+        (dt.date(2025, 2, 14), (2024, 4)),  # FY2025-Q1 ended 2024-12-31: due through 14 Feb
         (dt.date(2025, 2, 15), (2025, 1)),
-        (dt.date(2024, 11, 14), (2024, 3)),  # 2024-Q4 ended 30 Sep: due through 14 Nov
+        (dt.date(2024, 11, 14), (2024, 3)),  # FY2024-Q4 ended 30 Sep: due through 14 Nov
         (dt.date(2024, 11, 15), (2024, 4)),
     ],
 )
@@ -124,19 +124,19 @@ def test_late_measure_against_a_real_refresh(env) -> None:
     with dg.DagsterInstance.ephemeral() as instance:
         run_refresh(defs, instance, progress=lambda s: None)
     out = Path(env["SCR_OUTPUT_DIR"])
-    # fixture quarters 2024-Q1 (due 14 Feb 2024) and 2024-Q2 (due 15 May 2024) are published
+    # fixture quarters FY2024-Q1 (due 14 Feb 2024) and FY2024-Q2 (due 15 May 2024) are published
     assert alerts.late_measure_alert(dt.date(2024, 5, 15), out) is None
     assert alerts.late_measure_alert(dt.date(2024, 8, 14), out) is None
-    late = alerts.late_measure_alert(dt.date(2024, 8, 15), out)  # 2024-Q3 ended 30 Jun
+    late = alerts.late_measure_alert(dt.date(2024, 8, 15), out)  # FY2024-Q3 ended 30 Jun
     assert late is not None
-    assert (late["quarter"], late["due"], late["days_late"]) == ("2024-Q3", "2024-08-14", 1)
+    assert (late["quarter"], late["due"], late["days_late"]) == ("FY2024-Q3", "2024-08-14", 1)
 
 
 @time_machine.travel(dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC), tick=False)
 def test_freshness_sensor_alerts_once_per_late_quarter(env) -> None:
     """On 2 Mar 2026 FY2026 Q1 (Oct-Dec 2025) is 61 days past its end: due, and unpublished."""
     files = FilesResource(landing_dir=env["SCR_LANDING_DIR"], output_dir=env["SCR_OUTPUT_DIR"])
-    expected = "2026-Q1"
+    expected = "FY2026-Q1"
     first = dg.build_sensor_context(resources={"files": files})
     skip = alerts.measure_freshness(first)
     assert skip.skip_message.startswith("LATE, alert sent")

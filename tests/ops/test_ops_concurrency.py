@@ -22,8 +22,8 @@ def _one_quarter(key: str) -> dict[str, str]:
 
 def test_two_writer_runs_launched_at_once_never_overlap(server) -> None:
     server, _ = server
-    first = launch_stage_run(server, MEASURES, _one_quarter("2024-Q1"))
-    second = launch_stage_run(server, MEASURES, _one_quarter("2024-Q2"))
+    first = launch_stage_run(server, MEASURES, _one_quarter("FY2024-Q1"))
+    second = launch_stage_run(server, MEASURES, _one_quarter("FY2024-Q2"))
     mine = wait_for_runs(server, [first, second], timeout=200)
     assert {r["status"] for r in mine.values()} == {"SUCCESS"}, server.tail()
     assert all(r["tags"].items() >= WRITER_TAG.items() for r in mine.values())
@@ -37,7 +37,7 @@ def test_two_writer_runs_launched_at_once_never_overlap(server) -> None:
         (r for r in wait_until_idle(server, timeout=120) if r["startTime"]),
         key=lambda r: r["startTime"],
     )
-    assert len(history) >= 5  # the sensors' ingest, measures and publish runs, and these two
+    assert len(history) >= 4  # the sensors' ingest and publish runs, and these two
     for earlier, later in zip(history, history[1:], strict=False):
         assert later["startTime"] >= earlier["endTime"], (earlier["runId"], later["runId"])
 

@@ -84,7 +84,7 @@ def test_ui_and_daemon_end_to_end(server) -> None:
     out = Path(env["SCR_OUTPUT_DIR"])
     before = {q: quarter_parquet(out, q).read_bytes() for q in FIXTURE_QUARTERS}
     run_id = launch_stage_run(
-        server, MEASURES, {RANGE_START: "2024-Q1", RANGE_END: "2024-Q1", "scr/trigger": "test"}
+        server, MEASURES, {RANGE_START: "FY2024-Q1", RANGE_END: "FY2024-Q1", "scr/trigger": "test"}
     )
     [run] = wait_for_runs(server, [run_id], timeout=150).values()
     assert run["status"] == "SUCCESS", server.tail()
@@ -92,8 +92,8 @@ def test_ui_and_daemon_end_to_end(server) -> None:
     partitions = {
         ("/".join(m["assetKey"]["path"]), m["partition"]) for m in found["assetMaterializations"]
     }
-    assert ("quarterly_measures", "2024-Q1") in partitions
-    assert {p for _, p in partitions} - {None} == {"2024-Q1"}  # only the selected quarter
+    assert ("quarterly_measures", "FY2024-Q1") in partitions
+    assert {p for _, p in partitions} - {None} == {"FY2024-Q1"}  # only the selected quarter
     # the measures stage writes warehouse tables only: published files change in publish
     after = {q: quarter_parquet(out, q).read_bytes() for q in FIXTURE_QUARTERS}
     assert after == before

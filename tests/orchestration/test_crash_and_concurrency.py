@@ -195,7 +195,9 @@ def test_sigkill_while_measuring_changes_no_output_and_next_refresh_repairs(base
     shutil.copy(big, root / "landing" / BIG)
     before, runs = output_hashes(root / "output"), _run_dbs(root)
     proc, _ = _start_refresh(root)
-    _wait_until(lambda: _run_dbs(root) >= runs + 2, proc)  # ingest done, measures run started
+    _wait_until(
+        lambda: _run_dbs(root) >= runs + 2, proc
+    )  # ingest done, the measure-and-publish run started
     _kill(proc)
     assert output_hashes(root / "output") == before  # measures touch warehouse tables only
     _assert_repaired_equals_rebuild(root, tmp_path)

@@ -140,3 +140,18 @@ def test_importing_the_definitions_has_no_side_effects(tmp_path: Path):
         changed = {p for p in tree if p in now and now[p] != tree[p] and Path(p).is_file()}
         assert changed == set(), f"changed under {root}"
     assert "configuration error" not in proc.stderr
+
+
+def test_no_project_module_imports_a_private_dagster_module():
+    """``dagster._...`` can change in any release without notice: assets, pipelines and schemas
+    use the public ``dagster`` namespace only (the YAML template names classes as data)."""
+    import re
+
+    private = re.compile(r"^\s*(from dagster\._|import dagster\._)", re.M)
+    found = [
+        str(path.relative_to(ROOT))
+        for top in ("assets", "pipelines", "schemas")
+        for path in sorted((ROOT / top).rglob("*.py"))
+        if private.search(path.read_text())
+    ]
+    assert found == []

@@ -47,8 +47,8 @@ def test_late_correction_restates_only_the_changed_quarter(project):
     )
     write_csv(project.landing / "scr_extract_2024-03-02.csv", [fix])
     result = project.refresh()
-    assert result.changed_quarters == ["2024-Q2"]
-    # the 3 tables' 2023-Q4 and 2024-Q1 files were neither queried nor written again
+    assert result.changed_quarters == ["FY2024-Q2"]
+    # the 3 tables' FY2023-Q4 and FY2024-Q1 files were neither queried nor written again
     assert any("removed, 6 unchanged quarter file(s) kept;" in m for m in project.messages)
     after = project.output_digest()
     changed = sorted(k for k in after if after[k] != before.get(k) and "fiscal_year=" in k)
@@ -74,7 +74,7 @@ def test_correction_in_first_quarter_restates_later_quarters_of_the_year(project
     write_csv(project.landing / "scr_extract_2024-02-01.csv", FILE_B)
     result = project.refresh()
     # A12 moves Q1 -> Q2 and A15 leaves Q1; A14 lands in Q2; FY2023 Q4 untouched
-    assert result.changed_quarters == ["2024-Q1", "2024-Q2"]
+    assert result.changed_quarters == ["FY2024-Q1", "FY2024-Q2"]
 
 
 def test_checkbox_required_from_18_july_2023(project):

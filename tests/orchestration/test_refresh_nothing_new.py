@@ -13,6 +13,8 @@ import pytest
 from support.extracts import valid_row, write_csv
 from support.project import cli_env, console_script, run_cli
 
+from assets._shared.resources import WarehouseResource
+
 FAST = "no file, setting, code or run since the last refresh"
 
 
@@ -84,18 +86,41 @@ def test_a_touched_or_added_output_file_sends_it_through_the_plan(root: Path):
 
 
 def test_a_run_of_the_instance_started_elsewhere_sends_it_through_the_plan(root: Path):
-    """A real run recorded in the instance after the refresh (as the UI or the daemon would)."""
+    """A real run recorded in the instance after the refresh (as the UI or the daemon would)
+    that opens the warehouse for writing, as every asset of the project does, and writes
+    nothing: the stamp is gone once it ran (the warehouse file alone could not tell)."""
 
     @dg.asset
-    def elsewhere() -> None:
-        return None
+    def elsewhere(warehouse: WarehouseResource) -> None:
+        with warehouse.connect():
+            pass
 
+    stamp = root / "warehouse.duckdb.refresh-stamp"
+    st = (root / "warehouse.duckdb").stat()
     home = root / "dagster_home"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DAGSTER_HOME", str(home))
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            assert dg.materialize([elsewhere], instance=instance).success
+            wh = WarehouseResource(path=str(root / "warehouse.duckdb"))
+            assert stamp.exists()
+            assert dg.materialize(
+                [elsewhere], instance=instance, resources={"warehouse": wh}
+            ).success
+    assert not stamp.exists()
+    assert (root / "warehouse.duckdb").stat().st_size == st.st_size
     assert FAST not in _refresh(root)
+    assert FAST in _refresh(root)
+
+
+def test_the_stamp_records_the_refresh_s_runs_and_reads_no_dagster_file(root: Path, monkeypatch):
+    """The stamp names the runs of the refresh that wrote it (one ingest, one publish) and the
+    answer needs nothing under DAGSTER_HOME: with the history moved away it still holds."""
+    import json
+    import shutil
+
+    record = json.loads((root / "warehouse.duckdb.refresh-stamp").read_text())
+    assert len(record["run_ids"]) == 2 and record["written_at"] > 0
+    shutil.move(root / "dagster_home" / "history", root / "history-aside")
     assert FAST in _refresh(root)
 
 

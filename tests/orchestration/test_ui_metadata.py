@@ -87,16 +87,23 @@ def observations(instance: dg.DagsterInstance, asset: str) -> dict[str, dict]:
 def test_measure_assets_log_numbers_per_quarter(instance_after_refresh):
     instance, _ = instance_after_refresh
     quarterly = observations(instance, "quarterly_measures")
-    assert sorted(quarterly) == ["2020-Q1", "2020-Q2", "2020-Q3", "2020-Q4", "2021-Q1", "2021-Q3"]
-    q = quarterly["2021-Q3"]
+    assert sorted(quarterly) == [
+        "FY2020-Q1",
+        "FY2020-Q2",
+        "FY2020-Q3",
+        "FY2020-Q4",
+        "FY2021-Q1",
+        "FY2021-Q3",
+    ]
+    q = quarterly["FY2021-Q3"]
     assert (q["dd_total"], q["dd_tco"], q["dd_non_tco"], q["dd_undetermined"]) == (2, 0, 1, 1)
     assert "pct_tco" not in q  # FY2021 has no TCO initial investigation: no percent
-    assert quarterly["2020-Q4"]["pct_all"] == pytest.approx(2 / 3)
-    assert quarterly["2020-Q4"]["pct_tco"] == pytest.approx(1 / 2)
+    assert quarterly["FY2020-Q4"]["pct_all"] == pytest.approx(2 / 3)
+    assert quarterly["FY2020-Q4"]["pct_tco"] == pytest.approx(1 / 2)
     assert all(isinstance(v, int | float) for obs in quarterly.values() for v in obs.values())
     category = observations(instance, "category_measures")
-    assert category["2021-Q3"]["no_border_crossing"] == 1
-    assert category["2020-Q4"]["no_association"] == 1
+    assert category["FY2021-Q3"]["no_border_crossing"] == 1
+    assert category["FY2020-Q4"]["no_association"] == 1
     run_meta = latest_materialization(instance, dg.AssetKey("quarterly_measures")).metadata
     assert "dd_total" not in run_meta  # range totals must not overwrite the per-quarter plot
     assert run_meta["run_dd_total"].value == 5

@@ -6,7 +6,7 @@ The warehouse is the one ``test_measure_sql.py`` makes by a real refresh of FILE
 Each test publishes a copy of it with the code as it is now. What that warehouse holds, worked
 out from the two files (test_pipeline_numbers.py has the quarterly figures):
 
-- quarters 2023-Q4, 2024-Q1, 2024-Q2: one ``quarterly_measures`` row and eight
+- quarters FY2023-Q4, FY2024-Q1, FY2024-Q2: one ``quarterly_measures`` row and eight
   ``category_measures`` rows (one per criminal category) each;
 - the current SCRs (``scr_determinations``) by quarter: A1 | A11 A15 A2 A3 A5 A6 A7 A8 A9 |
   A12 A14 A4; A11 and A15 are quarantined;
@@ -227,7 +227,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert second["refresh_id"] == "refresh-2" and second["outputs"] == first["outputs"]
     assert {rel: (out / rel).stat().st_ino for rel in EVERY_FILE} == inodes
 
-    # a correction changes 2024-Q2 only: its partition and the report that shows it
+    # a correction changes FY2024-Q2 only: its partition and the report that shows it
     con.execute(
         "UPDATE quarterly_measures SET dd_total = dd_total + 1 "
         "WHERE fiscal_year = 2024 AND fiscal_quarter = 2"
@@ -271,7 +271,7 @@ def test_a_quarter_gone_leftovers_and_stray_files_are_removed(con, tmp_path):
     # nothing it points at is touched
     _write(tmp_path / "elsewhere", {"keep.parquet": b"not ours"})
     (out / ".staging-link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
-    # a correction empties 2023-Q4 of the category table
+    # a correction empties FY2023-Q4 of the category table
     con.execute("DELETE FROM category_measures WHERE fiscal_year = 2023")
     summary = P.publish(con, out, "refresh-2", "run-2")
     assert summary == {

@@ -177,7 +177,7 @@ def test_file_b_restates_exactly_the_scrs_it_changed(history):
 
 def test_late_correction_lists_exactly_the_scrs_whose_contribution_changed(history):
     p, runs = history
-    assert runs["fix_result"].changed_quarters == ["2024-Q1", "2024-Q2"]  # A2's office too
+    assert runs["fix_result"].changed_quarters == ["FY2024-Q1", "FY2024-Q2"]  # A2's office too
     rows = read_restatements(p)
     new = [r for r in rows if r["new_refresh_id"] not in {x[0] for x in runs["publications_2"]}]
     got = [(r["fiscal_year"], r["fiscal_quarter"], r["scr_id"], r["before_determination"],
@@ -196,7 +196,7 @@ def test_late_correction_lists_exactly_the_scrs_whose_contribution_changed(histo
 def test_restated_partitions_carry_a_short_note_in_dagster(history):
     p, _ = history
     notes = {}
-    for key in ("2024-Q1", "2024-Q2"):
+    for key in ("FY2024-Q1", "FY2024-Q2"):
         records = p.instance.fetch_observations(
             dg.AssetRecordsFilter(
                 asset_key=dg.AssetKey("scr_determinations"), asset_partitions=[key]
@@ -205,8 +205,8 @@ def test_restated_partitions_carry_a_short_note_in_dagster(history):
         ).records
         notes[key] = records[0].asset_observation.metadata["restated"].value
     assert notes == {
-        "2024-Q1": f"dd_tco 2 -> 3, dd_non_tco 3 -> 2 (SCR A3; {FIX_NAME})",
-        "2024-Q2": f"dd_tco 1 -> 2, dd_non_tco 1 -> 0 (SCR A4; {FIX_NAME})",
+        "FY2024-Q1": f"dd_tco 2 -> 3, dd_non_tco 3 -> 2 (SCR A3; {FIX_NAME})",
+        "FY2024-Q2": f"dd_tco 1 -> 2, dd_non_tco 1 -> 0 (SCR A4; {FIX_NAME})",
     }
 
 
@@ -354,7 +354,7 @@ def test_explain_an_scr_and_a_quarter(history):
         "association=True, international=True"
     )
     assert lines[7] == (
-        "counts in: FY2024 Q1 (2024-Q1), approved 2023-12-31, in disruptions, dd_total, dd_tco"
+        "counts in: FY2024 Q1 (FY2024-Q1), approved 2023-12-31, in disruptions, dd_total, dd_tco"
     )
     out = run_cli(p.root, "explain", "A14")
     assert "current: scr_extract_2024-02-01.csv row 3 (tie on last_modified_at in the same " \
@@ -363,12 +363,12 @@ def test_explain_an_scr_and_a_quarter(history):
     assert "determination: none, quarantined by scr.scr_type.enum" in out.stdout
     assert "counts in: no quarter (quarantined)" in out.stdout
 
-    out = run_cli(p.root, "explain", "--quarter", "2024-Q1", "--column", "dd_tco")
+    out = run_cli(p.root, "explain", "--quarter", "FY2024-Q1", "--column", "dd_tco")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "FY2024 Q1 dd_tco: 3 (quarterly_measures); 3 SCR(s) behind it"
     assert [line.split()[0] for line in lines[2:]] == ["A2", "A3", "A7"]
-    out = run_cli(p.root, "explain", "--quarter", "2024-Q2", "--csv")
+    out = run_cli(p.root, "explain", "--quarter", "FY2024-Q2", "--csv")
     assert out.stdout.splitlines()[1:] == [
         f"A14,C903,DISRUPTION,{GANGS},TCO,,,2,US;GT,{FILE_B_NAME},3",
         f"A4,C300,DISMANTLEMENT,{NATSEC},TCO,,,4,US;CA,{FIX_NAME},3",
@@ -379,7 +379,7 @@ def test_explain_an_scr_and_a_quarter(history):
     "args, message",
     [
         (("explain", "NOPE"), "no SCR 'NOPE' in the warehouse"),
-        (("explain", "--quarter", "2024-Q9"), "not a fiscal quarter key: '2024-Q9'"),
+        (("explain", "--quarter", "FY2024-Q9"), "not a fiscal quarter key: 'FY2024-Q9'"),
         (("explain",), "give either an SCR id or --quarter"),
     ],
 )
@@ -395,7 +395,11 @@ def test_explain_help(history):
     p, _ = history
     out = run_cli(p.root, "explain", "--help")
     assert out.returncode == 0
-    assert "--quarter YYYY-QN" in out.stdout and "--csv" in out.stdout and "read-only" in out.stdout
+    assert (
+        "--quarter FY<year>-Q<n>" in out.stdout
+        and "--csv" in out.stdout
+        and "read-only" in out.stdout
+    )
 
 
 def test_new_sections_render_in_headless_chromium(history, tmp_path):

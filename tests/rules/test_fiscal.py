@@ -1,5 +1,5 @@
 """The fiscal calendar at its edges, in Python and in the DuckDB macros (they must agree), and
-the grouping of changed quarters into partition-range runs."""
+the fiscal-quarter partition keys (``FY2024-Q1``) and the one range a refresh measures."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets._shared.partitions import contiguous_blocks
+from assets._shared.partitions import FISCAL_QUARTERS, covering_range
 from schemas.fiscal import (
     SQL_MACROS,
+    all_quarter_keys,
     fiscal_year_quarter,
     last_closed_quarter,
     parse_quarter_key,
@@ -80,13 +81,53 @@ def test_quarter_bounds(fy, q, start, end):
     assert quarter_bounds(fy, q) == (start, end)
 
 
+@pytest.mark.parametrize(
+    ("day", "key"),
+    [
+        (dt.date(2023, 9, 30), "FY2023-Q4"),
+        (dt.date(2023, 10, 1), "FY2024-Q1"),  # a reader of "2024-Q1" would say Jan 2024
+        (dt.date(2023, 12, 31), "FY2024-Q1"),
+        (dt.date(2024, 1, 1), "FY2024-Q2"),
+        (dt.date(1999, 10, 1), "FY2000-Q1"),
+        (dt.date(2100, 9, 30), "FY2100-Q4"),
+    ],
+)
+def test_a_day_s_key_names_its_fiscal_year_and_back(day, key):
+    assert quarter_key(*fiscal_year_quarter(day)) == key
+    assert parse_quarter_key(key) == fiscal_year_quarter(day)
+    assert (
+        quarter_bounds(*parse_quarter_key(key))[0]
+        <= day
+        <= quarter_bounds(*parse_quarter_key(key))[1]
+    )
+
+
 def test_keys_round_trip_and_sort_chronologically():
     keys = [quarter_key(fy, q) for fy in (2017, 2024) for q in (1, 2, 3, 4)]
     assert keys == sorted(keys)
-    assert quarter_key(2024, 1) == "2024-Q1"
+    assert quarter_key(2024, 1) == "FY2024-Q1"
     assert [parse_quarter_key(k) for k in keys[:2]] == [(2017, 1), (2017, 2)]
-    with pytest.raises(ValueError, match="expected e.g. 2024-Q1"):
-        parse_quarter_key("2024Q5")
+    with pytest.raises(ValueError, match="expected e.g. FY2024-Q1"):
+        parse_quarter_key("FY2024Q5")
+    with pytest.raises(ValueError, match="old form .* write 'FY2024-Q1'"):
+        parse_quarter_key("2024-Q1")
+
+
+def test_the_partitions_are_every_fiscal_quarter_of_the_contract_in_order():
+    """Static keys: no run registers partitions; ``FY2000-Q1`` .. ``FY2100-Q4`` (fiscal years
+    2000-2100, CONTRACT.md), chronological, so a range is a span of quarters."""
+    keys = FISCAL_QUARTERS.get_partition_keys()
+    assert keys == all_quarter_keys() == sorted(keys)
+    assert (keys[0], keys[1], keys[4], keys[-1]) == (
+        "FY2000-Q1",
+        "FY2000-Q2",
+        "FY2001-Q1",
+        "FY2100-Q4",
+    )
+    assert len(keys) == 101 * 4
+    assert [parse_quarter_key(k) for k in keys] == [
+        (fy, q) for fy in range(2000, 2101) for q in (1, 2, 3, 4)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -101,10 +142,33 @@ def test_last_closed_quarter(today, expected):
     assert last_closed_quarter(today) == expected
 
 
-def test_contiguous_blocks_follow_instance_order():
-    order = ["2023-Q4", "2024-Q1", "2024-Q2", "2024-Q3", "2023-Q1"]  # a late key appended last
-    assert contiguous_blocks(order, {"2024-Q1", "2024-Q2", "2023-Q1"}) == [
-        ("2024-Q1", "2024-Q2"),
-        ("2023-Q1", "2023-Q1"),
-    ]
-    assert contiguous_blocks(order, set()) == []
+def test_one_range_covers_every_changed_quarter():
+    assert covering_range({"FY2024-Q2", "FY2017-Q4", "FY2024-Q1"}) == ("FY2017-Q4", "FY2024-Q2")
+    assert covering_range(["FY2024-Q1"]) == ("FY2024-Q1", "FY2024-Q1")
+    assert covering_range(set()) is None
+    keys = FISCAL_QUARTERS.get_partition_keys()
+    # the span from first to last in the partition order is what a range run materializes
+    assert keys[keys.index("FY2017-Q4") : keys.index("FY2018-Q2") + 1] == [
+        "FY2017-Q4", "FY2018-Q1", "FY2018-Q2",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (
+            "2024-Q1",
+            "'2024-Q1' is the old form of a fiscal quarter key; write 'FY2024-Q1' (fiscal year, then quarter)",
+        ),
+        ("FY2024-Q5", "not a fiscal quarter key: 'FY2024-Q5' (expected e.g. FY2024-Q1)"),
+    ],
+)
+def test_explain_quarter_names_the_key_to_write(given, message, tmp_path, monkeypatch, capsys):
+    """``explain --quarter`` reads the key before it opens the warehouse: one line, exit 1."""
+    from pipelines.cli import main
+
+    monkeypatch.setenv("SCR_WAREHOUSE", str(tmp_path / "none.duckdb"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["explain", "--quarter", given])
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == f"error: {message}\n"

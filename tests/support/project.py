@@ -144,9 +144,7 @@ class Project:
         # project is set up before the function-scoped autouse fixture below applies)
         monkeypatch.setenv("SCR_SETTLE_SECONDS", "0")
         self.archive = root / "archive"
-        # the instance the CLI uses (dagster.template.yaml: pooled SQLite under DAGSTER_HOME);
-        # Dagster's default SQLite storage flushes to disk per event: a small refresh took 1.6 to
-        # 1.8 times as long with it (docs/TESTING.md, "Where the suite's time goes")
+        # the instance the CLI uses (dagster.template.yaml: Dagster's SQLite under DAGSTER_HOME)
         from pipelines.instance import write_instance_yaml
 
         write_instance_yaml(self.home, env={})
