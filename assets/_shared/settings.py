@@ -29,7 +29,7 @@ DEFAULTS: dict[str, str] = {
     "SCR_DUCKDB_MEMORY_LIMIT": "2GB",
     "SCR_DUCKDB_THREADS": "2",
 }
-# beside the warehouse: the CLI's "nothing new" stamp (pipelines/refresh_stamp.py); every run that
+# beside the warehouse: the CLI's "nothing new" stamp (pipelines/orchestration/refresh_stamp.py); every run that
 # opens the warehouse for writing removes it first (WarehouseResource.connect)
 REFRESH_STAMP_SUFFIX = ".refresh-stamp"
 NOT_PATHS = ("SCR_SETTLE_SECONDS", "SCR_DUCKDB_MEMORY_LIMIT", "SCR_DUCKDB_THREADS")

@@ -251,16 +251,3 @@ def active_archived_files(archive_dir: Path) -> list[ArchivedFile]:
                 )
             )
     return out
-
-
-def ingest_from_archive(con: duckdb.DuckDBPyConnection, archive_dir: Path, run_id: str) -> dict:
-    """Rebuild the ingest state of an EMPTY warehouse from the archive alone.
-
-    The manifest is replayed in order: every ingested or replacing file is read from its
-    archived bytes under its original name with its original ``ingested_at`` (file ids in the
-    same order as the live ingest gave them), restorations and retractions set the same
-    states, and the same ``landing_events`` rows are recorded. A normal refresh afterwards
-    (with an empty landing dir) then computes the same outputs as the live warehouse."""
-    from assets.landing.ingest import replay_events
-
-    return replay_events(con, Path(archive_dir), read_manifest(archive_dir), run_id)

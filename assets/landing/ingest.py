@@ -319,7 +319,7 @@ def _file_event(con, event: str, f: LandingFile, file_id: int, now, run_id, cur)
 def replay_events(
     con: duckdb.DuckDBPyConnection, archive: Path, events: list[dict], run_id: str
 ) -> dict:
-    """Apply manifest events to an empty warehouse (see ``assets.landing.archive.ingest_from_archive``)."""
+    """Apply manifest events to an empty warehouse (see ``assets.landing.rebuild.ingest_from_archive``)."""
     ensure_tables(con)
     if con.execute("SELECT count(*) FROM ingested_files").fetchall()[0][0]:
         raise PipelineError("ingest_from_archive needs an empty warehouse; this one has files")

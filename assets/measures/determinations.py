@@ -4,16 +4,14 @@ an approval date, partitioned by the fiscal quarter of that date.
 Why: OAO publishes counts; the inspector general asks which SCRs are behind them. Each row
 carries the determination ``scr_current`` computed (never recomputed here), the prong inputs,
 the quarantine flag and the file, row and content hash of the version it comes from. The
-blocking check recounts the measures from these rows, so a published count and its SCR list
-can never disagree.
+blocking check (``assets.measures.scr_determinations``, the asset) recounts the measures from
+these rows, so a published count and its SCR list can never disagree. This module holds the
+table and its SQL only, so restatements can read it without an import circle.
 """
 
-import dagster as dg
 import duckdb
 
-from assets._shared.metadata import OWNERS, existing_tables, table_metadata
-from assets._shared.partitions import FISCAL_QUARTERS
-from assets._shared.resources import WarehouseResource
+from assets._shared.metadata import existing_tables
 from schemas.fiscal import parse_quarter_key, quarter_key
 
 TABLE = "scr_determinations"
@@ -146,92 +144,3 @@ def count_mismatches(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
         names = [d[0] for d in cur.description]
         out[table] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     return out
-
-
-CHECK = dg.AssetCheckSpec(
-    "counts_match_measures",
-    asset=TABLE,
-    blocking=True,
-    description="Recounted from the SCR-level rows, every fiscal quarter's quarterly_measures "
-    "counts and every quarter-and-category row of category_measures are equal: each published "
-    "number is exactly the SCRs listed behind it. A failure stops the refresh before publishing.",
-)
-
-
-@dg.asset(
-    deps=["changed_quarters", "quarterly_measures", "category_measures"],
-    partitions_def=FISCAL_QUARTERS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[CHECK],
-    kinds={"duckdb"},
-    owners=OWNERS,
-    description="One row per current SCR with an approval date, in the fiscal quarter of that "
-    "date: counted or not, quarantined (and by which rules), its TCO determination with the "
-    "prong inputs, and the file, row and content hash of the version it comes from.",
-)
-def scr_determinations(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    from assets.measures.restatements import (
-        partition_notes,  # the restatement summary of each quarter
-    )
-
-    keys = list(context.partition_keys)
-    with warehouse.connect() as con:
-        replace_quarters(con, keys)
-        mismatches = count_mismatches(con)
-        notes = partition_notes(con, keys)
-        for key, text in notes.items():
-            context.log_event(
-                dg.AssetObservation(
-                    asset_key=context.asset_key,
-                    partition=key,
-                    metadata={"restated": dg.MetadataValue.text(text)},
-                )
-            )
-        pairs = [list(parse_quarter_key(k)) for k in keys]
-        mine = con.execute(
-            f"SELECT count(*), count(*) FILTER (counted), count(*) FILTER (quarantined) FROM {TABLE} "
-            "WHERE list_contains(?, [fiscal_year, fiscal_quarter])",
-            [pairs],
-        ).fetchall()[0]
-        meta = table_metadata(
-            con,
-            TABLE,
-            f"SELECT scr_id, scr_type, counted, quarantined, determination, non_tco_reason, "
-            f"fiscal_year, fiscal_quarter, source_file, source_row FROM {TABLE} ORDER BY scr_id",
-        )
-    bad = sum(len(v) for v in mismatches.values())
-    context.log.info(
-        f"{mine[0]:,} SCR determinations in {len(keys)} quarter(s) ({mine[1]:,} counted, "
-        f"{mine[2]:,} quarantined); {len(notes)} restated quarter(s)"
-    )
-    yield dg.MaterializeResult(
-        metadata={
-            **meta,
-            "run_scrs": dg.MetadataValue.int(int(mine[0])),
-            "run_counted": dg.MetadataValue.int(int(mine[1])),
-            "run_quarantined": dg.MetadataValue.int(int(mine[2])),
-            "restated_quarters": dg.MetadataValue.md(
-                "\n".join(f"- **{k}**: {v}" for k, v in sorted(notes.items())) or "none"
-            ),
-        }
-    )
-    yield dg.AssetCheckResult(
-        check_name=CHECK.name,
-        passed=bad == 0,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=None
-        if bad == 0
-        else f"{bad} quarter/category row(s) differ between scr_determinations and the measures",
-        metadata={
-            "quarterly_mismatches": dg.MetadataValue.int(len(mismatches["quarterly_measures"])),
-            "category_mismatches": dg.MetadataValue.int(len(mismatches["category_measures"])),
-            "first_mismatches": dg.MetadataValue.json(
-                [
-                    {k: str(v) for k, v in r.items()}
-                    for r in (mismatches["quarterly_measures"] + mismatches["category_measures"])[
-                        :5
-                    ]
-                ]
-            ),
-        },
-    )

@@ -17,7 +17,7 @@ import pyarrow.dataset as ds
 import pytest
 from support.project import copy_site, refreshed_demo
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 
 WORKSHEET_COLUMNS = [
     "draw_order", "case_number", "criminal_category", "field_office", "scr_count", "scrs",
@@ -35,8 +35,8 @@ def _run(argv: list[str]) -> int:
 
 def _refresh() -> None:
     """A refresh in-process on an ephemeral instance (the draw itself goes through the CLI)."""
-    from pipelines.definitions import defs
-    from pipelines.refresh import run_refresh
+    from pipelines.cli.refresh import run_refresh
+    from pipelines.orchestration.definitions import defs
 
     with dg.DagsterInstance.ephemeral() as instance:
         run_refresh(defs, instance, progress=lambda s: None)
@@ -209,8 +209,8 @@ def test_refresh_does_not_draw_and_empty_warehouse_is_refused(site, capsys, tmp_
 
 
 def test_draw_is_a_job_not_part_of_the_refresh():
-    from pipelines.definitions import defs
-    from pipelines.refresh_plan import INGEST, MEASURES, PUBLISH, stage_keys
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.refresh_plan import INGEST, MEASURES, PUBLISH, stage_keys
 
     graph = defs.resolve_asset_graph()
     staged = {k.to_user_string() for s in (INGEST, MEASURES, PUBLISH) for k in stage_keys(graph, s)}

@@ -16,7 +16,7 @@ import pytest
 from support.project import copy_site, refreshed_demo
 
 from assets.audit.stats import METHODS, project
-from pipelines.cli import main
+from pipelines.cli.main import main
 
 CHECK = dg.AssetCheckKey(dg.AssetKey("audit_projection"), "sample_complete")
 CATEGORY_POPULATION_SQL = """
@@ -28,8 +28,8 @@ GROUP BY ALL"""
 
 def _refresh() -> str:
     """Refresh in-process; returns the status of the sample_complete check it evaluated."""
-    from pipelines.definitions import defs
-    from pipelines.refresh import run_refresh
+    from pipelines.cli.refresh import run_refresh
+    from pipelines.orchestration.definitions import defs
 
     with dg.DagsterInstance.ephemeral() as instance:
         run_refresh(defs, instance, progress=lambda s: None)

@@ -1,4 +1,4 @@
-"""Tests for `scr-pipeline audit ...`: in-process via pipelines.cli.main and as a real
+"""Tests for `scr-pipeline audit ...`: in-process via pipelines.cli.main.main and as a real
 console script in a subprocess."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import cli_audit
-from pipelines.cli import main
+from pipelines.cli import audit as cli_audit
+from pipelines.cli.main import main
 
 OIG = ["--population", "5016", "--sample-size", "258", "--exceptions", "145"]
 

@@ -30,7 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.extracts import GANGS, scr, write_csv
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 
 CHECK = dg.AssetCheckKey(dg.AssetKey("annual_measures"), "validation_sample_due")
 T = {"subjects": "3", "countries": "US;MX"}  # both prongs met: TCO

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from support.project import copy_site, output_hashes, refreshed_demo
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 
 WORKSHEETS = Path("output") / "audit_sample" / "_worksheets"
 COLUMNS = {"reviewed_on": 7, "association_of_individuals": 8}
@@ -27,8 +27,8 @@ COLUMNS |= {"crosses_international_border": 9, "notes": 10}
 
 
 def _refresh() -> None:
-    from pipelines.definitions import defs
-    from pipelines.refresh import run_refresh
+    from pipelines.cli.refresh import run_refresh
+    from pipelines.orchestration.definitions import defs
 
     with dg.DagsterInstance.ephemeral() as instance:
         run_refresh(defs, instance, progress=lambda s: None)

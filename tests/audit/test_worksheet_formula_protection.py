@@ -17,7 +17,7 @@ import pytest
 from support.extracts import valid_row, write_csv
 from support.project import Project
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 from schemas.fiscal import quarter_key
 from schemas.spreadsheet_text import FORMULA_STARTS
 

@@ -120,8 +120,8 @@ def test_checkbox_only_from_2023_07_18(validated):
 
 
 def test_correction_changes_exactly_one_quarter(tmp_path, monkeypatch):
-    from pipelines.definitions import defs
-    from pipelines.refresh import run_refresh
+    from pipelines.cli.refresh import run_refresh
+    from pipelines.orchestration.definitions import defs
 
     landing = tmp_path / "landing"
     write_extracts(landing, 5_000, seed=3, rows_per_file=5_000)

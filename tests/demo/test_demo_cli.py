@@ -17,7 +17,7 @@ def test_demo_writes_every_output(tmp_path):
         "DAGSTER_HOME": str(tmp_path / "home"),
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "demo", "--scale", "0.05", "--seed", "7"],
+        [sys.executable, "-m", "pipelines.cli.main", "demo", "--scale", "0.05", "--seed", "7"],
         env=env,
         capture_output=True,
         text=True,

@@ -11,8 +11,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.demo_catalog import CATEGORIES_CSV
-from pipelines.demo_extracts import SCR_COLUMNS, write_demo_extracts
+from pipelines.demo.catalog import CATEGORIES_CSV
+from pipelines.demo.extracts import SCR_COLUMNS, write_demo_extracts
 
 TABLE3 = {2017: 420, 2018: 347, 2019: 322, 2020: 618, 2021: 698, 2022: 1083}
 REQUEST_COLUMNS = [

@@ -120,7 +120,7 @@ def _cases(tmp: Path) -> dict[str, tuple[str, bytes, list[str]]]:
 
 
 # The kinds the contract names run as real console-script subprocesses; variants of the same
-# failure run in-process through pipelines.cli.main (same code path, no interpreter start-up).
+# failure run in-process through pipelines.cli.main.main (same code path, no interpreter start-up).
 SUBPROCESS_KINDS = [
     "missing required column",
     "not UTF-8 (latin-1 value)",
@@ -208,7 +208,7 @@ def test_outputs_byte_identical_and_warehouse_unchanged(results, kind):
 
 @pytest.mark.parametrize("kind", IN_PROCESS_KINDS)
 def test_more_broken_files_refused_in_process(results, kind, tmp_path, monkeypatch, capsys):
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     base, cases, _ = results
     name, content, words = cases[kind]
@@ -238,7 +238,7 @@ def test_debug_shows_the_traceback(results, tmp_path):
 
 def test_operator_removes_the_file_and_refreshes(results, monkeypatch):
     """The documented next step (docs/VALIDATION.md): move the broken file out; the next refresh ingests the rest."""
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     _, cases, out = results
     name, _, _ = cases["zero-byte file"]

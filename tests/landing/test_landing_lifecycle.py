@@ -21,8 +21,9 @@ import pytest
 from support.extracts import valid_row, write_csv
 from support.project import output_hashes, quarterly, read_output, run_cli
 
-from assets.landing.archive import active_archived_files, ingest_from_archive, read_manifest
-from pipelines.refresh import RefreshFailed
+from assets.landing.archive import active_archived_files, read_manifest
+from assets.landing.rebuild import ingest_from_archive
+from pipelines.cli.refresh import RefreshFailed
 
 A = "scr_extract_2024-02-01.csv"
 Q = (2024, 2)  # approved 2024-01-10: FY2024 Q2
@@ -215,7 +216,7 @@ def test_symlink_is_refused_by_name_and_nothing_changes(project, tmp_path):
 
 
 def test_unsettled_file_is_waited_for(project, monkeypatch):
-    from pipelines.sensors import landing_fingerprint
+    from pipelines.orchestration.sensors import landing_fingerprint
 
     old = write_csv(project.landing / A, [valid_row("S1")])
     past = time.time() - 600
@@ -307,7 +308,7 @@ def test_rebuild_from_archive_gives_the_same_current_records(project, tmp_path, 
 
 
 def test_demo_seed_7_over_an_existing_demo_counts_seed_7_only(project, tmp_path, monkeypatch):
-    from pipelines.demo_extracts import write_demo_extracts
+    from pipelines.demo.extracts import write_demo_extracts
 
     write_demo_extracts(project.landing, seed=2023, scale=0.05)
     project.refresh()

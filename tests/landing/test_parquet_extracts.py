@@ -41,8 +41,8 @@ def test_typed_parquet_counts_like_csv(project, tmp_path, monkeypatch):
     write_csv(csv_root / "landing" / "scr_extract_2024-01-10.csv", FILE_A)
     import dagster as dg
 
-    from pipelines.definitions import defs
-    from pipelines.refresh import run_refresh
+    from pipelines.cli.refresh import run_refresh
+    from pipelines.orchestration.definitions import defs
 
     with dg.DagsterInstance.ephemeral() as inst:
         run_refresh(defs, inst, progress=lambda _: None)

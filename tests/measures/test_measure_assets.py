@@ -32,7 +32,7 @@ from test_mutants_sql import TCO, Warehouse, row
 
 from assets._shared.partitions import covering_range
 from assets._shared.resources import WarehouseResource
-from assets.measures.determinations import replace_quarters, scr_determinations
+from assets.measures.determinations import replace_quarters
 from assets.measures.quarterly import (
     category_measures,
     category_rows,
@@ -43,6 +43,7 @@ from assets.measures.quarterly import (
     quarterly_measures,
     rebuild_quarters,
 )
+from assets.measures.scr_determinations import scr_determinations
 from assets.scr.determine import build_current, scr_current
 
 ROWS = [

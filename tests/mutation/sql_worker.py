@@ -22,7 +22,7 @@ warnings.filterwarnings("ignore")
 import pytest  # noqa: E402
 import sql_mutants  # noqa: E402
 
-import pipelines.definitions  # noqa: E402,F401 - every project module in memory before patching
+import pipelines.orchestration.definitions  # noqa: E402,F401 - every project module in memory before patching
 
 
 def run_selection(tests: list[str]) -> int:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines import alerts
+from pipelines.orchestration import alerts
 
 SECRET = "s3cr3tT0ken"
 MALFORMED = {
@@ -75,7 +75,7 @@ def test_start_up_reports_the_malformed_url_once(tmp_path: Path):
     env = {"PATH": "/usr/bin:/bin", "DAGSTER_HOME": str(tmp_path)}
     env[alerts.WEBHOOK_ENV] = MALFORMED["no scheme"]
     proc = subprocess.run(
-        [sys.executable, "-c", "import pipelines.definitions, pipelines.alerts as a; "
+        [sys.executable, "-c", "import pipelines.orchestration.definitions, pipelines.orchestration.alerts as a; "
          "a.report_webhook_config()"],
         env=env, capture_output=True, text=True, timeout=120,
         cwd=Path(__file__).resolve().parents[2],

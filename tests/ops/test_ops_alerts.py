@@ -18,8 +18,8 @@ import time_machine
 from support.ops import free_port, project_env
 
 from assets._shared.resources import FilesResource
-from pipelines import alerts
-from pipelines.refresh_plan import INGEST, JOB_NAME, RunPlan, stage_keys
+from pipelines.orchestration import alerts
+from pipelines.orchestration.refresh_plan import INGEST, JOB_NAME, RunPlan, stage_keys
 
 
 @contextlib.contextmanager
@@ -63,7 +63,7 @@ def _read_alerts(env: dict[str, str]) -> list[dict]:
 
 
 def test_failed_run_is_recorded_and_posted(env, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipelines.definitions import defs
+    from pipelines.orchestration.definitions import defs
 
     bad = Path(env["SCR_LANDING_DIR"]) / "scr_extract_2024-02-01.parquet"
     bad.write_text("not parquet")
@@ -118,8 +118,8 @@ def test_due_quarter_boundaries(today: dt.date, due: tuple[int, int]) -> None:
 
 
 def test_late_measure_against_a_real_refresh(env) -> None:
-    from pipelines.definitions import defs
-    from pipelines.refresh import run_refresh
+    from pipelines.cli.refresh import run_refresh
+    from pipelines.orchestration.definitions import defs
 
     with dg.DagsterInstance.ephemeral() as instance:
         run_refresh(defs, instance, progress=lambda s: None)

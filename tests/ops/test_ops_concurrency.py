@@ -8,7 +8,7 @@ import pytest
 from support.ops import launch_stage_run, shared_server, wait_for_runs, wait_until_idle
 
 from assets._shared.resources import WRITER_TAG
-from pipelines.refresh_plan import MEASURES, RANGE_END, RANGE_START
+from pipelines.orchestration.refresh_plan import MEASURES, RANGE_END, RANGE_START
 
 
 @pytest.fixture
@@ -49,9 +49,9 @@ def test_cli_refresh_waits_behind_the_daemons_runs(
     import dagster as dg
     from support.ops import project_env
 
-    from pipelines.cli import EXIT_BUSY, main
-    from pipelines.definitions import defs
-    from pipelines.instance import get_instance
+    from pipelines.cli.main import EXIT_BUSY, main
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.instance import get_instance
 
     for name, value in project_env(tmp_path).items():
         monkeypatch.setenv(name, value)

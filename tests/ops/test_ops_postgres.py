@@ -13,8 +13,8 @@ import yaml
 from support.ops import FIXTURE_QUARTERS, postgres_server, project_env
 
 from assets._shared.errors import PipelineError
-from pipelines import instance as inst
-from pipelines.cli import main
+from pipelines.cli.main import main
+from pipelines.orchestration import instance as inst
 
 PG_ENV = {"DAGSTER_PG_HOST": "db.example", "DAGSTER_PG_USER": "dagster", "DAGSTER_PG_DB": "scr"}
 

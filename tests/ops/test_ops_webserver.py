@@ -18,7 +18,7 @@ from support.ops import (
     wait_for_runs,
 )
 
-from pipelines.refresh_plan import MEASURES, RANGE_END, RANGE_START
+from pipelines.orchestration.refresh_plan import MEASURES, RANGE_END, RANGE_START
 
 ASSETS_QUERY = """
 { assetNodes { assetKey { path } isPartitioned partitionKeys
@@ -51,7 +51,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 def test_ui_and_daemon_end_to_end(server) -> None:
     """The shared server's sensors already refreshed the fixture extract (see shared_server)."""
-    from pipelines.definitions import defs
+    from pipelines.orchestration.definitions import defs
 
     server, env = server
     nodes = {"/".join(n["assetKey"]["path"]): n for n in server.graphql(ASSETS_QUERY)["assetNodes"]}

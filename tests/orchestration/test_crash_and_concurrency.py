@@ -231,7 +231,7 @@ def test_two_refreshes_at_once_one_runs_the_other_exits_3(base, tmp_path):
 
 
 def test_second_refresh_exits_3_while_the_lock_is_held(base, tmp_path, monkeypatch):
-    from pipelines.refresh_stamp import refresh_lock
+    from pipelines.orchestration.refresh_stamp import refresh_lock
 
     root = _copy(base[0], tmp_path / "held")
     use_env(monkeypatch, root)
@@ -243,7 +243,7 @@ def test_second_refresh_exits_3_while_the_lock_is_held(base, tmp_path, monkeypat
 
 
 def test_wait_waits_for_the_running_refresh(base, tmp_path, monkeypatch):
-    from pipelines.refresh_stamp import refresh_lock
+    from pipelines.orchestration.refresh_stamp import refresh_lock
 
     root = _copy(base[0], tmp_path / "wait")
     use_env(monkeypatch, root)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.definitions import defs
-from pipelines.refresh_plan import INGEST, MEASURES, PUBLISH, stage_keys
+from pipelines.orchestration.definitions import defs
+from pipelines.orchestration.refresh_plan import INGEST, MEASURES, PUBLISH, stage_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +84,7 @@ def test_dagster_cli_validates_workspace():
 def test_explain_columns_are_the_measure_filters():
     """The explain command's --column choices (kept import-free) name every filtered column."""
     from assets.measures.determinations import MEASURE_FILTERS
-    from pipelines.cli_explain import COLUMNS
+    from pipelines.cli.explain import COLUMNS
 
     assert COLUMNS == tuple(MEASURE_FILTERS)
 
@@ -119,7 +119,7 @@ def test_importing_the_definitions_has_no_side_effects(tmp_path: Path):
     script = (
         "import json, os\n"
         "before = dict(os.environ)\n"
-        "import pipelines.definitions\n"
+        "import pipelines.orchestration.definitions\n"
         "print(json.dumps([before, dict(os.environ)]))\n"
     )
     trees = {ROOT: _tree(ROOT), home: _tree(home), cwd: _tree(cwd)}

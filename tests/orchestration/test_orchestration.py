@@ -11,8 +11,8 @@ import dagster as dg
 import duckdb
 from support.extracts import FILE_A, write_csv
 
-from pipelines.definitions import defs
-from pipelines.refresh_plan import (
+from pipelines.orchestration.definitions import defs
+from pipelines.orchestration.refresh_plan import (
     AFTER_TAG,
     INGEST,
     MEASURES,
@@ -24,8 +24,8 @@ from pipelines.refresh_plan import (
     stage_check_keys,
     stage_keys,
 )
-from pipelines.schedules import quarterly_refresh
-from pipelines.sensors import landing_sensor, plan_after_ingest
+from pipelines.orchestration.schedules import quarterly_refresh
+from pipelines.orchestration.sensors import landing_sensor, plan_after_ingest
 
 REPO = defs.get_repository_def()
 RUN_SUCCESS, RUN_FAILURE = dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE
@@ -184,7 +184,7 @@ def test_landing_sensor_after_a_cli_refresh_launches_nothing(project):
     assert isinstance(landing_sensor(ctx), dg.RunRequest)
 
 
-OLD_INSTANCE_YAML = """# Dagster instance settings: the template pipelines/instance.py writes into DAGSTER_HOME.
+OLD_INSTANCE_YAML = """# Dagster instance settings: the template pipelines/orchestration/instance.py writes into DAGSTER_HOME.
 storage:
   custom:
     module: pipelines.sqlite_storage
@@ -212,7 +212,7 @@ def test_a_dagster_home_from_before_the_fiscal_keys_refreshes_and_keeps_its_hist
 
     proc = run_cli(project.root, "refresh")
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
-    from pipelines.instance import TEMPLATE
+    from pipelines.orchestration.instance import TEMPLATE
 
     assert (project.home / "dagster.yaml").read_text() == TEMPLATE.read_text()
     with dg.DagsterInstance.from_config(str(project.home)) as instance:

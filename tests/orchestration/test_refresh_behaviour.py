@@ -126,7 +126,7 @@ def test_cli_refresh_bad_file_one_message_no_traceback(project, tmp_path):
     before = project.output_digest()
     (project.landing / "scr_extract_2024-05-01.csv").write_text("scr_id,case_number\nX1,C1\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "refresh"],
+        [sys.executable, "-m", "pipelines.cli.main", "refresh"],
         capture_output=True,
         text=True,
         timeout=300,

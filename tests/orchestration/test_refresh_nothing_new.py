@@ -55,7 +55,7 @@ def test_nothing_new_starts_no_run_and_changes_nothing(root: Path):
 
 def test_nothing_new_is_answered_without_importing_dagster(root: Path):
     code = (
-        "import sys\nfrom pipelines.cli import main\n"
+        "import sys\nfrom pipelines.cli.main import main\n"
         "try:\n    main(['refresh'])\nexcept SystemExit as e:\n"
         "    print('exit', e.code, 'dagster' in sys.modules, 'assets.publish.outputs' in sys.modules)"
     )

@@ -1,6 +1,6 @@
 """What the Dagster UI shows: descriptions, owners, check descriptions and run metadata.
 
-Pins down: every asset of ``pipelines.definitions.defs`` has a description and owners, every
+Pins down: every asset of ``pipelines.orchestration.definitions.defs`` has a description and owners, every
 check a description; after a real refresh every asset that builds a warehouse table reports
 ``dagster/row_count`` (equal to the table's row count), ``dagster/column_schema`` (equal to its
 columns) and a markdown preview; the measure assets log per-quarter numbers (dd_total, dd_tco,
@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from support.report import refreshed_once
 
-from pipelines.definitions import defs
+from pipelines.orchestration.definitions import defs
 
 
 def materializable_assets() -> list[dg.AssetsDefinition]:

@@ -155,7 +155,7 @@ def test_compare_output_dirs(tmp_path):
 
 
 def _differences(project) -> list[str]:
-    from pipelines.refresh import current_differences
+    from pipelines.cli.refresh import current_differences
 
     return current_differences()
 
@@ -223,7 +223,7 @@ def test_read_only_output_dir_fails_with_one_line_then_the_next_refresh_repairs(
     project.refresh()
     before = project.output_digest()
     write_csv(project.landing / "scr_extract_2024-02-01.csv", FILE_B)
-    cmd = [sys.executable, "-m", "pipelines.cli", "refresh"]
+    cmd = [sys.executable, "-m", "pipelines.cli.main", "refresh"]
     if os.geteuid() == 0:
         cmd = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *cmd]
     os.chmod(project.output, 0o555)
@@ -263,7 +263,7 @@ def test_read_only_warehouse_is_one_line_naming_it(project, what):
     os.chmod(target, 0o444 if what == "file" else 0o555)
     try:
         proc = subprocess.run(
-            _as_operator([sys.executable, "-m", "pipelines.cli", "refresh"]),
+            _as_operator([sys.executable, "-m", "pipelines.cli.main", "refresh"]),
             capture_output=True,
             text=True,
             timeout=300,
@@ -284,7 +284,7 @@ def test_ctrl_c_is_one_line_and_exit_130(project):
     write_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
     runs = project.home / "history" / "runs"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "refresh"],
+        [sys.executable, "-m", "pipelines.cli.main", "refresh"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -127,8 +127,14 @@ def test_verify_has_help(tmp_path):
 
 def test_refresh_stages_never_run_the_verify_check():
     """The verify check takes the refresh lock: inside a refresh it would wait on itself."""
-    from pipelines.definitions import defs
-    from pipelines.refresh_plan import INGEST, MEASURES, PUBLISH, VERIFY_CHECK, stage_check_keys
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.refresh_plan import (
+        INGEST,
+        MEASURES,
+        PUBLISH,
+        VERIFY_CHECK,
+        stage_check_keys,
+    )
 
     graph = defs.resolve_asset_graph()
     assert VERIFY_CHECK in graph.asset_check_keys
@@ -141,7 +147,7 @@ def test_refresh_stages_never_run_the_verify_check():
 
 
 def test_the_asset_check_reports_reproducible(site, monkeypatch):
-    from pipelines.definitions import defs
+    from pipelines.orchestration.definitions import defs
 
     use_env(monkeypatch, site)
     with dg.DagsterInstance.ephemeral() as instance:
@@ -176,7 +182,7 @@ def test_a_drawn_audit_sample_is_copied_and_keep_keeps_the_rebuild(site, tmp_pat
 
 
 def test_verify_while_a_refresh_holds_the_lock_exits_3(site, monkeypatch):
-    from pipelines.refresh_stamp import refresh_lock
+    from pipelines.orchestration.refresh_stamp import refresh_lock
 
     use_env(monkeypatch, site)
     with refresh_lock():

@@ -19,8 +19,8 @@ from support.project import use_env
 
 from assets._shared.validation import collect_findings
 from assets.landing.lifecycle import active_view
-from pipelines.definitions import defs
-from pipelines.refresh import run_refresh
+from pipelines.cli.refresh import run_refresh
+from pipelines.orchestration.definitions import defs
 from schemas.extracts import RESOURCE_REQUESTS, SCR
 from schemas.reference import rules
 from schemas.resource_request import TYPED_VIEW_SQL, resource_request_schema
@@ -399,7 +399,7 @@ def _broken_rules(*files: list[dict]) -> list[set[str]]:
 
 def test_demo_extracts_give_the_audit_figures(tmp_path: Path) -> None:
     """The demo's requests (independent of its SCR scale): 128 in FY2017-FY2022, 3 citing."""
-    from pipelines.demo_extracts import write_demo_extracts
+    from pipelines.demo.extracts import write_demo_extracts
 
     (tmp_path / "landing").mkdir()
     write_demo_extracts(tmp_path / "landing", seed=2023, scale=0.05)

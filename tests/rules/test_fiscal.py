@@ -165,7 +165,7 @@ def test_one_range_covers_every_changed_quarter():
 )
 def test_explain_quarter_names_the_key_to_write(given, message, tmp_path, monkeypatch, capsys):
     """``explain --quarter`` reads the key before it opens the warehouse: one line, exit 1."""
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     monkeypatch.setenv("SCR_WAREHOUSE", str(tmp_path / "none.duckdb"))
     with pytest.raises(SystemExit) as exit_:

@@ -157,8 +157,8 @@ def test_reconciliation_per_file(refreshed):
 
 
 def _run_reconcile() -> tuple[bool, dict, dg.ExecuteInProcessResult]:
-    from pipelines.definitions import defs
-    from pipelines.refresh_plan import JOB_NAME
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.refresh_plan import JOB_NAME
 
     with dg.DagsterInstance.ephemeral() as inst:
         result = defs.resolve_job_def(JOB_NAME).execute_in_process(
@@ -227,7 +227,7 @@ def test_failed_reconciliation_blocks_publishing(refreshed, tmp_path):
         before = output_hashes(root / "output")
         assert any("fiscal_year=" in k for k in before) and "_manifest.json" in before
         write_csv(landing_extra, [valid_row("H")])  # new data: a quarter changes
-        from pipelines.refresh import RefreshFailed
+        from pipelines.cli.refresh import RefreshFailed
 
         with pytest.raises(RefreshFailed, match="rows_reconcile"):
             refresh_in_process(root)
@@ -248,7 +248,7 @@ def test_failed_reconciliation_blocks_publishing(refreshed, tmp_path):
 
 
 def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
@@ -285,7 +285,7 @@ def test_findings_command_filters(refreshed, capsys):
 
 
 def test_findings_help(capsys):
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     with pytest.raises(SystemExit) as exc:
         main(["findings", "--help"])

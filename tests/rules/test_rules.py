@@ -327,7 +327,7 @@ def test_docs_list_every_setting_with_its_default():
 
 
 def test_rules_command_prints_the_catalogue(capsys):
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     with pytest.raises(SystemExit) as exc:
         main(["rules"])
@@ -341,7 +341,7 @@ def test_catalogue_is_metadata_on_scr_findings():
     """The Dagster UI shows the catalogue as a markdown table on the scr_findings asset."""
     import dagster as dg
 
-    from pipelines.definitions import defs
+    from pipelines.orchestration.definitions import defs
 
     spec = defs.resolve_assets_def("scr_findings").specs_by_key[dg.AssetKey("scr_findings")]
     table = spec.metadata["rule_catalogue"].value
@@ -357,7 +357,7 @@ def test_catalogue_is_metadata_on_every_findings_asset(asset, prefix):
     """The new value rules show in the UI for all three extract types."""
     import dagster as dg
 
-    from pipelines.definitions import defs
+    from pipelines.orchestration.definitions import defs
 
     spec = defs.resolve_assets_def(asset).specs_by_key[dg.AssetKey(asset)]
     table = spec.metadata["rule_catalogue"].value
@@ -366,7 +366,7 @@ def test_catalogue_is_metadata_on_every_findings_asset(asset, prefix):
 
 
 def test_rules_command_honours_prefix(capsys):
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     with pytest.raises(SystemExit):
         main(["rules", "--markdown", "--prefix", "cr."])

@@ -187,7 +187,7 @@ def dagster_dev(
     env: dict[str, str], tmp_path: Path, startup_timeout: float = 150
 ) -> Iterator[DagsterDev]:
     """`dagster dev` (webserver + daemon) on a free loopback port, in its own process group."""
-    from pipelines.instance import write_instance_yaml
+    from pipelines.orchestration.instance import write_instance_yaml
 
     full_env = {**os.environ, **env, "DAGSTER_DISABLE_TELEMETRY": "1"}
     write_instance_yaml(Path(env["DAGSTER_HOME"]), env=full_env)
@@ -299,8 +299,8 @@ def runs(server: DagsterDev) -> list[dict]:
 
 def launch_stage_run(server: DagsterDev, stage: str, tags: dict[str, str]) -> str:
     """launchRun for scr_refresh with one stage's asset selection (what the sensors request)."""
-    from pipelines.definitions import defs
-    from pipelines.refresh_plan import RunPlan, stage_keys
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.refresh_plan import RunPlan, stage_keys
 
     keys = stage_keys(defs.resolve_asset_graph(), stage)
     params = {

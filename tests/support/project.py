@@ -47,8 +47,8 @@ def use_env(monkeypatch: pytest.MonkeyPatch, root: Path) -> dict[str, str]:
 
 def refresh_in_process(root: Path):
     """One real refresh (all three stages) through Dagster, in-process, env already set."""
-    from pipelines.definitions import defs
-    from pipelines.refresh import run_refresh
+    from pipelines.cli.refresh import run_refresh
+    from pipelines.orchestration.definitions import defs
 
     with dg.DagsterInstance.ephemeral() as inst:
         return run_refresh(defs, inst, progress=lambda s: None)
@@ -145,22 +145,22 @@ class Project:
         monkeypatch.setenv("SCR_SETTLE_SECONDS", "0")
         self.archive = root / "archive"
         # the instance the CLI uses (dagster.template.yaml: Dagster's SQLite under DAGSTER_HOME)
-        from pipelines.instance import write_instance_yaml
+        from pipelines.orchestration.instance import write_instance_yaml
 
         write_instance_yaml(self.home, env={})
         self.instance = dg.DagsterInstance.from_config(str(self.home))
         self.messages: list[str] = []
 
     def refresh(self):
-        from pipelines.definitions import defs
-        from pipelines.refresh import run_refresh
+        from pipelines.cli.refresh import run_refresh
+        from pipelines.orchestration.definitions import defs
 
         return run_refresh(defs, self.instance, progress=self.messages.append)
 
     def verify(self) -> list[str]:
         """``scr-pipeline verify`` on this project: the differences between the published
         files and a rebuild from the archive alone (empty when reproducible)."""
-        from pipelines.verify import verify
+        from pipelines.orchestration.verify import verify
 
         return verify(progress=self.messages.append).differences
 
@@ -186,7 +186,7 @@ def refreshed_demo(tmp_path_factory: pytest.TempPathFactory, refresh: Callable) 
     root = tmp_path_factory.mktemp("demo")
     with pytest.MonkeyPatch.context() as mp:
         use_env(mp, root)
-        from pipelines.demo_extracts import write_demo_extracts
+        from pipelines.demo.extracts import write_demo_extracts
 
         write_demo_extracts(root / "landing", seed=7, scale=0.05)
         refresh()

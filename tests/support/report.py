@@ -69,8 +69,8 @@ def write_extract(landing: Path) -> Path:
 
 def refresh(base: Path, instance: dg.DagsterInstance) -> dict[str, Path]:
     """Point the contract's env vars at ``base`` and run a real in-process refresh."""
-    from pipelines.definitions import defs
-    from pipelines.refresh import run_refresh
+    from pipelines.cli.refresh import run_refresh
+    from pipelines.orchestration.definitions import defs
 
     paths = {
         "landing": base / "landing",

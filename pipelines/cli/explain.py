@@ -13,7 +13,7 @@ import sys
 
 from assets._shared import settings
 from assets._shared.errors import PipelineError
-from pipelines.cli_findings import _table, open_read_only
+from pipelines.cli.findings import _table, open_read_only
 from schemas.fiscal import parse_quarter_key, quarter_key
 from schemas.spreadsheet_text import protect
 

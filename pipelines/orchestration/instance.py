@@ -4,7 +4,7 @@ A ``dagster.yaml`` cannot branch on the environment, so this module writes the i
 ``DAGSTER_HOME/dagster.yaml`` from the project's template (``dagster.template.yaml`` at the project root)
 each time the CLI starts, and on demand for ``dagster dev`` / the daemon / the webserver::
 
-    python -m pipelines.instance          # writes $DAGSTER_HOME/dagster.yaml, prints the storage
+    python -m pipelines.orchestration.instance          # writes $DAGSTER_HOME/dagster.yaml, prints the storage
 
 When ``DAGSTER_PG_HOST``, ``DAGSTER_PG_USER`` and ``DAGSTER_PG_DB`` are set, run, event-log and
 schedule storage go to PostgreSQL through dagster-postgres. The file refers to the variables
@@ -114,9 +114,9 @@ def storage_summary(env: dict[str, str] | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m pipelines.instance``: write the instance config before dagster dev/daemon."""
+    """``python -m pipelines.orchestration.instance``: write the instance config before dagster dev/daemon."""
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.instance",
+        prog="python -m pipelines.orchestration.instance",
         description="Write $DAGSTER_HOME/dagster.yaml from the project's template: SQLite under "
         "DAGSTER_HOME, or PostgreSQL when DAGSTER_PG_HOST, DAGSTER_PG_USER and DAGSTER_PG_DB "
         "(and optionally DAGSTER_PG_PORT, DAGSTER_PG_PASSWORD) are set. Run it before "
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.parse_args(argv)
     settings.apply_defaults()
     if os.environ.get("SCR_ALERT_WEBHOOK_URL"):  # said at the service's start-up (ExecStartPre)
-        from pipelines.alerts import report_webhook_config
+        from pipelines.orchestration.alerts import report_webhook_config
 
         report_webhook_config()
     try:
@@ -144,7 +144,7 @@ def runs_in_progress(instance) -> list[str]:
     """
     import dagster as dg
 
-    from pipelines.refresh_plan import STAGE_TAG
+    from pipelines.orchestration.refresh_plan import STAGE_TAG
 
     active = [
         dg.DagsterRunStatus.QUEUED,

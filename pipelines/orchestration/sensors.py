@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.jobs import refresh_job
-from pipelines.refresh_plan import (
+from pipelines.orchestration.jobs import refresh_job
+from pipelines.orchestration.refresh_plan import (
     AFTER_TAG,
     INGEST,
     LANDING_TAG,
@@ -48,7 +48,7 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     monitored_jobs=[refresh_job],
     request_job=refresh_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Walks the refresh plan (pipelines/refresh_plan.py): after an ingest run, the one "
+    description="Walks the refresh plan (pipelines/orchestration/refresh_plan.py): after an ingest run, the one "
     "run that measures the range of changed fiscal quarters and publishes (never after a failed "
     "ingest run).",
 )

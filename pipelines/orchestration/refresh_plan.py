@@ -12,7 +12,7 @@ Read top to bottom:
    ``dagster/asset_partition_range_start``/``_end``; the measures come before publish in the
    run's step order). No quarter changed: the publish run alone, when new files or differing
    outputs make it due; else nothing. A failed run stops the refresh.
-3. **Who walks it**: the CLI (``pipelines/refresh.py``, in-process) and the daemon
+3. **Who walks it**: the CLI (``pipelines/cli/refresh.py``, in-process) and the daemon
    (``plan_after_ingest`` sensor, after the schedule or the landing sensor started an ingest
    run) both call ``refresh_plan`` on what the ingest run recorded (``next_plans``).
 4. **When a refresh is due** (``landing_fingerprint``, ``last_ingested_fingerprint``): the
@@ -41,7 +41,7 @@ RANGE_END = "dagster/asset_partition_range_end"
 AFTER_TAG = "scr/after_run"  # on publish runs: the ingest run they follow
 LANDING_TAG = "scr/landing_fingerprint"  # on ingest runs: the landing dir they started from
 REFRESH_TAG = "scr/refresh_id"
-# the weekly rebuild-and-compare: its own job (pipelines/verify.py), never part of a refresh stage
+# the weekly rebuild-and-compare: its own job (pipelines/orchestration/verify.py), never part of a refresh stage
 VERIFY_CHECK = dg.AssetCheckKey(dg.AssetKey("published_outputs"), "reproducible_from_archive")
 
 

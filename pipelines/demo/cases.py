@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from pipelines.demo_catalog import (
+from pipelines.demo.catalog import (
     CATEGORY_PROFILES,
     CHECKBOX_DATE,
     DD_TARGETS,

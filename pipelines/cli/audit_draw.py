@@ -34,10 +34,10 @@ def sizing_help() -> str:
 def cmd_draw(args: argparse.Namespace) -> int:
     """Handle `audit draw`: run the `audit_draw` Dagster job in-process under the refresh lock."""
     from assets._shared.errors import PipelineError
-    from pipelines.definitions import defs
-    from pipelines.instance import get_instance
-    from pipelines.refresh import QUIET, failure_message, run_publish
-    from pipelines.refresh_stamp import refresh_lock
+    from pipelines.cli.refresh import QUIET, failure_message, run_publish
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.instance import get_instance
+    from pipelines.orchestration.refresh_stamp import refresh_lock
 
     config = {"fiscal_years": args.fiscal_years, "size": args.size, "seed": args.seed}
     run_config = {"ops": {"draw_audit_sample": {"config": config}}} | ({} if args.debug else QUIET)
@@ -102,7 +102,7 @@ def _fiscal_years(text: str) -> str:
 
 
 def register(audit_sub: argparse._SubParsersAction) -> None:
-    """Add `draw` to the `audit` sub-commands returned by :func:`pipelines.cli_audit.register`."""
+    """Add `draw` to the `audit` sub-commands returned by :func:`pipelines.cli.audit.register`."""
     dr = audit_sub.add_parser(
         "draw",
         help="draw a reproducible random sample of cases from the warehouse",

@@ -16,8 +16,11 @@ from pathlib import Path
 
 from assets._shared import settings
 from assets._shared.errors import PipelineError
-from pipelines import cli_audit, cli_audit_draw, cli_explain, cli_findings
-from pipelines.instance import get_instance
+from pipelines.cli import audit as cli_audit
+from pipelines.cli import audit_draw as cli_audit_draw
+from pipelines.cli import explain as cli_explain
+from pipelines.cli import findings as cli_findings
+from pipelines.orchestration.instance import get_instance
 
 EXIT_FAILED, EXIT_BUSY, EXIT_INTERRUPTED = 1, 3, 130
 _REFRESH_INTERRUPTED = (
@@ -29,8 +32,8 @@ INTERRUPTED = {"refresh": _REFRESH_INTERRUPTED, "demo": _REFRESH_INTERRUPTED}
 def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
     """Nothing new is answered from the stamp before Dagster is imported; else the full plan."""
     from assets.landing.scan import wait_until_settled
-    from pipelines.instance import wait_for_queued_runs
-    from pipelines.refresh_stamp import refresh_lock, unchanged_since_last_refresh
+    from pipelines.orchestration.instance import wait_for_queued_runs
+    from pipelines.orchestration.refresh_stamp import refresh_lock, unchanged_since_last_refresh
 
     landing = settings.path_from_env("SCR_LANDING_DIR")
     print(f"refresh: landing dir {landing}")
@@ -43,8 +46,8 @@ def cmd_refresh(args: argparse.Namespace, before_refresh=None) -> int:
             wait_for_queued_runs(instance, wait=args.wait)
             if before_refresh:
                 before_refresh()
-            from pipelines.definitions import defs
-            from pipelines.refresh import run_refresh
+            from pipelines.cli.refresh import run_refresh
+            from pipelines.orchestration.definitions import defs
 
             run_refresh(defs, instance, debug=args.debug)
     return 0
@@ -91,8 +94,8 @@ def cmd_retract(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Rebuild from the archive in a temporary place; exit 1 listing every difference."""
-    from pipelines import verify
-    from pipelines.refresh_stamp import refresh_lock
+    from pipelines.orchestration import verify
+    from pipelines.orchestration.refresh_stamp import refresh_lock
 
     keep = Path(args.keep).resolve() if args.keep else None
     if keep:
@@ -103,7 +106,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipelines.demo_extracts import write_demo_extracts
+    from pipelines.demo.extracts import write_demo_extracts
 
     landing = settings.path_from_env("SCR_LANDING_DIR")
     summary = write_demo_extracts(landing, seed=args.seed, scale=args.scale)
@@ -127,7 +130,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def report_webhook_config() -> None:
     """A malformed alert webhook URL is a configuration error, said once at start-up."""
     if os.environ.get("SCR_ALERT_WEBHOOK_URL"):
-        from pipelines.alerts import report_webhook_config as report
+        from pipelines.orchestration.alerts import report_webhook_config as report
 
         report()
 

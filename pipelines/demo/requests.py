@@ -14,7 +14,7 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-from pipelines.demo_catalog import (
+from pipelines.demo.catalog import (
     AUDIT_REQUEST_EXAMPLES,
     CITE_RATE_AFTER,
     PROGRAM_OFFICES,

@@ -14,9 +14,9 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-CATEGORIES_CSV = (
-    Path(__file__).resolve().parents[1] / "schemas" / "reference" / ("criminal_categories.csv")
-)
+from schemas.reference import REFERENCE_DIR
+
+CATEGORIES_CSV = REFERENCE_DIR / "criminal_categories.csv"
 
 # Table 3: approved disruptions + dismantlements per FY (FY2023/FY2024: plausible growth).
 DD_TARGETS: dict[int, int] = {

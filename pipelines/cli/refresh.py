@@ -1,7 +1,7 @@
 """``scr-pipeline refresh``: run the refresh job in-process, stage by stage, with progress.
 
 Called under the one-refresh lock once the stamp said something changed
-(pipelines/refresh_stamp.py); failures become one actionable message (``RefreshFailed``)
+(pipelines/orchestration/refresh_stamp.py); failures become one actionable message (``RefreshFailed``)
 instead of a traceback.
 """
 
@@ -17,7 +17,7 @@ import dagster as dg
 from assets._shared.errors import PipelineError, WarehouseBusyError, innermost_message
 from assets._shared.resources import WarehouseResource
 from assets._shared.settings import path_from_env
-from pipelines.refresh_plan import (
+from pipelines.orchestration.refresh_plan import (
     AFTER_TAG,
     INGEST,
     JOB_NAME,
@@ -29,7 +29,7 @@ from pipelines.refresh_plan import (
     landing_fingerprint,
     refresh_plan,
 )
-from pipelines.refresh_stamp import stamp_path, write_stamp
+from pipelines.orchestration.refresh_stamp import stamp_path, write_stamp
 from schemas.extracts import EXTRACTS
 
 INTERRUPTED_ERROR = "DagsterExecutionInterruptedError"
@@ -159,7 +159,7 @@ def run_refresh(
     progress: Callable[[str], None] = print,
     debug: bool = False,
 ) -> RefreshResult:
-    """Walk the refresh plan (pipelines/refresh_plan.py): the ingest run, then one run that
+    """Walk the refresh plan (pipelines/orchestration/refresh_plan.py): the ingest run, then one run that
     measures the range of changed quarters and publishes (checks first, files last); the first
     failure stops it. With nothing new, publish still runs when the published outputs differ
     from the warehouse (repair)."""

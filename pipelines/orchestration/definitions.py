@@ -15,12 +15,12 @@ import dagster as dg
 from assets import audit, landing, measures, publish, resource_requests, scr
 from assets._shared.resources import default_resources
 from assets.audit.sample import AUDIT_SAMPLES, audit_draw_job
-from pipelines.alerts import alert_on_run_failure, measure_freshness
-from pipelines.jobs import refresh_job
-from pipelines.refresh_plan import with_stage_tags
-from pipelines.schedules import quarterly_refresh
-from pipelines.sensors import landing_sensor, plan_after_ingest
-from pipelines.verify import reproducible_from_archive, verify_job, weekly_verify
+from pipelines.orchestration.alerts import alert_on_run_failure, measure_freshness
+from pipelines.orchestration.jobs import refresh_job
+from pipelines.orchestration.refresh_plan import with_stage_tags
+from pipelines.orchestration.schedules import quarterly_refresh
+from pipelines.orchestration.sensors import landing_sensor, plan_after_ingest
+from pipelines.orchestration.verify import reproducible_from_archive, verify_job, weekly_verify
 
 # the data flow, left to right: files land, SCRs are validated and determined, measures are
 # computed, resource requests and the audit toolkit sit beside them, outputs are published

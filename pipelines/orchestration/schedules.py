@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.jobs import refresh_job
-from pipelines.refresh_plan import INGEST, RunPlan
+from pipelines.orchestration.jobs import refresh_job
+from pipelines.orchestration.refresh_plan import INGEST, RunPlan
 from schemas.fiscal import last_closed_quarter, quarter_key
 
 

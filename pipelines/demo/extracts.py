@@ -26,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.demo_cases import (
+from pipelines.demo.cases import (
     CHECKBOX,
     Case,
     Scr,
@@ -44,8 +44,8 @@ from pipelines.demo_cases import (
     plan_cases,
     returned_resubmitted,
 )
-from pipelines.demo_catalog import FISCAL_YEARS, load_categories
-from pipelines.demo_requests import write_resource_requests
+from pipelines.demo.catalog import FISCAL_YEARS, load_categories
+from pipelines.demo.requests import write_resource_requests
 
 SCR_COLUMNS = (
     "scr_id", "case_number", "scr_type", "criminal_category", "subcategory", "field_office",
@@ -317,7 +317,7 @@ def write_demo_extracts(landing_dir: Path, seed: int = 2023, scale: float = 1.0)
     }
 
 
-if __name__ == "__main__":  # python -m pipelines.demo_extracts [landing_dir] [seed] [scale]
+if __name__ == "__main__":  # python -m pipelines.demo.extracts [landing_dir] [seed] [scale]
     import json
     import sys
 

@@ -2,7 +2,7 @@
 
 Why: an auditor redoes the measure from the files that went in. Verify does that: it rebuilds a
 warehouse from the archive (every archived file replayed in manifest order, retractions and
-replacements applied: ``assets.landing.archive.ingest_from_archive``) in a temporary directory, runs an
+replacements applied: ``assets.landing.rebuild.ingest_from_archive``) in a temporary directory, runs an
 ordinary refresh there in a separate process (its own warehouse, output dir, DAGSTER_HOME and an
 empty landing dir), and compares every published file, partitions included, with the rebuild.
 The published files are also checked against their own ``_manifest.json``.
@@ -30,7 +30,8 @@ from assets._shared.errors import PipelineError
 from assets._shared.settings import PROJECT_ROOT, path_from_env
 from assets.audit.sample import ensure_audit_tables
 from assets.landing.archive import MANIFEST as ARCHIVE_MANIFEST
-from assets.landing.archive import ingest_from_archive, read_manifest
+from assets.landing.archive import read_manifest
+from assets.landing.rebuild import ingest_from_archive
 from assets.publish.manifest import check_manifest, compare_output_dirs, list_files
 from assets.publish.manifest import read_manifest as read_output_manifest
 
@@ -93,7 +94,7 @@ def _copy_records(con: duckdb.DuckDBPyConnection, live_warehouse: Path) -> int:
 def _refresh_in(env: dict[str, str], progress: Callable[[str], None]) -> None:
     """An ordinary ``scr-pipeline refresh`` in its own process, with the rebuild's paths."""
     proc = subprocess.run(
-        [sys.executable, "-c", "from pipelines.cli import main; main(['refresh'])"],
+        [sys.executable, "-c", "from pipelines.cli.main import main; main(['refresh'])"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -190,7 +191,7 @@ def report(result: VerifyResult, progress: Callable[[str], None] = print) -> int
     "file (partitions included); fails listing each difference. Same as `scr-pipeline verify`.",
 )
 def reproducible_from_archive(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    from pipelines.refresh_stamp import refresh_lock
+    from pipelines.orchestration.refresh_stamp import refresh_lock
 
     with refresh_lock(wait=True):  # not while a refresh publishes
         result = verify(progress=context.log.info)

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from assets._shared.errors import innermost_message
 from assets._shared.resources import FilesResource
 from assets._shared.settings import path_from_env
-from pipelines.refresh_plan import RANGE_END, RANGE_START, STAGE_TAG
+from pipelines.orchestration.refresh_plan import RANGE_END, RANGE_START, STAGE_TAG
 from schemas.fiscal import last_closed_quarter, quarter_bounds, quarter_key
 
 WEBHOOK_ENV = "SCR_ALERT_WEBHOOK_URL"
