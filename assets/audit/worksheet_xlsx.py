@@ -27,6 +27,7 @@ GUIDE_SHEET = "How to review"
 PRONG_COLUMNS = ("association_of_individuals", "crosses_international_border")
 NUMBER_COLUMNS = ("draw_order", "scr_count")
 MAX_WIDTH = 60
+GUIDE_WIDTH = 100  # characters of the guide sheet's one column
 
 DEFINITION = (
     "A self-perpetuating association of individuals who operate across international borders "
@@ -115,10 +116,14 @@ def _guide_sheet(book: xlsxwriter.Workbook) -> None:
         "bold": book.add_format({"bold": True}),
         None: book.add_format({"text_wrap": True}),
     }
-    ws.set_column(0, 0, 110)
+    ws.set_column(0, 0, GUIDE_WIDTH)
     for r, (line, style) in enumerate(GUIDE):
         if line:
             ws.write_string(r, 0, line, styles[style])
+        if len(line) > GUIDE_WIDTH - 10:  # a wrapped line: its height, as LibreOffice and
+            ws.set_row(r, 15 * -(-len(line) // (GUIDE_WIDTH - 10)))  # print need it given
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
 
 
 def worksheet_xlsx(con: duckdb.DuckDBPyConnection, sample_id: int) -> bytes:
