@@ -16,10 +16,10 @@ from pathlib import Path
 
 from assets._shared import settings
 from assets._shared.errors import PipelineError
-from pipelines.cli.main import audit as cli_audit
-from pipelines.cli.main import audit_draw as cli_audit_draw
-from pipelines.cli.main import explain as cli_explain
-from pipelines.cli.main import findings as cli_findings
+from pipelines.cli import audit as cli_audit
+from pipelines.cli import audit_draw as cli_audit_draw
+from pipelines.cli import explain as cli_explain
+from pipelines.cli import findings as cli_findings
 from pipelines.orchestration.instance import get_instance
 
 EXIT_FAILED, EXIT_BUSY, EXIT_INTERRUPTED = 1, 3, 130

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli.main import audit as cli_audit
+from pipelines.cli import audit as cli_audit
 from pipelines.cli.main import main
 
 OIG = ["--population", "5016", "--sample-size", "258", "--exceptions", "145"]
