@@ -30,8 +30,15 @@ UNTRIMMED, CASED = "__untrimmed", "__cased"  # view columns holding a value as i
 
 # --- SQL for typed views -------------------------------------------------------------------
 def value_sql(col: str, identity: bool = False) -> str:
-    """The value the rules see: trimmed, blank is missing, an identity upper-case."""
-    v = f"nullif(trim({col}, {_WS_SQL}), '')"
+    """The value the rules see: trimmed, blank is missing, an identity upper-case.
+
+    Almost every value needs no trimming: one whose first and last characters are above ' '
+    (every whitespace character is below it) is taken as it is; trim() with a character list
+    (about 3x the cost of the whole check) runs only on the rest, blanks included."""
+    v = (
+        f"CASE WHEN ord({col}) > 32 AND ord(reverse({col})) > 32 THEN {col} "
+        f"ELSE nullif(trim({col}, {_WS_SQL}), '') END"
+    )
     return f"upper({v})" if identity else v
 
 

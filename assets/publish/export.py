@@ -6,6 +6,8 @@ Partition columns live in the path only (hive layout), so DuckDB and pyarrow bot
 back as integers.
 """
 
+from collections.abc import Iterator
+
 import duckdb
 import pyarrow as pa
 
@@ -32,17 +34,58 @@ def partition_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     ]
 
 
+def _order_by(cols: list[str]) -> str:
+    """A total order (category first, then every column), so the same rows give the same bytes."""
+    first = [c for c in ("criminal_category",) if c in cols]
+    return ", ".join(f'"{c}"' for c in first + [c for c in cols if c not in first]) or "1"
+
+
 def partition_rows(
     con: duckdb.DuckDBPyConnection, table: str, fy: int, q: int, cols: list[str] | None = None
 ) -> pa.Table:
     """One partition's rows; ``cols`` from ``partition_columns`` (looked up when not given)."""
     cols = partition_columns(con, table) if cols is None else cols
-    # a total order (category first, then every column), so the same rows give the same bytes
-    first = [c for c in ("criminal_category",) if c in cols]
-    order = ", ".join(f'"{c}"' for c in first + [c for c in cols if c not in first]) or "1"
     select = ", ".join(f'"{c}"' for c in cols)
-    sql = f"SELECT {select} FROM {table} WHERE fiscal_year = ? AND fiscal_quarter = ? ORDER BY {order}"
+    sql = (
+        f"SELECT {select} FROM {table} WHERE fiscal_year = ? AND fiscal_quarter = ? "
+        f"ORDER BY {_order_by(cols)}"
+    )
     return con.sql(sql, params=[fy, q]).to_arrow_table()
+
+
+def partitions_rows(
+    con: duckdb.DuckDBPyConnection, table: str, counts: dict[tuple, int], cols: list[str]
+) -> Iterator[tuple[tuple, pa.Table]]:
+    """Each partition of ``counts`` ((fiscal_year, fiscal_quarter) -> its row count) with the
+    rows ``partition_rows`` gives it, from one ordered, streamed query instead of one scan of
+    the table per partition: at most one partition and one batch are held at a time."""
+    keys = sorted(k for k in counts if None not in k)
+    select = ", ".join(f'"{c}"' for c in cols)
+    reader = con.sql(
+        f"SELECT {select} FROM {table} SEMI JOIN (SELECT unnest(?::INTEGER[]) AS fiscal_year, "
+        "unnest(?::INTEGER[]) AS fiscal_quarter) k USING (fiscal_year, fiscal_quarter) "
+        f"ORDER BY fiscal_year, fiscal_quarter, {_order_by(cols)}",
+        params=[[k[0] for k in keys], [k[1] for k in keys]],
+    ).to_arrow_reader()
+    pending: list[pa.RecordBatch] = []  # rows read but not yet handed out
+    for key in [k for k in counts if None in k]:  # a NULL key matches no row (as = NULL does)
+        yield key, reader.schema.empty_table()
+    for key in keys:
+        need, parts = counts[key], []
+        while need:
+            if not pending:
+                try:
+                    pending.append(reader.read_next_batch())
+                except StopIteration:
+                    raise RuntimeError(f"{table}: fewer rows than counted per partition") from None
+            batch = pending.pop(0)
+            parts.append(batch.slice(0, need))
+            if batch.num_rows > need:
+                pending.insert(0, batch.slice(need))
+            need -= parts[-1].num_rows
+        yield key, pa.Table.from_batches(parts, reader.schema).combine_chunks()
+    if any(b.num_rows for b in pending) or next(iter(reader), None) is not None:
+        raise RuntimeError(f"{table}: more rows than counted per partition")
 
 
 def findings_sql(con: duckdb.DuckDBPyConnection) -> str:

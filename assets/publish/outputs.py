@@ -8,7 +8,9 @@ no longer exist and writes ``_manifest.json`` last (assets/publish/manifest.py).
 entry in ``PARTITIONED_TABLES``, ``PUBLISHED_FILES`` or ``RENDERED_FILES``.
 """
 
+import functools
 import hashlib
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +26,7 @@ from assets._shared.metadata import OWNERS
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.sample import SAMPLE_DIR, sample_cases, worksheet_files
 from assets.measures.restatements import record_publication
-from assets.publish.export import findings_sql, partition_columns, partition_path, partition_rows
+from assets.publish.export import findings_sql, partition_columns, partition_path, partitions_rows
 from assets.publish.manifest import (
     MANIFEST,
     check_manifest,
@@ -144,6 +146,18 @@ def query_fingerprint(con: duckdb.DuckDBPyConnection, sql: str) -> str | None:
     return _digest(sql, n, xor, total)
 
 
+def _combined(groups: list[tuple]) -> tuple[int, int | None, int | None]:
+    """``count(*), bit_xor(hash), sum(hash)`` of a table from those of its groups (the last
+    three columns of each): what ``query_fingerprint`` finds, without a second scan."""
+    if not groups:
+        return 0, None, None
+    return (
+        sum(g[-3] for g in groups),
+        functools.reduce(operator.xor, (g[-2] for g in groups)),
+        sum(g[-1] for g in groups),
+    )
+
+
 def partition_writer() -> str:
     """What else decides a partition file's bytes: the code that selects, orders and writes it
     (this module and export.py) and the pyarrow that encodes it. A change to either rewrites
@@ -167,6 +181,8 @@ class OutputPlan:
     rendered: dict[str, bytes] = field(default_factory=dict)
     queries: dict[str, str] = field(default_factory=dict)
     partitions: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # per partitioned table: (fiscal_year, fiscal_quarter) -> its row count
+    partition_counts: dict[str, dict[tuple[int, int], int]] = field(default_factory=dict)
     # per partition file: a fingerprint of its rows and columns (kept in the manifest's entry)
     partition_fingerprints: dict[str, str] = field(default_factory=dict)
 
@@ -176,16 +192,17 @@ def plan_outputs(con: duckdb.DuckDBPyConnection, render: bool = False) -> Output
     plan = OutputPlan()
     writer = partition_writer()
     for table in PARTITIONED_TABLES:
-        fp = query_fingerprint(con, f"SELECT * FROM {table}")
-        if fp is None:
+        try:  # one scan: the table's fingerprint is the sum of its partitions' (order-free)
+            per_quarter = con.execute(
+                f"SELECT fiscal_year, fiscal_quarter, count(*), bit_xor(hash(t)), "
+                f"sum(hash(t)::HUGEINT) FROM {table} t GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+        except duckdb.CatalogException:
             continue
-        plan.fingerprints[table] = fp
+        plan.fingerprints[table] = _digest(f"SELECT * FROM {table}", *_combined(per_quarter))
         cols = partition_columns(con, table)
-        per_quarter = con.execute(
-            f"SELECT fiscal_year, fiscal_quarter, count(*), bit_xor(hash(t)), "
-            f"sum(hash(t)::HUGEINT) FROM {table} t GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
         plan.partitions[table] = [(fy, q) for fy, q, *_ in per_quarter]
+        plan.partition_counts[table] = {(fy, q): n for fy, q, n, *_ in per_quarter}
         for fy, q, *rows in per_quarter:
             rel = partition_path(table, fy, q)
             plan.paths.add(rel)
@@ -278,14 +295,14 @@ def stage_outputs(
     files published in ``reuse`` that hold the same rows already; returns the plan and those."""
     plan = plan_outputs(con, render=True)
     kept = set() if reuse is None else reusable_partitions(plan, reuse)
-    for table, keys in plan.partitions.items():
-        cols = partition_columns(con, table)  # once per table, not per partition
-        for fy, q in keys:
-            if partition_path(table, fy, q) in kept:
-                continue
+    for table, counts in plan.partition_counts.items():
+        todo = {k: n for k, n in counts.items() if partition_path(table, *k) not in kept}
+        if not todo:
+            continue
+        for (fy, q), rows in partitions_rows(con, table, todo, partition_columns(con, table)):
             target = stage / partition_path(table, fy, q)
             target.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(partition_rows(con, table, fy, q, cols), target, compression="zstd")
+            pq.write_table(rows, target, compression="zstd")
     for name, sql in plan.queries.items():
         target = stage / name
         target.parent.mkdir(parents=True, exist_ok=True)

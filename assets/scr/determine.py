@@ -31,7 +31,10 @@ DD_TYPES_SQL = str(DD_TYPES)  # ('DISRUPTION', 'DISMANTLEMENT') as a SQL list
 
 # The ranking reads only the columns it orders by (the view's other parsed columns are pruned),
 # and only the winning version of each SCR is parsed in full: at 10M versions this halves the
-# work of parsing every version and carrying every column through the window's sort.
+# work of parsing every version and carrying every column through the window's sort. The
+# latest version is an arg_max per scr_id (a hash aggregate) rather than row_number() over a
+# window (a sort of every version): the same order, latest ``last_modified_at`` with an
+# undatable one first, then the later file name, the later ingest, the later row.
 CURRENT_SQL = (
     """
 WITH candidates AS NOT MATERIALIZED (  -- SCRs are identified by the trimmed, upper-case id
@@ -42,17 +45,19 @@ WITH candidates AS NOT MATERIALIZED (  -- SCRs are identified by the trimmed, up
 ), errs AS (
     SELECT file_id, source_row, string_agg(DISTINCT rule_id, ', ' ORDER BY rule_id) AS rules
     FROM scr_findings WHERE severity = 'error' GROUP BY ALL
-), ranked AS (
-    SELECT file_id, source_row,
-        row_number() OVER (PARTITION BY scr_id ORDER BY last_modified_ts DESC NULLS FIRST,
-                           source_file DESC, file_id DESC, source_row DESC) AS rn,
-        count(*) OVER (PARTITION BY scr_id) AS versions
+), ranked AS (  -- the latest version: the largest (undatable, time, file name, file, row)
+    SELECT arg_max({file_id: file_id, source_row: source_row},
+                   {undatable: last_modified_ts IS NULL,
+                    modified: coalesce(last_modified_ts, TIMESTAMP '1900-01-01'),
+                    source_file: source_file, file_id: file_id, source_row: source_row}) AS latest,
+        count(*) AS versions
     FROM (SELECT """
     + TYPED_COLUMNS_SQL
     + """ FROM candidates)
     WHERE scr_id IS NOT NULL
+    GROUP BY scr_id
 ), winners AS (
-    SELECT file_id, source_row, versions FROM ranked WHERE rn = 1
+    SELECT latest.file_id, latest.source_row, versions FROM ranked
 ), typed AS (
     SELECT """
     + TYPED_COLUMNS_SQL

@@ -452,6 +452,32 @@ def test_plan_outputs_paths_and_fingerprints(con):
     assert {k for k in OUTPUTS if changed[k] != plan.fingerprints[k]} == {"input:ingested_files"}
 
 
+def test_partitions_come_from_one_ordered_query_as_one_query_each_gives_them(con):
+    """``partitions_rows`` (one streamed query per table, cut by the planned counts) hands out
+    each asked-for partition with exactly the rows and order of its own query, for every
+    table and for a subset of quarters (what a correction writes); a count that does not
+    match the table stops it instead of shifting rows into the wrong quarter."""
+    from assets.publish.export import partition_columns, partition_rows, partitions_rows
+
+    plan = P.plan_outputs(con)
+    for table in P.PARTITIONED_TABLES:
+        cols = partition_columns(con, table)
+        counts = plan.partition_counts[table]
+        assert list(counts) == YQ
+        for subset in (counts, {(2024, 1): counts[(2024, 1)]}):
+            got = dict(partitions_rows(con, table, subset, cols))
+            assert list(got) == list(subset), table
+            for (fy, q), rows in got.items():
+                assert rows.equals(partition_rows(con, table, fy, q, cols)), (table, fy, q)
+                assert rows.num_rows == counts[(fy, q)] and rows.column_names == cols
+    counts = plan.partition_counts["scr_determinations"]
+    cols = partition_columns(con, "scr_determinations")
+    for wrong in (-1, 1):
+        bad = counts | {(2024, 1): counts[(2024, 1)] + wrong}
+        with pytest.raises(RuntimeError, match="than counted"):
+            list(partitions_rows(con, "scr_determinations", bad, cols))
+
+
 def test_plan_outputs_leaves_out_what_is_not_built(con):
     con.execute("DROP TABLE quarterly_measures")  # the report reads it: no report either
     plan = P.plan_outputs(con)

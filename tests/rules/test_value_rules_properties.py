@@ -137,6 +137,25 @@ def test_padding_gives_one_warning_and_the_same_errors(spec_column, left, right)
     assert padded == expected
 
 
+# the characters a value's ends can hold that decide the fast path (above / at / below ' ')
+EDGE_TEXT = st.text(WS + "\x00\x01\x1f!aZ\xa0\u0301\u200d\u3000\U0001f600", max_size=6)
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(values=st.lists(EDGE_TEXT, min_size=1, max_size=40))
+def test_the_rule_value_is_the_value_stripped_of_ascii_whitespace(values):
+    """Trimming as the contract says (the six ASCII whitespace characters, both ends; blank is
+    missing), also for values that skip trim() because neither end can be whitespace:
+    controls, non-ASCII spaces, combining marks and emoji at either end."""
+    from schemas.rule_blocks import value_sql
+
+    con = duckdb.connect()
+    con.register("v", pa.table({"i": list(range(len(values))), "x": values}))
+    got = [r[0] for r in con.execute(f"SELECT {value_sql('x')} FROM v ORDER BY i").fetchall()]
+    con.close()
+    assert got == [v.strip(WS) or None for v in values]
+
+
 @SEEDED
 @given(spec_column=SPEC_COLUMN, pad=PAD)
 def test_only_whitespace_is_missing_not_padded(spec_column, pad):
