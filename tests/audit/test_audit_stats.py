@@ -411,3 +411,14 @@ def test_a_number_written_as_text_is_refused():
     assert str(err.value) == (
         "confidence must be a fraction strictly between 0 and 1 (e.g. 0.90 for 90%), got '0.9'"
     )
+
+
+@pytest.mark.parametrize("confidence", [0.5, 0.8, 0.9, 0.95, 0.99, 0.999])
+def test_z_is_scipys_normal_quantile(confidence):
+    """The stdlib quantile the statistics use equals scipy's norm.ppf to a few units in the last place."""
+    from scipy.stats import norm
+
+    from assets.audit.stats import _z
+
+    expected = float(norm.ppf(1 - (1 - confidence) / 2))
+    assert _z(confidence) == pytest.approx(expected, rel=0, abs=1e-15)
