@@ -56,7 +56,9 @@ def project_env(tmp: Path) -> dict[str, str]:
 
 
 def quarter_parquet(output_dir: Path, key: str) -> Path:
-    fy, q = key.split("-Q")
+    from schemas.fiscal import parse_quarter_key
+
+    fy, q = parse_quarter_key(key)
     return (
         output_dir
         / "quarterly_measures"
