@@ -19,11 +19,34 @@ def pytest_configure(config: pytest.Config) -> None:
     inherited environment) are in a temp dir."""
     import tempfile
 
+    config.addinivalue_line(
+        "markers",
+        "cli_instance: the project's in-process runs use the instance the CLI uses "
+        "(Dagster's SQLite files under DAGSTER_HOME) instead of an in-memory one",
+    )
+    _temp_dir_in_memory()
     base = Path(tempfile.mkdtemp(prefix="scr-tests-"))
     os.environ.setdefault("SCR_ARCHIVE_DIR", str(base / "archive"))
     os.environ["SCR_TESTS_DEFAULT_ARCHIVE"] = os.environ["SCR_ARCHIVE_DIR"]
     os.environ.setdefault("DAGSTER_HOME", str(base / "dagster_home"))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+def _temp_dir_in_memory(min_free: int = 2 << 30) -> None:
+    """Temp dirs (tmp_path, and the CLI processes' Dagster homes under them) on the RAM disk
+    where the machine has one and TMPDIR is not set: Dagster's SQLite storage syncs every event
+    to disk, which costs more than the work most tests check. Same code and files, only the
+    disk under them differs (docs/TESTING.md, "Where the suite's time goes")."""
+    import shutil
+    import tempfile
+
+    shm = Path("/dev/shm")
+    if os.environ.get("TMPDIR") or not shm.is_dir() or not os.access(shm, os.W_OK | os.X_OK):
+        return
+    if shutil.disk_usage(shm).free < min_free:
+        return
+    os.environ["TMPDIR"] = str(shm)  # pytest's basetemp, tempfile, and the processes started
+    tempfile.tempdir = None  # recomputed from TMPDIR on the next call
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +59,11 @@ def _landing_lifecycle_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    p = Project(tmp_path, monkeypatch)
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """An isolated project; its in-process runs use an in-memory Dagster instance unless the
+    test is marked ``cli_instance`` (the instance the CLI uses, Dagster's SQLite under
+    DAGSTER_HOME)."""
+    p = Project(tmp_path, monkeypatch, request.node.get_closest_marker("cli_instance") is not None)
     yield p
     p.instance.dispose()
 

@@ -9,6 +9,7 @@ import datetime as dt
 
 import dagster as dg
 import duckdb
+import pytest
 from support.extracts import FILE_A, write_csv
 
 from pipelines.orchestration.definitions import defs
@@ -135,6 +136,7 @@ def test_daemon_refresh_is_two_runs_and_publishes_nothing_after_a_failed_one(pro
     assert project.instance.get_runs_count() == 3
 
 
+@pytest.mark.cli_instance
 def test_a_first_refresh_and_a_one_quarter_correction_take_two_runs_each(project):
     """The CLI's plan (in-process, the instance the CLI uses) and the daemon's requests agree:
     the same stage, range and selection after the same ingest."""
@@ -195,6 +197,7 @@ storage:
 """
 
 
+@pytest.mark.cli_instance
 def test_a_dagster_home_from_before_the_fiscal_keys_refreshes_and_keeps_its_history(project):
     """docs/RUNBOOK.md, "Upgrading a Dagster home": the managed dagster.yaml that named the
     removed storage class is rewritten from the template; the runs and the materializations

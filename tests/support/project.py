@@ -127,7 +127,9 @@ def read_output(output_dir: Path, name: str) -> list[dict]:
 class Project:
     """One isolated pipeline environment; ``refresh()`` runs the real job in-process."""
 
-    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(
+        self, root: Path, monkeypatch: pytest.MonkeyPatch, cli_instance: bool = False
+    ) -> None:
         self.root = root
         self.landing = root / "landing"
         self.warehouse = root / "warehouse.duckdb"
@@ -144,11 +146,18 @@ class Project:
         # project is set up before the function-scoped autouse fixture below applies)
         monkeypatch.setenv("SCR_SETTLE_SECONDS", "0")
         self.archive = root / "archive"
-        # the instance the CLI uses (dagster.template.yaml: Dagster's SQLite under DAGSTER_HOME)
+        # DAGSTER_HOME holds the CLI's dagster.yaml (a CLI call on this project uses it); the
+        # in-process runs use an in-memory instance unless the test's claim is about the
+        # instance the CLI uses (``cli_instance``: Dagster's SQLite files under DAGSTER_HOME,
+        # an fsync per event, about three times the cost of a refresh on this machine)
         from pipelines.orchestration.instance import write_instance_yaml
 
         write_instance_yaml(self.home, env={})
-        self.instance = dg.DagsterInstance.from_config(str(self.home))
+        self.instance = (
+            dg.DagsterInstance.from_config(str(self.home))
+            if cli_instance
+            else dg.DagsterInstance.ephemeral()
+        )
         self.messages: list[str] = []
 
     def refresh(self):
