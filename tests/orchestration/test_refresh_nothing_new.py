@@ -115,6 +115,7 @@ def test_a_run_of_the_instance_started_elsewhere_sends_it_through_the_plan(root:
     assert FAST in _refresh(root)
 
 
+@pytest.mark.cli_instance  # the refresh writes Dagster's SQLite history, which is then moved away
 def test_the_stamp_records_the_refresh_s_runs_and_reads_no_dagster_file(root: Path, monkeypatch):
     """The stamp names the runs of the refresh that wrote it (one ingest, one publish) and the
     answer needs nothing under DAGSTER_HOME: with the history moved away it still holds."""
@@ -123,7 +124,9 @@ def test_the_stamp_records_the_refresh_s_runs_and_reads_no_dagster_file(root: Pa
 
     record = json.loads((root / "warehouse.duckdb.refresh-stamp").read_text())
     assert len(record["run_ids"]) == 2 and record["written_at"] > 0
-    shutil.move(root / "dagster_home" / "history", root / "history-aside")
+    history = root / "dagster_home" / "history"
+    assert (history / "runs.db").is_file()  # the history the stamp must not need
+    shutil.move(history, root / "history-aside")
     assert FAST in _refresh(root)
 
 
