@@ -11,11 +11,10 @@ import hashlib
 import json
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pyarrow.dataset as ds
 import pytest
-from support.project import copy_site, refreshed_demo
+from support.project import copy_site, refresh_in_memory, refreshed_demo
 
 from pipelines.cli.main import main
 
@@ -33,18 +32,9 @@ def _run(argv: list[str]) -> int:
     return exc.value.code
 
 
-def _refresh() -> None:
-    """A refresh in-process on an ephemeral instance (the draw itself goes through the CLI)."""
-    from pipelines.cli.refresh import run_refresh
-    from pipelines.orchestration.definitions import defs
-
-    with dg.DagsterInstance.ephemeral() as instance:
-        run_refresh(defs, instance, progress=lambda s: None)
-
-
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory) -> Path:
-    return refreshed_demo(tmp_path_factory, _refresh)
+    return refreshed_demo(tmp_path_factory, refresh_in_memory)
 
 
 @pytest.fixture()
@@ -159,7 +149,7 @@ def test_the_excel_worksheet_is_exported_and_a_refresh_keeps_its_bytes(site, cap
     assert [c.value for c in ws[1]] == WORKSHEET_COLUMNS
     assert [ws.cell(r, 2).value for r in range(2, 14)] == _sample(site, 1)
     assert ws.max_row == 13
-    _refresh()  # republishes whatever differs from what the warehouse implies
+    refresh_in_memory()  # republishes whatever differs from what the warehouse implies
     assert path.read_bytes() == first
 
 

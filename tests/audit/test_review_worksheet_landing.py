@@ -12,12 +12,11 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
-from support.project import copy_site, output_hashes, refreshed_demo
+from support.project import copy_site, output_hashes, refresh_in_memory, refreshed_demo
 
 from pipelines.cli.main import main
 
@@ -26,17 +25,9 @@ COLUMNS = {"reviewed_on": 7, "association_of_individuals": 8}
 COLUMNS |= {"crosses_international_border": 9, "notes": 10}
 
 
-def _refresh() -> None:
-    from pipelines.cli.refresh import run_refresh
-    from pipelines.orchestration.definitions import defs
-
-    with dg.DagsterInstance.ephemeral() as instance:
-        run_refresh(defs, instance, progress=lambda s: None)
-
-
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory) -> Path:
-    return refreshed_demo(tmp_path_factory, _refresh)
+    return refreshed_demo(tmp_path_factory, refresh_in_memory)
 
 
 @pytest.fixture()
@@ -120,7 +111,7 @@ def _overall(site: Path) -> tuple:
 def test_xlsx_gives_the_projection_of_the_csv_filled_alike(site, capsys):
     drawn = _draw(capsys, 30, 11)
     xlsx = _fill_xlsx(site, drawn["sample_id"], "case_reviews_2026-11-20.xlsx")
-    _refresh()
+    refresh_in_memory()
     assert _findings(site) == []
     assert _overall(site) == (30, 30, 18, True)  # orders % 5 in {0, 1, 2}: 18 of 30 fail
     from_xlsx = pq.read_table(site / "output" / "audit_projection.parquet")
@@ -136,10 +127,10 @@ def test_xlsx_gives_the_projection_of_the_csv_filled_alike(site, capsys):
     assert _run(["verify"]) == 0  # the rebuild from the archive reads the .xlsx again
 
     assert _run(["retract", xlsx.name, "--reason", "test: the CSV path instead"]) == 0
-    _refresh()
+    refresh_in_memory()
     assert _overall(site) == (30, 0, 0, False)  # retracted: no review counts
     _fill_csv(site, drawn["sample_id"], "case_reviews_2026-11-21.csv")
-    _refresh()
+    refresh_in_memory()
     assert _query(site, "SELECT DISTINCT source_file FROM case_review_current") == [
         ("case_reviews_2026-11-21.csv",)
     ]
@@ -159,7 +150,7 @@ def test_bad_values_are_findings_naming_the_sheet_row_and_a_fix_replaces_them(si
     _fill_xlsx(site, drawn["sample_id"], name, _bad_rows)
     book = openpyxl.load_workbook(site / "landing" / name)
     case = {r: book["Reviews"].cell(r, 2).value for r in (7, 9, 12)}
-    _refresh()
+    refresh_in_memory()
     assert _findings(site) == [
         (name, 4, "NOT-IN-SAMPLE", "cr.case_number.in_sample", "error"),
         (name, 7, case[7], "cr.association_of_individuals.enum", "error"),
@@ -175,7 +166,7 @@ def test_bad_values_are_findings_naming_the_sheet_row_and_a_fix_replaces_them(si
     assert _overall(site)[:2] == (20, 16)
 
     _fill_xlsx(site, drawn["sample_id"], name)  # corrected and saved under the same name
-    _refresh()
+    refresh_in_memory()
     events = _query(
         site, f"SELECT event FROM landing_events WHERE source_file = '{name}' ORDER BY seq"
     )

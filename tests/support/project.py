@@ -202,6 +202,15 @@ def refreshed_demo(tmp_path_factory: pytest.TempPathFactory, refresh: Callable) 
     return root
 
 
+def refresh_in_memory() -> None:
+    """The CLI's refresh, in-process on an in-memory Dagster instance (the data is the claim)."""
+    from pipelines.cli.refresh import run_refresh
+    from pipelines.orchestration.definitions import defs
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        run_refresh(defs, instance, progress=lambda s: None)
+
+
 def copy_site(refreshed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the refreshed dataset, with the environment pointing at it."""
     root = tmp_path / "site"
