@@ -30,7 +30,28 @@ LABELS = {
     "floor": "(c) floor: bare DuckDB, defaults",
     "floor_capped": "(c') floor: bare DuckDB, capped like the pipeline",
     "baseline_pandas": "(d) baseline: pandas + pandera",
+    "pipeline_tiny": "(e) pipeline, full refresh of a tiny extract (one SCR per quarter)",
+    "framework_floor": "(f) framework floor: our Dagster graph, bodies that do nothing",
+    "floor_tiny": "(g) floor on the tiny extract",
 }
+# Issue 31's targets: fixed cost / framework floor, and marginal cost / the floor's marginal cost.
+FIXED_TARGET, MARGINAL_TARGET = 1.3, 1.5
+
+
+def cost_split(runs: dict, key: str = "wall_s") -> dict[str, float] | None:
+    """Fixed cost (the tiny refresh) against the framework floor, and marginal cost (full refresh
+    minus the tiny one) against the DuckDB floor's marginal cost (floor minus floor on tiny)."""
+    need = ("pipeline_full", "pipeline_tiny", "framework_floor", "floor", "floor_tiny")
+    if not all(runs.get(k, {}).get(key) for k in need):
+        return None
+    pipeline_marginal = runs["pipeline_full"][key] - runs["pipeline_tiny"][key]
+    floor_marginal = runs["floor"][key] - runs["floor_tiny"][key]
+    return {
+        "fixed": runs["pipeline_tiny"][key] / runs["framework_floor"][key],
+        "pipeline_marginal": pipeline_marginal,
+        "floor_marginal": floor_marginal,
+        "marginal": pipeline_marginal / floor_marginal if floor_marginal > 0 else float("nan"),
+    }
 
 
 def full_refresh_target(rows: int) -> float:
@@ -155,6 +176,16 @@ def render_table(result: dict) -> str:
         f"- baseline / pipeline: {_ratio(base, full, 'wall_s')} wall, "
         f"{_ratio(base, full, 'peak_rss_mb')} peak RSS",
     ]
+    for key in ("wall_s", "cpu_s"):
+        split = cost_split(runs, key)
+        if split:
+            lines.append(
+                f"- fixed cost ({key.removesuffix('_s')}): tiny refresh / framework floor "
+                f"{split['fixed']:.2f}x (target <= {FIXED_TARGET}x); marginal cost: (full - tiny) "
+                f"{split['pipeline_marginal']:.2f} s / floor (full - tiny) "
+                f"{split['floor_marginal']:.2f} s = {split['marginal']:.2f}x "
+                f"(target <= {MARGINAL_TARGET}x)"
+            )
     arch = (full or {}).get("archive")
     if arch:
         lines.append(

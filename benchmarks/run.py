@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psutil
 
+from benchmarks.framework_floor import write_tiny_extract
 from benchmarks.generate import write_correction, write_extracts
 from benchmarks.report import render_table, stage_times, update_readme
 
@@ -212,6 +213,45 @@ def run_pairs(work: Path, full: Path, corr: Path, pairs: int) -> dict[str, dict]
     return out
 
 
+TINY_RANGE = ("FY2017-Q1", "FY2025-Q4")  # the fiscal quarters the generated extracts cover
+
+
+def run_fixed_cost(work: Path, pairs: int) -> dict[str, dict]:
+    """Fixed cost against Dagster itself: a refresh of a tiny extract (one SCR per quarter of
+    TINY_RANGE) and the framework floor (our graph's shape, bodies that do nothing, the same two
+    runs on the same SQLite storage) in alternating pairs, plus the DuckDB floor on the tiny
+    extract (the floor's own fixed cost, for the marginal-cost ratio)."""
+    tiny = work / "tiny"
+    shutil.rmtree(tiny, ignore_errors=True)
+    write_tiny_extract(tiny / "extracts", *TINY_RANGE)
+    samples: dict[str, list[dict]] = {}
+    for i in range(pairs):
+        order = (
+            ("framework_floor", "pipeline_tiny")
+            if i % 2 == 0
+            else ("pipeline_tiny", "framework_floor")
+        )
+        for side in order:
+            run_dir = tiny / f"{side}_{i}"
+            landing = run_dir / "landing"
+            landing.mkdir(parents=True)
+            env = pipeline_env(run_dir, landing)
+            if side == "pipeline_tiny":
+                shutil.copy(tiny / "extracts" / "scr_extract_tiny.csv", landing)
+                cmd = [str(Path(PY).with_name("scr-pipeline")), "refresh"]
+            else:
+                first, last = TINY_RANGE
+                cmd = [PY, "-m", "benchmarks.framework_floor", "--from", first, "--to", last]
+            r = measure(cmd, env, work / f"{side}.log")
+            r |= stage_times(Path(env["DAGSTER_HOME"]), r)
+            samples.setdefault(side, []).append(r)
+        floor_cmd = [PY, "-m", "benchmarks.floor", str(tiny / "extracts"), str(tiny / "floor_out")]
+        r = measure(floor_cmd, log=work / "floor_tiny.log")
+        r.pop("_timeline", None)
+        samples.setdefault("floor_tiny", []).append(r)
+    return {name: _median_sample(rs) for name, rs in samples.items()}
+
+
 def run_others(work: Path, full: Path, rows: int, baseline_max: int, memory_limit: str) -> dict:
     out = {}
     floor = [PY, "-m", "benchmarks.floor", str(full), str(work / "floor_out")]
@@ -258,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     runs = run_pairs(args.work, full, corr, pairs)
     pair_info = runs.pop("pairs")
     runs |= run_others(args.work, full, args.rows, args.baseline_max_rows, memory_limit)
+    runs |= run_fixed_cost(args.work, pairs)
     result = {
         "rows": args.rows,
         "correction_rows": json.loads((full / ".generated.json").read_text())["correction"]["rows"],
