@@ -232,4 +232,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
     pr.add_argument("--json", action="store_true", help="print one JSON object")
     pr.set_defaults(func=cmd_project)
 
+    from pipelines.cli import audit_plan
+
+    audit_plan.register(audit_sub)
     return audit_sub
