@@ -184,3 +184,12 @@ def test_reviews_give_stratified_estimates_equal_to_our_own_computation(site, ca
     assert sum(r["dd_total"] for r in mine if r["criminal_category"]) == overall["dd_total"]
     due = _query(site, "SELECT list(DISTINCT fiscal_year) FROM measure_estimates")[0][0]
     assert FY in due
+    vv = {
+        r["fiscal_year"]: r
+        for r in pq.read_table(site / "output" / "vv_statement.parquet").to_pylist()
+    }
+    planned = f"planned precision +/- {res['plan']['expected_half_width']:.1f} SCRs"
+    achieved = f"achieved +/- {(overall['upper_bound'] - overall['lower_bound']) / 2:.1f}"
+    assert "stratified validation sample of FY2024" in vv[FY]["element_c"]
+    assert planned in vv[FY]["element_c"] and achieved in vv[FY]["element_c"]
+    assert f"audit sample {sid}, stratified estimate ({planned}" in vv[FY]["element_d"]
