@@ -307,9 +307,10 @@ def sample_due(con: duckdb.DuckDBPyConnection) -> tuple[int | None, list[int]]:
     asset="annual_measures",
     additional_deps=["measure_estimates"],
     description="Recommendation 2 (validate the data every year): the latest fiscal year with "
-    "published counts is covered by an audit sample with at least one reviewed case. Warns "
-    "until a sample of that year is drawn (`scr-pipeline audit draw --fiscal-years YYYY`) "
-    "and its reviews are landed.",
+    "published counts is covered by an audit sample with at least one reviewed case (a simple "
+    "random sample of cases or a stratified validation sample of the year's SCRs). Warns "
+    "until a sample of that year is drawn (`scr-pipeline audit draw --design stratified "
+    "--fiscal-year YYYY`) and its reviews are landed.",
 )
 def validation_sample_due(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
@@ -321,7 +322,8 @@ def validation_sample_due(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         description=None
         if passed
         else f"FY{latest} has published counts but no reviewed audit sample: draw one with "
-        f"`scr-pipeline audit draw --fiscal-years {latest}` and land its reviews",
+        f"`scr-pipeline audit draw --design stratified --fiscal-year {latest} --seed S` "
+        f"(see `scr-pipeline audit plan --fiscal-year {latest}`) and land its reviews",
         metadata={
             "latest_fiscal_year": dg.MetadataValue.int(int(latest or 0)),
             "reviewed_fiscal_years": dg.MetadataValue.text(

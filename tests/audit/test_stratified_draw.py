@@ -132,6 +132,12 @@ def test_draw_is_the_documented_ranking_with_spares_and_second_review(site, caps
     assert {r[0] for r in sheet[1:]} == listed
     assert {r[0] for r in sheet[1:] if r[2] == "N"} == set(sampled_cases)
     assert {r[0] for r in sheet[1:] if r[3] == "Y"} == set(marked)
+    import openpyxl
+
+    ws = openpyxl.load_workbook(res["worksheet_xlsx"])["Reviews"]
+    assert [c.value for c in ws[1]] == WORKSHEET and ws.max_row == len(sheet)
+    lists = {dv.formula1 for dv in ws.data_validations.dataValidation}
+    assert {'"REVIEWED,UNREVIEWABLE"', '"first,second,adjudication"', '"Y,N"'} <= lists
 
 
 def test_reviews_give_stratified_estimates_equal_to_our_own_computation(site, capsys):
