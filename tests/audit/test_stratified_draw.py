@@ -80,6 +80,10 @@ def test_plan_frame_strata_and_target(site, capsys):
     assert all(
         min(10, s["population"]) <= s["sample_size"] <= s["population"] for s in res["strata"]
     )
+    assert res["rates_from"] == "defaults (no reviewed sample)"
+    assert {s["determination"]: s["anticipated_rate"] for s in res["strata"]}.get("TCO") == 0.8
+    assert _run(["audit", "plan", "--fiscal-year", str(FY), "--rate", "TCO / Nowhere=0.5"]) == 1
+    assert "--rate names no stratum of FY2024: TCO / Nowhere" in capsys.readouterr().err
     # a rate override changes the anticipated rate of every stratum of the determination
     over = _json(capsys, "audit", "plan", "--fiscal-year", str(FY), "--rate", "TCO=0.99")
     assert {s["anticipated_rate"] for s in over["strata"] if s["determination"] == "TCO"} == {0.99}

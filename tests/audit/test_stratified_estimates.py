@@ -128,3 +128,31 @@ def test_ratio_rows_leave_stratified_samples_alone_and_the_check_sees_the_year(c
     table = build_estimates(con).to_pylist()
     assert {r["method"] for r in table} == {"stratified"}
     assert sample_due(con) == (2024, [2024])
+
+
+def test_anticipated_rates_from_the_latest_reviewed_sample_else_defaults():
+    from assets._shared.errors import PipelineError
+    from assets.audit.stratified_sample import anticipated_rates, parse_rate_overrides
+
+    c = duckdb.connect()
+    assert anticipated_rates(c) == (
+        {"TCO": 0.80, "NON_TCO": 0.20, "UNDETERMINED": 0.50},
+        "defaults (no reviewed sample)",
+    )
+    c.execute("CREATE TABLE determination_accuracy (sample_id INTEGER, fiscal_year INTEGER, "
+              "source VARCHAR, value VARCHAR, analyst_verdict VARCHAR, scrs BIGINT)")  # fmt: skip
+    c.execute("INSERT INTO determination_accuracy VALUES (1, 2023, 'determination', 'TCO', 'TCO', 1), "
+              "(2, 2024, 'determination', 'TCO', 'TCO', 18), (2, 2024, 'determination', 'TCO', "
+              "'NOT_TCO', 2), (2, 2024, 'determination', 'NON_TCO', 'NOT_TCO', 9), "
+              "(2, 2024, 'checkbox', 'Y', 'TCO', 18)")  # fmt: skip
+    rates, source = anticipated_rates(c)
+    # sample 2: TCO (18 + 1/2)/(20 + 1), NON_TCO (0 + 1/2)/(9 + 1); UNDETERMINED unseen: default
+    assert rates == {"TCO": 18.5 / 21, "NON_TCO": 0.05, "UNDETERMINED": 0.5}
+    assert source == "reviews of audit sample 2"
+    assert parse_rate_overrides(["TCO=0.9", "NON_TCO / A, B=0.1"]) == {
+        "TCO": 0.9,
+        "NON_TCO / A, B": 0.1,
+    }
+    for bad in ("TCO", "TCO=1.5", "=0.3", "TCO=x"):
+        with pytest.raises(PipelineError, match="expected STRATUM=P"):
+            parse_rate_overrides([bad])

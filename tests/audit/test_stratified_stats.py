@@ -206,8 +206,8 @@ def _frame(seed=20261206, cases=(700, 40, 300), rates=(0.97, 0.5, 0.03), zero_sh
 
 
 def test_simulated_coverage_and_width_against_the_case_design():
-    """2,000 seeded stratified samples (Neyman, 90 SCRs: 56, 10, 24) of a frame of 1,492 counted
-    SCRs whose strata are 96.9%, 50% and 3.1% TCO: the 90% interval covers the true total in
+    """2,000 seeded stratified samples (Neyman, 90 SCRs: 56, 10, 24) of a frame of 1,469 counted
+    SCRs whose strata are 97%, 50% and 3% TCO: the 90% interval covers the true total in
     92.9% of samples; a simple random sample of as many cases (88) as the stratified samples
     reviewed, with today's ratio estimator, gives intervals 3.2 times as wide (docs)."""
     kind, k, v = _frame()
