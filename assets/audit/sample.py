@@ -313,7 +313,9 @@ def draw_audit_sample(
     name="audit_draw",
     tags=WRITER_TAG,
     description="Draw a reproducible simple random sample of cases for the TCO re-audit "
-    "(run config: fiscal_years, size, seed). Run by `scr-pipeline audit draw`.",
+    "(run config: fiscal_years, size, seed), or with design 'stratified' the validation sample "
+    "of one fiscal_year's published count (precision or size, spares, second_review, rates). "
+    "Run by `scr-pipeline audit draw`.",
 )
 def audit_draw_job():
     draw_audit_sample()

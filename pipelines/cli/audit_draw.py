@@ -41,6 +41,11 @@ def cmd_draw(args: argparse.Namespace) -> int:
     from pipelines.orchestration.refresh_stamp import refresh_lock
 
     config = {"fiscal_years": args.fiscal_years, "size": args.size_given or 258, "seed": args.seed}
+    if args.design == "simple" and (args.fiscal_year or args.second_review or args.rate):
+        raise PipelineError(
+            "--fiscal-year, --second-review and --rate go with --design stratified "
+            "(the simple design takes --fiscal-years and --size)"
+        )
     if args.design == "stratified":
         if args.fiscal_year is None:
             raise PipelineError("--design stratified needs --fiscal-year YYYY")
@@ -169,7 +174,10 @@ def register(audit_sub: argparse._SubParsersAction) -> None:
             "same cases. The sample is recorded in the warehouse (audit_samples, "
             "audit_sample_cases) and exported to SCR_OUTPUT_DIR/audit_sample/ with a review "
             "worksheet as .xlsx (Y/N drop-downs, a sheet explaining the two prongs) and as CSV. "
-            "Needs a refreshed warehouse; waits for no refresh unless --wait."
+            "Needs a refreshed warehouse; waits for no refresh unless --wait. With --design "
+            "stratified: the validation sample of one --fiscal-year's published count instead, "
+            "its SCRs ranked within each stratum by SHA-256 of '<seed>:<scr_id>' (`audit plan "
+            "--help` says how it is sized), with spares and second-review marks."
         ),
         epilog=sizing_help(),
     )

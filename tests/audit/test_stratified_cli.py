@@ -61,3 +61,19 @@ def test_bad_input_is_a_message_not_a_traceback(capsys, argv, message):
     assert _run(["audit", "project", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--design", "stratified", "--seed", "1"], "--design stratified needs --fiscal-year"),
+        (["--fiscal-year", "2024", "--seed", "1"], "go with --design stratified"),
+        (["--design", "stratified", "--fiscal-year", "24", "--seed", "1"], "a fiscal year such as"),
+        (["--design", "stratified", "--fiscal-year", "2024", "--seed", "1", "--second-review",
+          "1.5"], "a share between 0 and 1"),
+    ],
+)  # fmt: skip
+def test_draw_arguments_are_checked_before_anything_runs(capsys, argv, message):
+    assert _run(["audit", "draw", *argv]) in (1, 2)
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
