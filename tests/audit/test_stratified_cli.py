@@ -73,7 +73,12 @@ def test_bad_input_is_a_message_not_a_traceback(capsys, argv, message):
           "1.5"], "a share between 0 and 1"),
     ],
 )  # fmt: skip
-def test_draw_arguments_are_checked_before_anything_runs(capsys, argv, message):
+def test_draw_arguments_are_checked_before_anything_runs(
+    capsys, argv, message, tmp_path, monkeypatch
+):
+    from support.project import use_env
+
+    use_env(monkeypatch, tmp_path)  # never the project's own data dir, whatever happens
     assert _run(["audit", "draw", *argv]) in (1, 2)
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
