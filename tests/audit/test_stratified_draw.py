@@ -203,3 +203,7 @@ def test_reviews_give_stratified_estimates_equal_to_our_own_computation(site, ca
     assert "stratified validation sample of FY2024" in vv[FY]["element_c"]
     assert planned in vv[FY]["element_c"] and achieved in vv[FY]["element_c"]
     assert f"audit sample {sid}, stratified estimate ({planned}" in vv[FY]["element_d"]
+    html = (site / "output" / "report" / "index.html").read_text(encoding="utf-8")
+    estimates = html[html.index("Estimated truly TCO") :]
+    assert ">stratified<" in estimates  # the overall row, named by its estimator
+    assert estimates.count(">stratified<") == 1  # not one per category domain
