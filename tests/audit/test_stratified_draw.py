@@ -112,6 +112,10 @@ def test_draw_is_the_documented_ranking_with_spares_and_second_review(site, caps
         )
         assert spares == min(2, population - n_h)
     sampled_cases = sorted({r[4] for r in rows if r[3] == "sample"})
+    recorded = _query(site, "SELECT method, fiscal_years, population, population_scrs, "
+                      "sample_size, sample_scrs FROM audit_samples WHERE sample_id = ?", [sid])  # fmt: skip
+    assert recorded == [("stratified", f"FY{FY}", len({r[4] for r in rows}), len(rows),
+                         len(sampled_cases), sum(r[3] == "sample" for r in rows))]  # fmt: skip
     marked = sorted({r[4] for r in rows if r[5]})
     key = lambda c: (hashlib.sha256(f"29:second:{c}".encode()).hexdigest(), c)  # noqa: E731
     assert marked == sorted(sorted(sampled_cases, key=key)[: math.ceil(0.25 * len(sampled_cases))])
