@@ -240,3 +240,20 @@ def test_simulated_coverage_and_width_against_the_case_design():
     print(
         f"coverage {covered.mean():.4f}, width {width:.1f} vs {ratio_width:.1f} ({reviewed} cases)"
     )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(2, 300), st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=5
+    )
+)
+def test_properties_of_the_estimate(raw):
+    big_n = [N for N, _, _ in raw]
+    n = [max(2, math.ceil(f * N)) for N, f, _ in raw]
+    x = [math.floor(g * k) for (_, _, g), k in zip(raw, n, strict=True)]
+    low, high = sum(x), sum(big_n) - sum(k - j for k, j in zip(n, x, strict=True))
+    res = estimate_bounds(big_n, n, x, Z90, low, high)
+    assert low <= res["lower_bound"] <= res["estimate"] <= res["upper_bound"] <= high
+    census = all(k == N for k, N in zip(n, big_n, strict=True))
+    assert (res["standard_error"] == 0) == census  # never zero variance while anything is unseen
