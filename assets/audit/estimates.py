@@ -24,7 +24,9 @@ from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.accuracy import DD, REVIEWED_CASES_SQL
 from assets.audit.projection import CONFIDENCE
 from assets.audit.sample import ensure_audit_tables
-from assets.audit.stats import ratio_estimate
+from assets.audit.stats import _z, ratio_estimate
+from assets.audit.stratified import METHOD as STRATIFIED
+from assets.audit.stratified import estimate_bounds
 
 OUTPUT_FILE = "measure_estimates.parquet"
 
@@ -33,6 +35,7 @@ WITH reviewed AS ({REVIEWED_CASES_SQL}),
 years AS (
     SELECT a.sample_id, a.population, CAST(y.fy AS INTEGER) AS fiscal_year
     FROM audit_samples a, LATERAL range(a.fiscal_year_from, a.fiscal_year_to + 1) y(fy)
+    WHERE a.method <> 'stratified'  -- a stratified sample of SCRs has its own estimator
 ), dd AS (
     SELECT case_number, fiscal_year, count(*) AS x,
         count(*) FILTER (determination = 'TCO') AS tco
@@ -71,6 +74,7 @@ SCHEMA = pa.schema(
         ("confidence", pa.float64()),
         ("method", pa.string()),
         ("note", pa.string()),
+        ("criminal_category", pa.string()),
     ]
 )
 
@@ -89,10 +93,140 @@ def estimate_rows(groups: pa.Table) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 
+# The stratified samples' SCRs with the verdict of their case (status 'reviewed' only) and
+# whether the case was found unreviewable; ``used`` marks the effective sample: per stratum the
+# first n_h sample-or-spare SCRs in rank order whose case is not unreviewable (a spare takes the
+# place of an unreviewable SCR), counted when their case has a verdict.
+STRATIFIED_SQL = f"""
+WITH reviewed AS ({REVIEWED_CASES_SQL}),
+unreviewable AS ({{unreviewable}}),
+f AS (
+    SELECT f.sample_id, f.scr_id, f.case_number, f.stratum, f.rank, f.role,
+        coalesce(f.criminal_category, '(none)') AS criminal_category,
+        CASE WHEN u.case_number IS NULL THEN v.analyst_verdict END AS verdict,
+        u.case_number IS NOT NULL AS unreviewable
+    FROM audit_sample_frame f
+    LEFT JOIN reviewed v ON v.sample_id = f.sample_id AND v.case_number = f.case_number
+    LEFT JOIN (SELECT DISTINCT case_number FROM unreviewable) u ON u.case_number = f.case_number
+), eff AS (
+    SELECT f.*, row_number() OVER (PARTITION BY f.sample_id, f.stratum ORDER BY f.rank) AS k
+    FROM f WHERE f.role IN ('sample', 'spare') AND NOT f.unreviewable
+), used AS (
+    SELECT e.* FROM eff e JOIN audit_sample_strata s USING (sample_id, stratum)
+    WHERE e.k <= s.sample_size AND e.verdict IS NOT NULL
+), cell AS (
+    SELECT sample_id, stratum, criminal_category, count(*) AS n_hd,
+        count(*) FILTER (verdict = 'TCO') AS x_hd, list(DISTINCT case_number) AS cases
+    FROM used GROUP BY ALL
+), per_stratum AS (
+    SELECT sample_id, stratum, count(*) AS n_h, count(*) FILTER (verdict = 'TCO') AS x_h
+    FROM used GROUP BY ALL
+), frame AS (
+    SELECT sample_id, stratum, criminal_category, count(*) AS population,
+        count(*) FILTER (verdict = 'TCO') AS seen_tco, count(*) FILTER (verdict = 'NOT_TCO') AS seen_not,
+        count(*) FILTER (role = 'sample' AND unreviewable) AS replaced
+    FROM f GROUP BY ALL
+)
+SELECT fr.*, s.population AS stratum_population, coalesce(st.n_h, 0) AS n_h,
+    coalesce(st.x_h, 0) AS x_h, coalesce(c.n_hd, 0) AS n_hd, coalesce(c.x_hd, 0) AS x_hd, c.cases
+FROM frame fr JOIN audit_sample_strata s USING (sample_id, stratum)
+LEFT JOIN per_stratum st USING (sample_id, stratum)
+LEFT JOIN cell c ON c.sample_id = fr.sample_id AND c.stratum = fr.stratum
+    AND c.criminal_category = fr.criminal_category
+ORDER BY fr.sample_id, fr.stratum, fr.criminal_category
+"""
+
+TOTALS_SQL = f"""
+SELECT fiscal_year, coalesce(criminal_category, '(none)') AS criminal_category, count(*) AS dd_total,
+    count(*) FILTER (determination = 'TCO') AS dd_tco
+FROM scr_current s WHERE s.counted AND {DD} GROUP BY ALL
+"""
+
+
+def _unreviewable_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """Cases whose review says the file cannot be reviewed (``status``, owned by the review
+    reading; absent in a warehouse from before it)."""
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'case_review_current'"
+    ).fetchall()}  # fmt: skip
+    if "status" in cols:
+        return "SELECT case_number FROM case_review_current WHERE status = 'unreviewable'"
+    return "SELECT CAST(NULL AS VARCHAR) AS case_number WHERE false"
+
+
+def _stratified_row(sample: dict, cells: list[dict], totals: dict, category: str | None) -> dict:
+    """One estimate (overall when ``category`` is None, else the category as a domain:
+    y = 1 for an SCR of the category the analysts call TCO; Cochran 5A)."""
+    mine = [c for c in cells if category is None or c["criminal_category"] == category]
+    strata = sorted({c["stratum"] for c in mine})
+    by = {h: [c for c in cells if c["stratum"] == h] for h in strata}
+    big_n = [by[h][0]["stratum_population"] for h in strata]
+    n = [by[h][0]["n_h"] for h in strata]
+    x = [by[h][0]["x_h"] if category is None else sum(c["x_hd"] for c in by[h]
+         if c["criminal_category"] == category) for h in strata]  # fmt: skip
+    low = sum(c["seen_tco"] for c in mine)
+    high = sum(c["population"] for c in mine) - sum(c["seen_not"] for c in mine)
+    dd_total, dd_tco = totals.get(category, (0, 0))
+    cases = {k for c in mine for k in (c["cases"] or [])}
+    row = {
+        "sample_id": sample["sample_id"], "fiscal_year": sample["fiscal_year"],
+        "dd_total": dd_total, "dd_tco_published": dd_tco,
+        "population_cases": sample["population"], "reviewed_cases": len(cases),
+        "reviewed_scrs": sum(c["n_hd"] for c in mine), "confidence": CONFIDENCE,
+        "reviewed_tco_scrs": sum(c["x_hd"] for c in mine), "method": STRATIFIED,
+        "criminal_category": category,
+    }  # fmt: skip
+    empty = [h for h, k in zip(strata, n, strict=True) if k == 0]
+    if empty:
+        return row | {"note": f"no reviewed SCR yet in {len(empty)} of {len(strata)} strata "
+                              f"({', '.join(empty)}): no estimate"}  # fmt: skip
+    res = estimate_bounds(big_n, n, x, _z(CONFIDENCE), low, high)
+    notes = []
+    if replaced := sum(c["replaced"] for c in mine):
+        notes.append(f"{replaced} unreviewable sampled SCR(s) replaced by spares")
+    if not res["variance_defined"]:
+        notes.append(
+            "a stratum has 1 reviewed SCR: variance undefined, bounds are the proven range"
+        )
+    return row | {
+        "ratio": float(res["total"]) / sum(big_n) if category is None else
+        float(res["total"]) / max(sum(c["population"] for c in mine), 1),
+        "estimate": int(res["estimate"]),
+        "standard_error": None if not res["variance_defined"] else float(res["standard_error"]),
+        "lower_bound": int(res["lower_bound"]),
+        "upper_bound": int(res["upper_bound"]),
+        "note": "; ".join(notes) or None,
+    }  # fmt: skip
+
+
+def stratified_rows(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """measure_estimates rows of every stratified sample with at least one reviewed SCR."""
+    cells = con.sql(STRATIFIED_SQL.format(unreviewable=_unreviewable_sql(con))).to_arrow_table()
+    samples = con.execute(
+        "SELECT sample_id, fiscal_year_from, population FROM audit_samples "
+        "WHERE method = 'stratified' ORDER BY sample_id"
+    ).fetchall()
+    totals: dict[int, dict] = {}
+    for fy, cat, dd_total, dd_tco in con.execute(TOTALS_SQL).fetchall():
+        year = totals.setdefault(fy, {None: (0, 0)})
+        year[cat] = (dd_total, dd_tco)
+        year[None] = (year[None][0] + dd_total, year[None][1] + dd_tco)
+    rows, all_cells = [], cells.to_pylist()
+    for sample_id, fy, population in samples:
+        mine = [c for c in all_cells if c["sample_id"] == sample_id]
+        if not any(c["n_hd"] for c in mine):
+            continue  # no reviewed SCR yet: no row, as for a sample without reviews
+        sample = {"sample_id": sample_id, "fiscal_year": fy, "population": population}
+        for category in [None, *sorted({c["criminal_category"] for c in mine})]:
+            rows.append(_stratified_row(sample, mine, totals.get(fy, {}), category))
+    return rows
+
+
 def build_estimates(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """(Re)compute ``measure_estimates`` from the recorded samples and the current reviews."""
     ensure_audit_tables(con)
     table = estimate_rows(con.sql(CASES_SQL).to_arrow_table())
+    table = pa.concat_tables([table, pa.Table.from_pylist(stratified_rows(con), schema=SCHEMA)])
     con.register("__estimates", table)
     con.execute("CREATE OR REPLACE TABLE measure_estimates AS SELECT * FROM __estimates")
     con.unregister("__estimates")
@@ -173,9 +307,10 @@ def sample_due(con: duckdb.DuckDBPyConnection) -> tuple[int | None, list[int]]:
     asset="annual_measures",
     additional_deps=["measure_estimates"],
     description="Recommendation 2 (validate the data every year): the latest fiscal year with "
-    "published counts is covered by an audit sample with at least one reviewed case. Warns "
-    "until a sample of that year is drawn (`scr-pipeline audit draw --fiscal-years YYYY`) "
-    "and its reviews are landed.",
+    "published counts is covered by an audit sample with at least one reviewed case (a simple "
+    "random sample of cases or a stratified validation sample of the year's SCRs). Warns "
+    "until a sample of that year is drawn (`scr-pipeline audit draw --design stratified "
+    "--fiscal-year YYYY`) and its reviews are landed.",
 )
 def validation_sample_due(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
@@ -187,7 +322,8 @@ def validation_sample_due(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         description=None
         if passed
         else f"FY{latest} has published counts but no reviewed audit sample: draw one with "
-        f"`scr-pipeline audit draw --fiscal-years {latest}` and land its reviews",
+        f"`scr-pipeline audit draw --design stratified --fiscal-year {latest} --seed S` "
+        f"(see `scr-pipeline audit plan --fiscal-year {latest}`) and land its reviews",
         metadata={
             "latest_fiscal_year": dg.MetadataValue.int(int(latest or 0)),
             "reviewed_fiscal_years": dg.MetadataValue.text(

@@ -38,7 +38,9 @@ WITH s AS (
     SELECT a.sample_id, 1 AS ord, 'overall' AS dimension, 'all' AS value, a.population,
         count(*) AS sampled, count(*) FILTER (s.reviewed) AS reviewed,
         count(*) FILTER (s.exception) AS exceptions
-    FROM audit_samples a JOIN s USING (sample_id) GROUP BY ALL
+    FROM audit_samples a JOIN s USING (sample_id)
+    WHERE a.method <> 'stratified'  -- a sample of SCRs, not of cases: measure_estimates
+    GROUP BY ALL
 ), pop AS (
     SELECT sample_id, criminal_category, count(*) AS population
     FROM audit_sample_population GROUP BY ALL

@@ -30,6 +30,12 @@ import pyarrow as pa
 from assets._shared.errors import PipelineError
 from assets._shared.metadata import OWNERS
 from assets._shared.resources import WRITER_TAG, FilesResource, WarehouseResource
+from assets.audit.stratified_sample import (
+    STRATIFIED_DDL,
+    WORKSHEET_SQL,
+    draw_stratified,
+    parse_rate_overrides,
+)
 from schemas.spreadsheet_text import protect
 
 SAMPLE_DIR = "audit_sample"
@@ -38,6 +44,17 @@ REVIEW_COLUMNS = (
     "reviewed_on",
     "association_of_individuals",
     "crosses_international_border",
+    "notes",
+)
+# A stratified sample's worksheet (interfaces.md): who reviews and whether the case file could be
+# reviewed at all (review_outcome UNREVIEWABLE: its spare takes its place in the estimate).
+STRATIFIED_REVIEW_COLUMNS = (
+    "reviewed_on",
+    "association_of_individuals",
+    "crosses_international_border",
+    "review_outcome",
+    "reviewer",
+    "review_role",
     "notes",
 )
 
@@ -55,6 +72,7 @@ AUDIT_DDL = (
         sample_id INTEGER NOT NULL, case_number VARCHAR NOT NULL, draw_order INTEGER NOT NULL,
         criminal_category VARCHAR, field_office VARCHAR, scr_count INTEGER,
         scr_ids VARCHAR[], scr_types VARCHAR[], approved_dates DATE[], scrs VARCHAR)""",
+    *STRATIFIED_DDL,
 )
 
 # One row per population case: category and field office of its first counted SCR in range
@@ -84,11 +102,19 @@ FROM cases
 
 
 class DrawConfig(dg.Config):
-    """Run config of the ``audit_draw`` job."""
+    """Run config of the ``audit_draw`` job. ``design = 'stratified'`` draws the validation
+    sample of one fiscal year's published count (``assets.audit.stratified_sample``): ``size``
+    0 means sized by ``precision``; ``rates`` are ``STRATUM=P`` overrides."""
 
     fiscal_years: str = "2017-2022"
     size: int = 258
     seed: int
+    design: str = "simple"
+    fiscal_year: int = 0
+    precision: float = 0.05
+    spares: int = 2
+    second_review: float = 0.0
+    rates: list[str] = []
 
 
 def parse_fiscal_years(text: str) -> tuple[int, int]:
@@ -192,7 +218,13 @@ def sample_cases(con: duckdb.DuckDBPyConnection, sample_id: int) -> pa.Table:
 
 def worksheet_rows(con: duckdb.DuckDBPyConnection, sample_id: int) -> tuple[list[str], list]:
     """Header and rows of the review worksheet (CSV and .xlsx): one row per sampled case, its
-    SCRs, and the review columns (empty, for the analysts)."""
+    SCRs, and the review columns (empty, for the analysts). A stratified sample's rows are its
+    sampled and spare cases with their stratum, spare and second-review marks."""
+    method = con.execute("SELECT method FROM audit_samples WHERE sample_id = ?", [sample_id])
+    if (method.fetchone() or ("",))[0] == "stratified":
+        cur = con.execute(WORKSHEET_SQL, [sample_id])
+        header = [d[0] for d in cur.description] + list(STRATIFIED_REVIEW_COLUMNS)
+        return header, [row + ("",) * len(STRATIFIED_REVIEW_COLUMNS) for row in cur.fetchall()]
     cur = con.execute(
         "SELECT draw_order, case_number, criminal_category, field_office, scr_count, scrs "
         "FROM audit_sample_cases WHERE sample_id = ? ORDER BY draw_order",
@@ -253,7 +285,15 @@ def draw_audit_sample(
     files: FilesResource,
 ) -> dict:
     with warehouse.connect() as con:
-        summary = draw_sample(con, config.fiscal_years, config.size, config.seed, context.run_id)
+        if config.design == "stratified":
+            summary = draw_stratified(
+                con, config.fiscal_year, config.seed, config.size or None, config.precision,
+                config.spares, config.second_review, parse_rate_overrides(config.rates), context.run_id,
+            )  # fmt: skip
+        else:
+            summary = draw_sample(
+                con, config.fiscal_years, config.size, config.seed, context.run_id
+            )
         summary |= sample_paths(files.output, summary["sample_id"])
     context.log.info(
         f"sample {summary['sample_id']}: {summary['sample_size']:,} of {summary['population']:,} "
@@ -273,7 +313,9 @@ def draw_audit_sample(
     name="audit_draw",
     tags=WRITER_TAG,
     description="Draw a reproducible simple random sample of cases for the TCO re-audit "
-    "(run config: fiscal_years, size, seed). Run by `scr-pipeline audit draw`.",
+    "(run config: fiscal_years, size, seed), or with design 'stratified' the validation sample "
+    "of one fiscal_year's published count (precision or size, spares, second_review, rates). "
+    "Run by `scr-pipeline audit draw`.",
 )
 def audit_draw_job():
     draw_audit_sample()

@@ -14,7 +14,10 @@ import pyarrow as pa
 
 from assets._shared.metadata import OWNERS, existing_tables, table_metadata
 from assets._shared.resources import WarehouseResource
+from assets.audit.projection import CONFIDENCE
 from assets.audit.sample import ensure_audit_tables
+from assets.audit.stats import _z
+from assets.audit.stratified import METHOD as STRATIFIED
 from assets.measures.restatements import ensure_tables as ensure_restatement_tables
 from schemas.reference import rules
 
@@ -52,12 +55,21 @@ y AS (
     SELECT p.*, s.fiscal_year_from, s.fiscal_year_to
     FROM audit_projection p JOIN audit_samples s USING (sample_id)
     WHERE p.dimension = 'overall' AND p.method = 'normal' AND p.point_estimate IS NOT NULL
+), planned AS (  -- a stratified sample's planned half-width, from its strata's anticipated rates
+    SELECT sample_id, count(*) AS strata, $z * sqrt(sum(CASE WHEN sample_size < population THEN
+        population * (population - sample_size) * anticipated_rate * (1 - anticipated_rate)
+        / nullif(sample_size - 1, 0) ELSE 0 END)) AS planned_half_width
+    FROM audit_sample_strata GROUP BY sample_id
 ), e AS (  -- the latest reviewed sample's estimate and agreement for each year it covers
-    SELECT e.*, g.compared, g.not_compared, g.agreement, g.kappa,
+    SELECT e.*, g.compared, g.not_compared, g.agreement, g.kappa, s.sample_scrs, p.strata,
+        p.planned_half_width,
         row_number() OVER (PARTITION BY e.fiscal_year ORDER BY e.sample_id DESC) AS rn
     FROM measure_estimates e LEFT JOIN determination_agreement g
         ON g.sample_id = e.sample_id AND g.fiscal_year = e.fiscal_year
         AND g.source = 'determination'
+    LEFT JOIN audit_samples s ON s.sample_id = e.sample_id
+    LEFT JOIN planned p ON p.sample_id = e.sample_id
+    WHERE e.criminal_category IS NULL  -- overall rows; a stratified sample's categories are domains
 )
 SELECT CAST(y.fiscal_year AS INTEGER) AS fiscal_year, m.measure_type, m.target,
     m.result_tco_validated, m.result_old_method, m.met_target_tco_validated,
@@ -78,7 +90,10 @@ SELECT CAST(y.fiscal_year AS INTEGER) AS fiscal_year, m.measure_type, m.target,
     e.compared AS accuracy_scrs_compared, e.not_compared AS accuracy_scrs_not_compared,
     e.agreement AS accuracy_agreement, e.kappa AS accuracy_kappa,
     e.estimate AS tco_estimate, e.lower_bound AS tco_lower_bound,
-    e.upper_bound AS tco_upper_bound, e.confidence AS tco_confidence, e.note AS tco_estimate_note
+    e.upper_bound AS tco_upper_bound, e.confidence AS tco_confidence, e.note AS tco_estimate_note,
+    e.method AS tco_method, e.sample_scrs AS tco_sample_scrs, e.strata AS tco_strata,
+    e.planned_half_width AS tco_planned_half_width,
+    (e.upper_bound - e.lower_bound) / 2 AS tco_achieved_half_width
 FROM y LEFT JOIN annual_measures m USING (fiscal_year) LEFT JOIN f USING (fiscal_year)
 LEFT JOIN r USING (fiscal_year) LEFT JOIN e ON e.fiscal_year = y.fiscal_year AND e.rn = 1
 LEFT JOIN LATERAL (  -- the latest sample drawn over a range of years that holds this one
@@ -150,6 +165,12 @@ def accuracy_sentence(f: dict) -> str:
             f"automated TCO determination is not measured for this year."
         )
     cases = f"analysts' review of {_n(f['accuracy_reviewed_cases'])} sampled cases"
+    if f["tco_method"] == STRATIFIED:
+        cases += (
+            f" of a stratified validation sample of FY{f['fiscal_year']}'s counted disruptions "
+            f"and dismantlements ({_n(f['tco_sample_scrs'])} SCRs in {_n(f['tco_strata'])} strata "
+            f"of determination and criminal category, Neyman allocation)"
+        )
     if f["accuracy_agreement"] is None:
         text = (
             f"The {cases} (audit sample {f['accuracy_sample_id']}) found no counted disruption "
@@ -171,7 +192,17 @@ def accuracy_sentence(f: dict) -> str:
         return text + f"; {f['tco_estimate_note']}."
     return text + (
         f"; the estimated number of TCO-related disruptions and dismantlements is "
-        f"{_interval(f)}, against {_n(f['dd_tco'])} published."
+        f"{_interval(f)}, against {_n(f['dd_tco'])} published{_precision(f)}."
+    )
+
+
+def _precision(f: dict) -> str:
+    """' (planned precision +/- 17.0 SCRs, achieved +/- 15.5)' for a stratified sample."""
+    if f["tco_method"] != STRATIFIED or f["tco_planned_half_width"] is None:
+        return ""
+    return (
+        f" (planned precision +/- {float(f['tco_planned_half_width']):.1f} SCRs, achieved "
+        f"+/- {float(f['tco_achieved_half_width']):.1f})"
     )
 
 
@@ -224,7 +255,9 @@ def _element_d(f: dict) -> str:
         text += (
             f" At the measured accuracy the published count of {_n(f['dd_tco'])} TCO-related "
             f"disruptions and dismantlements is uncertain: the estimated true number is "
-            f"{_interval(f)} (audit sample {f['accuracy_sample_id']}, ratio estimate)."
+            f"{_interval(f)} (audit sample {f['accuracy_sample_id']}, "
+            + ("stratified estimate" if f["tco_method"] == STRATIFIED else "ratio estimate")
+            + f"{_precision(f)})."
         )
     return text
 
@@ -259,7 +292,7 @@ def statement_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
 
         build_estimates(con)
     n_rules = sum(1 for r in rules() if r.startswith("scr."))
-    facts = con.sql(FACTS_SQL, params={"rules": n_rules}).to_arrow_table()
+    facts = con.sql(FACTS_SQL, params={"rules": n_rules, "z": _z(CONFIDENCE)}).to_arrow_table()
     rows = facts.to_pylist()  # one per fiscal year
     for f in rows:
         for key, write in zip(

@@ -26,6 +26,8 @@ REVIEW_SHEET = "Reviews"
 GUIDE_SHEET = "How to review"
 PRONG_COLUMNS = ("association_of_individuals", "crosses_international_border")
 NUMBER_COLUMNS = ("draw_order", "scr_count")
+CHOICES = {"review_outcome": ("REVIEWED", "UNREVIEWABLE"),
+           "review_role": ("first", "second", "adjudication")}  # fmt: skip
 MAX_WIDTH = 60
 GUIDE_WIDTH = 100  # characters of the guide sheet's one column
 
@@ -94,6 +96,9 @@ def _review_sheet(book: xlsxwriter.Workbook, header: list[str], rows: list) -> N
                 ws.write_number(r, c, value)
             else:
                 ws.write_string(r, c, str(value), text)
+        if name in CHOICES:  # a stratified sample's worksheet: outcome and role drop-downs
+            ws.data_validation(1, c, last, c, {"validate": "list", "source": list(CHOICES[name]),
+                                               "input_title": name, "ignore_blank": True})  # fmt: skip
         if name in PRONG_COLUMNS:
             ws.data_validation(
                 1, c, last, c,

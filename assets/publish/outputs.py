@@ -22,9 +22,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assets._shared.errors import unwritable
-from assets._shared.metadata import OWNERS
+from assets._shared.metadata import OWNERS, existing_tables
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.sample import SAMPLE_DIR, sample_cases, worksheet_files
+from assets.audit.stratified_sample import frame_table, strata_table
 from assets.measures.restatements import record_publication
 from assets.publish.export import findings_sql, partition_columns, partition_path, partitions_rows
 from assets.publish.manifest import (
@@ -88,6 +89,14 @@ def audit_sample_files(con: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
     ).fetchall():
         out[f"{SAMPLE_DIR}/sample_id={sid}/cases.parquet"] = _parquet_bytes(sample_cases(con, sid))
         out |= worksheet_files(con, sid)  # CSV and .xlsx
+    stratified = con.execute(  # a stratified sample's design: its strata and its whole frame
+        "SELECT DISTINCT sample_id FROM audit_sample_strata ORDER BY 1"
+        if "audit_sample_strata" in existing_tables(con)
+        else "SELECT 1 WHERE false"
+    ).fetchall()
+    for (sid,) in stratified:
+        out[f"{SAMPLE_DIR}/sample_id={sid}/strata.parquet"] = _parquet_bytes(strata_table(con, sid))
+        out[f"{SAMPLE_DIR}/sample_id={sid}/frame.parquet"] = _parquet_bytes(frame_table(con, sid))
     return out
 
 

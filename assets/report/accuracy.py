@@ -17,9 +17,10 @@ SELECT sample_id, fiscal_year, source, compared, not_compared, agreement, tco_re
 FROM determination_agreement ORDER BY sample_id DESC, fiscal_year NULLS LAST, source DESC
 """
 ESTIMATES_SQL = """
-SELECT sample_id, fiscal_year, dd_total, dd_tco_published, reviewed_cases, estimate,
+SELECT sample_id, fiscal_year, method, dd_total, dd_tco_published, reviewed_cases, estimate,
     lower_bound, upper_bound, note
-FROM measure_estimates ORDER BY sample_id DESC, fiscal_year DESC
+FROM measure_estimates WHERE criminal_category IS NULL  -- a stratified sample's overall row
+ORDER BY sample_id DESC, fiscal_year DESC
 """
 
 
@@ -57,6 +58,7 @@ AGREEMENT_COLS = [
 ESTIMATE_COLS = [
     Col("sample_id", "Sample", fmt_text),
     Col("fiscal_year", "Fiscal year", _fy),
+    Col("method", "Estimator", lambda v: "stratified" if v == "stratified" else "ratio (cases)"),
     Col("dd_total", "Disruptions + dismantlements", fmt_count, True),
     Col("dd_tco_published", "Published as TCO", fmt_count, True),
     Col("reviewed_cases", "Reviewed cases", fmt_count, True),

@@ -13,6 +13,8 @@ import json
 import sys
 
 from assets.audit.stats import METHODS, project, sample_size
+from assets.audit.stratified import METHOD as STRATIFIED
+from assets.audit.stratified import appraise
 
 EXIT_USAGE = 2  # same code argparse uses for bad arguments
 
@@ -57,6 +59,19 @@ def cmd_sample_size(args: argparse.Namespace) -> int:
 
 def cmd_project(args: argparse.Namespace) -> int:
     """Handle `audit project`; returns the process exit code."""
+    if args.method == STRATIFIED:
+        return cmd_project_stratified(args)
+    missing = [f"--{k.replace('_', '-')}" for k in ("population", "sample_size", "exceptions")
+               if getattr(args, k) is None]  # fmt: skip
+    if args.stratum:
+        return _fail(
+            "scr-pipeline audit project", ValueError("--stratum goes with --method stratified")
+        )
+    if missing:
+        return _fail(
+            "scr-pipeline audit project",
+            ValueError(f"method {args.method} needs {', '.join(missing)}"),
+        )
     try:
         res = project(
             args.population,
@@ -80,6 +95,52 @@ def cmd_project(args: argparse.Namespace) -> int:
         f"rate {_pct(res['rate'])} [{_pct(res['rate_lower'])}, {_pct(res['rate_upper'])}]"
     )
     return 0
+
+
+def cmd_project_stratified(args: argparse.Namespace) -> int:
+    """`audit project --method stratified`: RAT-STATS' stratified attribute appraisal."""
+    prog = "scr-pipeline audit project"
+    if not args.stratum:
+        return _fail(prog, ValueError("--method stratified needs --stratum N,n,x per stratum"))
+    if any(getattr(args, k) is not None for k in ("population", "sample_size", "exceptions")):
+        return _fail(prog, ValueError("with --method stratified give the counts by --stratum"))
+    try:
+        res = appraise(args.stratum, confidence=args.confidence)
+    except ValueError as exc:
+        return _fail(prog, exc)
+    if args.json:
+        print(json.dumps(res))
+        return 0
+    print(f"Stratified attribute appraisal (RAT-STATS), {_conf(res['confidence'])} confidence")
+    print("  stratum   population   sample   exceptions     rate   precision    limits")
+    for i, s in enumerate(res["strata"], start=1):
+        print(
+            f"  {i:>7} {s['population']:>12,} {s['sample_size']:>8,} {s['exceptions']:>12,} "
+            f"{_pct(s['rate']):>8} {_pct(s['precision']):>11}    "
+            f"{s['lower_bound']:,} to {s['upper_bound']:,}"
+        )
+    print(
+        f"  {'overall':>7} {res['population']:>12,} {res['sample_size']:>8,} "
+        f"{res['exceptions']:>12,} {_pct(res['rate']):>8} {_pct(res['precision']):>11}"
+    )
+    print(
+        f"Projected exceptions: {res['point_estimate']:,} ({_conf(res['confidence'])} CI "
+        f"{res['lower_bound']:,} to {res['upper_bound']:,}), rate {_pct(res['rate'])} "
+        f"+/- {_pct(res['precision'])}"
+    )
+    return 0
+
+
+def _stratum(text: str) -> tuple[int, int, int]:
+    parts = text.split(",")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        return tuple(int(p) for p in parts)  # type: ignore[return-value]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected POPULATION,SAMPLE,EXCEPTIONS (three whole numbers), got {text!r}"
+        ) from None
 
 
 def _fraction(text: str) -> float:
@@ -143,21 +204,35 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
             "normal (Wald, no finite population correction; reproduces the OIG's 2,819 "
             "[2,564 to 3,074] for N=5016 n=258 k=145), normal-fpc (Wald with finite "
             "population correction; use when n/N > ~5%), exact (hypergeometric; use for "
-            "small samples, rates near 0 or 100%, or guaranteed coverage)."
+            "small samples, rates near 0 or 100%, or guaranteed coverage), stratified "
+            "(RAT-STATS' stratified attribute appraisal of a stratified sample: one --stratum "
+            "per stratum; limits N (p -/+ precision) rounded to the nearest unit, a negative "
+            "lower limit 0)."
         ),
     )
-    pr.add_argument("--population", type=int, required=True, help="number of cases N")
-    pr.add_argument("--sample-size", type=int, required=True, help="number of cases sampled n")
+    pr.add_argument("--population", type=int, help="number of cases N")
+    pr.add_argument("--sample-size", type=int, help="number of cases sampled n")
+    pr.add_argument("--exceptions", type=int, help="sampled cases that failed the test k")
     pr.add_argument(
-        "--exceptions", type=int, required=True, help="sampled cases that failed the test k"
+        "--stratum",
+        type=_stratum,
+        action="append",
+        metavar="POPULATION,SAMPLE,EXCEPTIONS",
+        help="one stratum of a stratified sample (repeat per stratum; --method stratified)",
     )
     pr.add_argument(
         "--confidence", type=_fraction, default=0.90, help="confidence level (default 0.90)"
     )
     pr.add_argument(
-        "--method", choices=METHODS, default="normal", help="interval method (default normal)"
+        "--method",
+        choices=(*METHODS, STRATIFIED),
+        default="normal",
+        help="interval method (default normal)",
     )
     pr.add_argument("--json", action="store_true", help="print one JSON object")
     pr.set_defaults(func=cmd_project)
 
+    from pipelines.cli import audit_plan
+
+    audit_plan.register(audit_sub)
     return audit_sub

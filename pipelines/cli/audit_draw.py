@@ -11,6 +11,7 @@ import argparse
 import json
 
 from assets.audit.stats import sample_size
+from pipelines.cli.audit_plan import add_design_arguments
 
 OIG_POPULATION = 5_016  # the OIG's population of cases, FY2017-FY2022
 
@@ -39,7 +40,24 @@ def cmd_draw(args: argparse.Namespace) -> int:
     from pipelines.orchestration.instance import get_instance
     from pipelines.orchestration.refresh_stamp import refresh_lock
 
-    config = {"fiscal_years": args.fiscal_years, "size": args.size, "seed": args.seed}
+    config = {"fiscal_years": args.fiscal_years, "size": args.size_given or 258, "seed": args.seed}
+    if args.design == "simple" and (args.fiscal_year or args.second_review or args.rate):
+        raise PipelineError(
+            "--fiscal-year, --second-review and --rate go with --design stratified "
+            "(the simple design takes --fiscal-years and --size)"
+        )
+    if args.design == "stratified":
+        if args.fiscal_year is None:
+            raise PipelineError("--design stratified needs --fiscal-year YYYY")
+        config |= {
+            "design": "stratified",
+            "fiscal_year": args.fiscal_year,
+            "size": args.size_given or 0,
+            "precision": args.precision,
+            "spares": args.spares,
+            "second_review": args.second_review,
+            "rates": args.rate or [],
+        }
     run_config = {"ops": {"draw_audit_sample": {"config": config}}} | ({} if args.debug else QUIET)
     with refresh_lock(wait=args.wait), get_instance() as instance:
         result = defs.resolve_job_def("audit_draw").execute_in_process(
@@ -54,6 +72,9 @@ def cmd_draw(args: argparse.Namespace) -> int:
     res = result.output_for_node("draw_audit_sample")
     if args.json:
         print(json.dumps(res))
+        return 0
+    if args.design == "stratified":
+        print_stratified(res)
         return 0
     print(
         f"Drew sample {res['sample_id']}: {res['sample_size']:,} of {res['population']:,} cases "
@@ -73,6 +94,46 @@ def cmd_draw(args: argparse.Namespace) -> int:
         "projection is written to audit_projection.parquet."
     )
     return 0
+
+
+def print_stratified(res: dict) -> None:
+    """What a stratified draw recorded, and what to do next."""
+    from pipelines.cli.audit_plan import print_plan
+
+    print_plan(res["plan"])
+    root = res["cases_file"].rsplit("/", 1)[0]
+    print(
+        f"Drew sample {res['sample_id']} (stratified, seed {res['seed']}): {res['sample_scrs']:,} "
+        f"SCRs of {res['sample_size']:,} cases in {res['strata']} strata, {res['spares']} spare(s) "
+        f"per stratum; {res['second_review_cases']:,} case(s) marked for a second review"
+    )
+    print(f"  strata, frame                  {root}/strata.parquet, {root}/frame.parquet")
+    print(f"  review worksheet (Excel)       {res['worksheet_xlsx']}")
+    print(f"  review worksheet (CSV)         {res['worksheet']}")
+    print(
+        "Next: review every case with spare = N (a case file that cannot be reviewed: "
+        "review_outcome UNREVIEWABLE, then review the next spare case of its stratum); cases "
+        "with second_review = Y also get an independent review with review_role = second. "
+        "Land the filled worksheet as case_reviews_<YYYY-MM-DD>.xlsx (or .csv) and run "
+        "`scr-pipeline refresh`: the estimate is in measure_estimates.parquet "
+        "(method stratified)."
+    )
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
 
 
 def _positive_int(text: str) -> int:
@@ -113,7 +174,10 @@ def register(audit_sub: argparse._SubParsersAction) -> None:
             "same cases. The sample is recorded in the warehouse (audit_samples, "
             "audit_sample_cases) and exported to SCR_OUTPUT_DIR/audit_sample/ with a review "
             "worksheet as .xlsx (Y/N drop-downs, a sheet explaining the two prongs) and as CSV. "
-            "Needs a refreshed warehouse; waits for no refresh unless --wait."
+            "Needs a refreshed warehouse; waits for no refresh unless --wait. With --design "
+            "stratified: the validation sample of one --fiscal-year's published count instead, "
+            "its SCRs ranked within each stratum by SHA-256 of '<seed>:<scr_id>' (`audit plan "
+            "--help` says how it is sized), with spares and second-review marks."
         ),
         epilog=sizing_help(),
     )
@@ -124,7 +188,32 @@ def register(audit_sub: argparse._SubParsersAction) -> None:
         help="fiscal years of approval, e.g. 2017-2022 or 2023 (default 2017-2022)",
     )
     dr.add_argument(
-        "--size", type=_positive_int, default=258, help="cases to draw (default 258, the OIG's)"
+        "--size",
+        type=_positive_int,
+        default=None,
+        dest="size_given",
+        help="cases to draw (default 258, the OIG's); with --design stratified: SCRs in total "
+        "(instead of --precision)",
+    )
+    dr.add_argument(
+        "--design",
+        choices=("simple", "stratified"),
+        default="simple",
+        help="simple (default): a simple random sample of cases over --fiscal-years, as the OIG; "
+        "stratified: the validation sample of one --fiscal-year's published count (SCRs by "
+        "determination x category, Neyman allocation; see `audit plan --help`)",
+    )
+    add_design_arguments(dr, fy_required=False)
+    dr.add_argument(
+        "--spares", type=_count, default=2, help="spares per stratum (stratified; default 2)"
+    )
+    dr.add_argument(
+        "--second-review",
+        type=_share,
+        default=0.0,
+        metavar="SHARE",
+        help="share of sampled cases marked for an independent second review (stratified): the "
+        "cases ranked first by SHA-256 of '<seed>:second:<case_number>'",
     )
     dr.add_argument(
         "--seed",

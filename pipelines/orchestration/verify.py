@@ -35,7 +35,8 @@ from assets.landing.rebuild import ingest_from_archive
 from assets.publish.manifest import check_manifest, compare_output_dirs, list_files
 from assets.publish.manifest import read_manifest as read_output_manifest
 
-AUDIT_TABLES = ("audit_samples", "audit_sample_population", "audit_sample_cases")
+AUDIT_TABLES = ("audit_samples", "audit_sample_population", "audit_sample_cases",
+                "audit_sample_strata", "audit_sample_frame")  # fmt: skip
 # The publication history: what was published when, what changed between publications, and
 # the values a restated quarter had before (quarterly_measures_history).
 # It is a record of past refreshes, not a function of the files, so it is copied too; the

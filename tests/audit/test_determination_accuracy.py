@@ -199,7 +199,10 @@ def test_explain_shows_the_analysts_verdict_beside_the_determination(site, capsy
 
 def test_validation_sample_due_warns_until_the_latest_year_is_reviewed(site):
     p, before = site
-    assert before == ("WARN", "scr-pipeline audit draw --fiscal-years 2024")  # nothing drawn
+    assert before == (
+        "WARN",
+        "scr-pipeline audit draw --design stratified --fiscal-year 2024 --seed S",
+    )  # nothing drawn
     assert _check_status(p) == ("PASSED", None)
 
 
