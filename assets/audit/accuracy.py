@@ -31,13 +31,13 @@ from assets.measures.determinations import MEASURE_FILTERS
 OUTPUT_FILE = "determination_accuracy.parquet"
 DD = MEASURE_FILTERS["dd_total"].format(p="s.")
 
-# One row per (sample, reviewed case): the analysts' verdict. Shared with measure_estimates.
+# One row per (sample, reviewed case): the analysts' verdict (TCO when both prongs are Y). Only
+# cases with a verdict in force (status 'reviewed'): not disputed, unreviewable or rejected ones
+# (assets/audit/case_reviews.py). Shared with measure_estimates.
 REVIEWED_CASES_SQL = """
-SELECT c.sample_id, c.case_number,
-    CASE WHEN r.association_of_individuals = 'Y' AND r.crosses_international_border = 'Y'
-         THEN 'TCO' ELSE 'NOT_TCO' END AS analyst_verdict
+SELECT c.sample_id, c.case_number, r.analyst_verdict
 FROM audit_sample_cases c
-JOIN case_review_current r ON r.case_number = c.case_number AND NOT r.rejected
+JOIN case_review_current r ON r.case_number = c.case_number AND r.status = 'reviewed'
 """
 
 ACCURACY_SQL = f"""
