@@ -92,7 +92,10 @@ def rule_expressions() -> dict[str, pl.Expr]:
         "cr.review_role.enum": one_of("review_role", ROLES),
         "cr.review_outcome.enum": one_of("review_outcome", OUTCOMES),
         "cr.review_outcome.unreviewable_prongs": ~_unreviewable()
-        | (col("association_of_individuals").is_null() & col("crosses_international_border").is_null()),
+        | (
+            col("association_of_individuals").is_null()
+            & col("crosses_international_border").is_null()
+        ),
         **cleaning_warnings("cr.", CASE_REVIEWS.columns, CASE_REVIEWS.identity_columns),
     }
 

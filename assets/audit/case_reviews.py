@@ -133,6 +133,11 @@ FIRST_FINDINGS = 3
 def build_current(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)build ``case_review_current`` and ``case_review_disputes`` from the review rows."""
     con.execute(TYPED_VIEW_SQL)
+    current_from_versions(con)
+
+
+def current_from_versions(con: duckdb.DuckDBPyConnection) -> None:
+    """The choice of the review in force, over ``case_review_versions`` and the findings."""
     con.execute(f"CREATE OR REPLACE TEMP VIEW case_review_rows AS {REVIEWS_SQL}")
     con.execute(f"CREATE OR REPLACE TABLE case_review_role_latest AS {ROLE_LATEST_SQL}")
     con.execute(CURRENT_SQL)
@@ -175,7 +180,8 @@ def _review_findings(con: duckdb.DuckDBPyConnection) -> dict[str, dg.MetadataVal
     rows = con.execute(FINDINGS_SQL).fetchall()
     errors = [r for r in rows if r[4] == "error"]
     first = [
-        {"file": f, "row": int(n), "column": c, "rule": r} for f, n, c, r, _ in errors[:FIRST_FINDINGS]
+        {"file": f, "row": int(n), "column": c, "rule": r}
+        for f, n, c, r, _ in errors[:FIRST_FINDINGS]
     ]
     return {
         "review_errors": dg.MetadataValue.int(len(errors)),

@@ -92,9 +92,7 @@ def test_a_bad_later_review_leaves_the_valid_one_in_force(site):
         ("R6", "reviewed", "TCO", dt.date(2026, 11, 20), first, False, None),
     ]  # fmt: skip
     # the estimate still sees all six cases (before the fix: three)
-    assert p.read_output(
-        "SELECT reviewed_cases FROM '{out}/measure_estimates.parquet'"
-    ) == [(6,)]
+    assert p.read_output("SELECT reviewed_cases FROM '{out}/measure_estimates.parquet'") == [(6,)]
 
 
 def test_each_bad_row_is_a_finding_naming_file_row_column_and_why(site):

@@ -1,0 +1,99 @@
+"""Properties of the choice of a case's review in force (``assets/audit/case_reviews.py``), on
+hand-made review rows in an in-memory DuckDB (no refresh): an invalid review, whatever its date,
+role or file, never changes any case's status or verdict; a warning never invalidates a review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assets.audit.case_reviews import current_from_versions
+
+VERSIONS_DDL = """
+CREATE TABLE case_review_versions (file_id INTEGER, source_file VARCHAR, source_row BIGINT,
+    case_number VARCHAR, reviewed_d DATE, association_of_individuals VARCHAR,
+    crosses_international_border VARCHAR, notes VARCHAR, reviewer VARCHAR, review_role VARCHAR,
+    review_outcome VARCHAR)
+"""
+FINDINGS_DDL = """
+CREATE TABLE case_review_findings (file_id INTEGER, source_row BIGINT, rule_id VARCHAR,
+    severity VARCHAR)
+"""
+# a review: case, days after 2026-01-01, role (None = empty = first), prongs or unreviewable
+review = st.tuples(
+    st.sampled_from(["C1", "C2", "C3"]),
+    st.integers(0, 30),
+    st.sampled_from([None, "first", "second", "adjudication"]),
+    st.sampled_from(["YY", "YN", "NY", "NN", "UNREVIEWABLE"]),
+)
+
+
+def _current(valid: list[tuple], invalid: list[tuple], warned: set[int]) -> dict:
+    """case -> (status, analyst_verdict) with ``valid`` rows, ``invalid`` ones (an error finding
+    each) and a warning finding on the valid rows numbered in ``warned``."""
+    with duckdb.connect() as con:
+        con.execute(VERSIONS_DDL)
+        con.execute(FINDINGS_DDL)
+        for n, (case, day, role, answer) in enumerate(valid + invalid):
+            unreviewable = answer == "UNREVIEWABLE"
+            a, b = (None, None) if unreviewable else answer
+            file_id = 1 + n % 3  # the rows spread over three files
+            con.execute(
+                "INSERT INTO case_review_versions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
+                [file_id, f"case_reviews_{file_id}.csv", n + 1, case,
+                 dt.date(2026, 1, 1) + dt.timedelta(days=day), a, b, role,
+                 "UNREVIEWABLE" if unreviewable else None],
+            )  # fmt: skip
+            if n >= len(valid):
+                con.execute(
+                    "INSERT INTO case_review_findings VALUES (?, ?, 'cr.x.enum', 'error')",
+                    [file_id, n + 1],
+                )
+            elif n in warned:
+                con.execute(
+                    "INSERT INTO case_review_findings VALUES (?, ?, 'cr.x.whitespace', 'warning')",
+                    [file_id, n + 1],
+                )
+        current_from_versions(con)
+        return {
+            c: (s, v)
+            for c, s, v in con.execute(
+                "SELECT case_number, status, analyst_verdict FROM case_review_current"
+            ).fetchall()
+        }
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(review, max_size=6),
+    st.lists(review, min_size=1, max_size=4),
+    st.sets(st.integers(0, 5)),
+)
+def test_an_invalid_review_never_changes_a_cases_verdict(valid, invalid, warned):
+    before = _current(valid, [], warned)
+    after = _current(valid, invalid, warned)
+    for case, state in after.items():
+        if case in before:
+            assert state == before[case]
+        else:  # a case with invalid reviews only: no verdict
+            assert state == ("rejected", None)
+    assert before.keys() <= after.keys()
+
+
+def test_the_rules_for_roles_worked_by_hand():
+    """first Y Y (day 1) and second Y N (day 2): in dispute; a later first N N (day 3) agrees
+    with the second on NOT_TCO: reviewed, and the first stands; an adjudication settles."""
+    first, second = ("C1", 1, None, "YY"), ("C1", 2, "second", "YN")
+    assert _current([first, second], [], set()) == {"C1": ("in_dispute", None)}
+    assert _current([first, second, ("C1", 3, "first", "NN")], [], set()) == {
+        "C1": ("reviewed", "NOT_TCO")
+    }
+    adjudicated = [first, second, ("C1", 0, "adjudication", "YY")]  # its date does not matter
+    assert _current(adjudicated, [], set()) == {"C1": ("reviewed", "TCO")}
+    assert _current([("C2", 1, "second", "UNREVIEWABLE")], [], set()) == {
+        "C2": ("unreviewable", None)
+    }
