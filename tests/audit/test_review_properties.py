@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,7 +68,7 @@ def _current(valid: list[tuple], invalid: list[tuple], warned: set[int]) -> dict
         }
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(
     st.lists(review, max_size=6),
     st.lists(review, min_size=1, max_size=4),
@@ -97,3 +98,38 @@ def test_the_rules_for_roles_worked_by_hand():
     assert _current([("C2", 1, "second", "UNREVIEWABLE")], [], set()) == {
         "C2": ("unreviewable", None)
     }
+
+
+@pytest.mark.parametrize(
+    ("source_file", "written", "read"),
+    [
+        ("case_reviews_a.csv", "12/07/2026", dt.date(2026, 12, 7)),  # US order: 7 December
+        ("case_reviews_a.CSV", "1/2/2026", dt.date(2026, 1, 2)),  # leading zeros optional
+        ("case_reviews_a.csv", "01/02/2026", dt.date(2026, 1, 2)),
+        ("case_reviews_a.csv", " 2026-12-07 ", dt.date(2026, 12, 7)),  # ISO, trimmed
+        ("case_reviews_a.csv", "2/30/2026", None),  # no such day: cr.reviewed_on.format
+        ("case_reviews_a.csv", "13/07/2026", None),  # no month 13 (not read as D/M)
+        ("case_reviews_a.csv", "07.12.2026", None),
+        ("case_reviews_a.csv", "2026/12/07", None),
+        ("case_reviews_a.xlsx", "12/07/2026", None),  # only a CSV may carry a US date
+        ("case_reviews_a.parquet", "12/07/2026", None),
+        ("case_reviews_a.xlsx", "2026-12-07", dt.date(2026, 12, 7)),
+    ],
+)
+def test_reviewed_on_reads_iso_everywhere_and_us_dates_in_a_csv(source_file, written, read):
+    """The typed view's ``reviewed_d`` (``schemas/case_review.py``); NULL means the format rule
+    fires on the row."""
+    from schemas.case_review import TYPED_VIEW_SQL
+
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE audit_sample_cases (case_number VARCHAR)")
+        con.execute(
+            "CREATE TABLE active_raw_case_reviews AS SELECT 1 AS file_id, ? AS source_file, "
+            "1 AS source_row, TIMESTAMP '2026-12-06 12:00' AS ingested_at, 'C1' AS case_number, "
+            "? AS reviewed_on, 'Y' AS association_of_individuals, "
+            "'N' AS crosses_international_border, NULL AS notes, NULL AS reviewer, "
+            "NULL AS review_role, NULL AS review_outcome",
+            [source_file, written],
+        )
+        con.execute(TYPED_VIEW_SQL)
+        assert con.execute("SELECT reviewed_d FROM case_review_versions").fetchall() == [(read,)]
