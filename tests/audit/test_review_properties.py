@@ -133,3 +133,45 @@ def test_reviewed_on_reads_iso_everywhere_and_us_dates_in_a_csv(source_file, wri
         )
         con.execute(TYPED_VIEW_SQL)
         assert con.execute("SELECT reviewed_d FROM case_review_versions").fetchall() == [(read,)]
+
+
+def test_a_warehouse_from_before_the_review_columns_takes_files_with_them():
+    """An existing warehouse's raw_case_reviews lacks reviewer/review_role/review_outcome: ingest
+    adds them (``assets/landing/ingest.py: ensure_tables``) and inserts by column name, so old
+    rows read as empty (first reviews, REVIEWED) and a new file's values land in their columns."""
+    import pyarrow as pa
+
+    from assets.landing.ingest import _insert_sql, ensure_tables
+    from schemas.extracts import CASE_REVIEWS
+
+    with duckdb.connect() as con:
+        con.execute(
+            "CREATE TABLE raw_case_reviews (file_id INTEGER NOT NULL, source_file VARCHAR NOT "
+            "NULL, source_row BIGINT NOT NULL, content_sha256 VARCHAR, ingested_at TIMESTAMP, "
+            "case_number VARCHAR, reviewed_on VARCHAR, association_of_individuals VARCHAR, "
+            "crosses_international_border VARCHAR, notes VARCHAR, extra JSON)"
+        )
+        con.execute(
+            "INSERT INTO raw_case_reviews VALUES (1, 'case_reviews_old.csv', 1, 'x', "
+            "TIMESTAMP '2026-11-20 12:00', 'C1', '2026-11-20', 'Y', 'Y', '', NULL)"
+        )
+        ensure_tables(con)
+        header = ["case_number", "reviewed_on", "association_of_individuals",
+                  "crosses_international_border", "reviewer", "review_role"]  # fmt: skip
+        values = ["C2", "2026-11-21", "Y", "N", "bo", "second"]
+        batch = pa.RecordBatch.from_arrays(
+            [pa.array([v]) for v in values] + [pa.array([1], pa.int64())], [*header, "__row"]
+        )
+        con.register("__batch", batch)
+        con.execute(
+            _insert_sql(CASE_REVIEWS, {c: c for c in header}, []),
+            [2, "case_reviews_new.csv", "y", dt.datetime(2026, 11, 21, 12)],
+        )
+        got = con.execute(
+            "SELECT source_file, case_number, crosses_international_border, reviewer, "
+            "review_role, review_outcome FROM raw_case_reviews ORDER BY file_id"
+        ).fetchall()
+    assert got == [
+        ("case_reviews_old.csv", "C1", "Y", None, None, None),
+        ("case_reviews_new.csv", "C2", "N", "bo", "second", None),
+    ]
