@@ -17,6 +17,7 @@ three cases with a bad later review became "not reviewed".
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from support.extracts import GANGS, scr, write_csv
@@ -25,6 +26,13 @@ from pipelines.cli.main import main
 
 T = {"subjects": "3", "countries": "US;MX"}
 SCRS = [scr(f"S{i}", f"R{i}", "DISRUPTION", GANGS, f"2024-0{i}-02", **T) for i in range(1, 7)]
+# SCR findings for the summary line: an error (S7, quarantined, its case never counted), an
+# indicator conflict (S8: box N, both prongs met) and a whitespace warning (S5's field office)
+SCRS += [
+    scr("S7", "R7", "DISRUPTION", "Not a category", "2024-07-02", **T),
+    scr("S8", "R6", "INITIAL", GANGS, "2024-07-03", created="2023-08-01T09:00:00", tco="N", **T),
+]
+SCRS[4]["field_office"] = " SAC Houston"
 REVIEW_COLUMNS = [
     "case_number", "reviewed_on", "association_of_individuals", "crosses_international_border",
     "notes",
@@ -123,4 +131,8 @@ def test_the_refresh_summary_counts_review_findings_and_names_the_first(site):
         "validation_findings.parquet"
     ]
     (validate,) = [m for m in p.messages if m.startswith("[validate]")]
-    assert validate.endswith("SCR findings: 0 errors (quarantined) and 0 warnings")
+    assert validate.endswith("SCR findings: 1 errors (quarantined) and 2 warnings")
+    # the two lines add up to the report's total (issue 30: 16 new findings against 26)
+    page = (p.output / "report" / "index.html").read_text(encoding="utf-8")
+    (total,) = re.findall(r"([0-9,]+) finding\(s\)\. Errors quarantine", page)
+    assert int(total) == 1 + 2 + 4 + 0
