@@ -249,18 +249,27 @@ def _report_ingest(meta: dict[str, dict], progress: Callable[[str], None]) -> No
 
 
 def _scr_finding_counts() -> tuple[int, int]:
-    """SCR (errors, warnings) as the report counts them: findings of the files in force plus
-    the indicator-conflict warnings (``assets.publish.export.findings_sql``)."""
+    """SCR (errors, warnings) as the report counts them (``assets.publish.export.findings_sql``):
+    the findings of the files in force plus the indicator-conflict warnings on current SCRs.
+    Counted here without that query's ORDER BY (a sort of every finding: 2.8 s at 3M)."""
     from assets._shared.metadata import existing_tables
-    from assets.publish.export import findings_sql
+    from schemas.reference import rules
+    from schemas.tco_definition import INDICATOR_CONFLICT_RULE
 
     with WarehouseResource().connect(read_only=True) as con:
-        if "scr_findings" not in existing_tables(con):
+        if not {"scr_findings", "scr_current"} <= existing_tables(con):
             return 0, 0
-        return con.execute(
+        errors, warnings = con.execute(
             "SELECT count(*) FILTER (severity = 'error'), count(*) FILTER (severity = 'warning') "
-            f"FROM ({findings_sql(con)}) WHERE extract_type = 'scr_extract'"
+            "FROM scr_findings WHERE file_id IN "
+            "(SELECT file_id FROM ingested_files WHERE state = 'active')"
         ).fetchall()[0]
+        (conflicts,) = con.execute(
+            "SELECT count(*) FROM scr_current WHERE indicator_conflict"
+        ).fetchall()[0]
+    if rules()[INDICATOR_CONFLICT_RULE].severity == "error":
+        return errors + conflicts, warnings
+    return errors, warnings + conflicts
 
 
 def _report_reviews(meta: dict[str, dict], progress: Callable[[str], None]) -> None:
