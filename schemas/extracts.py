@@ -111,6 +111,11 @@ CASE_REVIEWS = ExtractSpec(
         "association_of_individuals",
         "crosses_international_border",
         "notes",
+        # optional (CONTRACT turn 4): who reviewed, as which review, and whether the case file
+        # could be reviewed at all; a file without them is read as first reviews, REVIEWED
+        "reviewer",
+        "review_role",
+        "review_outcome",
     ),
     header_required=(
         "case_number",

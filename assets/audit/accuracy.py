@@ -31,13 +31,13 @@ from assets.measures.determinations import MEASURE_FILTERS
 OUTPUT_FILE = "determination_accuracy.parquet"
 DD = MEASURE_FILTERS["dd_total"].format(p="s.")
 
-# One row per (sample, reviewed case): the analysts' verdict. Shared with measure_estimates.
+# One row per (sample, reviewed case): the analysts' verdict (TCO when both prongs are Y). Only
+# cases with a verdict in force (status 'reviewed'): not disputed, unreviewable or rejected ones
+# (assets/audit/case_reviews.py). Shared with measure_estimates.
 REVIEWED_CASES_SQL = """
-SELECT c.sample_id, c.case_number,
-    CASE WHEN r.association_of_individuals = 'Y' AND r.crosses_international_border = 'Y'
-         THEN 'TCO' ELSE 'NOT_TCO' END AS analyst_verdict
+SELECT c.sample_id, c.case_number, r.analyst_verdict
 FROM audit_sample_cases c
-JOIN case_review_current r ON r.case_number = c.case_number AND NOT r.rejected
+JOIN case_review_current r ON r.case_number = c.case_number AND r.status = 'reviewed'
 """
 
 ACCURACY_SQL = f"""
@@ -56,9 +56,28 @@ GROUP BY ALL
 ORDER BY sample_id, fiscal_year, source DESC, value, analyst_verdict
 """
 
+
+def agreement_kappa_sql(a: str, b: str, c: str, d: str) -> str:
+    """Select items ``agreement`` and ``kappa`` of a 2x2 table of two raters (the one place this
+    arithmetic lives; also ``assets/audit/reviewer_agreement.py``): ``a`` both say yes, ``b``
+    the first yes and the second no, ``c`` the reverse, ``d`` both no (column names). Observed
+    agreement p_o = (a + d) / n; chance agreement p_e = ((a + b)(a + c) + (c + d)(b + d)) / n^2;
+    kappa = (p_o - p_e) / (1 - p_e), NULL when n = 0 or p_e = 1 (both always say the same)."""
+    n = f"({a} + {b} + {c} + {d})"
+    chance = (
+        f"(CAST(({a} + {b}) * ({a} + {c}) + ({c} + {d}) * ({b} + {d}) AS DOUBLE) / ({n} * {n}))"
+    )
+    observed = f"(({a} + {d}) / {n})"
+    return (
+        f"CASE WHEN {n} > 0 THEN {observed} END AS agreement, "
+        f"CASE WHEN {n} > 0 AND {chance} < 1 THEN ({observed} - {chance}) / (1 - {chance}) END "
+        "AS kappa"
+    )
+
+
 # Per sample and fiscal year (and per sample over all its years: fiscal_year NULL) and source:
 # the 2x2 of claim (TCO/Y vs NON_TCO/N) by verdict, and the four measures read from it.
-AGREEMENT_SQL = """
+AGREEMENT_SQL = f"""
 WITH t AS (
     SELECT *, CASE WHEN value IN ('TCO', 'Y') THEN 'TCO'
                    WHEN value IN ('NON_TCO', 'N') THEN 'NOT_TCO' END AS claim
@@ -72,16 +91,10 @@ WITH t AS (
         coalesce(sum(scrs) FILTER (claim = 'NOT_TCO' AND analyst_verdict = 'NOT_TCO'), 0)
             AS not_not
     FROM t GROUP BY GROUPING SETS ((sample_id, fiscal_year, source), (sample_id, source))
-), c AS (
-    SELECT *, tco_tco + tco_not + not_tco + not_not AS compared,
-        CAST((tco_tco + tco_not) * (tco_tco + not_tco) + (not_tco + not_not) * (tco_not + not_not)
-             AS DOUBLE) AS chance_products
-    FROM g
 ), m AS (
-    SELECT *,
-        CASE WHEN compared > 0 THEN (tco_tco + not_not) / compared END AS agreement,
-        CASE WHEN compared > 0 THEN chance_products / (compared * compared) END AS chance
-    FROM c
+    SELECT *, tco_tco + tco_not + not_tco + not_not AS compared,
+        {agreement_kappa_sql("tco_tco", "tco_not", "not_tco", "not_not")}
+    FROM g
 )
 SELECT CAST(sample_id AS INTEGER) AS sample_id, CAST(fiscal_year AS INTEGER) AS fiscal_year,
     source, CAST(scrs AS BIGINT) AS scrs, CAST(compared AS BIGINT) AS compared,
@@ -90,7 +103,7 @@ SELECT CAST(sample_id AS INTEGER) AS sample_id, CAST(fiscal_year AS INTEGER) AS 
     CAST(not_not AS BIGINT) AS not_not, agreement,
     CASE WHEN tco_tco + tco_not > 0 THEN tco_not / (tco_tco + tco_not) END AS tco_rejected,
     CASE WHEN not_tco + not_not > 0 THEN not_tco / (not_tco + not_not) END AS non_tco_accepted,
-    CASE WHEN chance < 1 THEN (agreement - chance) / (1 - chance) END AS kappa
+    kappa
 FROM m
 ORDER BY sample_id, fiscal_year NULLS LAST, source DESC
 """

@@ -15,6 +15,7 @@ import pyarrow as pa
 from assets._shared.metadata import OWNERS, existing_tables, table_metadata
 from assets._shared.resources import WarehouseResource
 from assets.audit.projection import CONFIDENCE
+from assets.audit.reviewer_agreement import agreement_by_sample, agreement_sentence
 from assets.audit.sample import ensure_audit_tables
 from assets.audit.stats import _z
 from assets.audit.stratified import METHOD as STRATIFIED
@@ -215,6 +216,7 @@ def _element_c(f: dict) -> str:
         "and row it came from."
     )
     text += " Measured accuracy: " + accuracy_sentence(f)
+    text += agreement_sentence(f.get("reviewer_agreement"))  # when a second review exists
     if target is None or res is None:
         return text + f" No target is recorded for FY{f['fiscal_year']}."
     if mt == "percent":
@@ -294,7 +296,9 @@ def statement_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
     n_rules = sum(1 for r in rules() if r.startswith("scr."))
     facts = con.sql(FACTS_SQL, params={"rules": n_rules, "z": _z(CONFIDENCE)}).to_arrow_table()
     rows = facts.to_pylist()  # one per fiscal year
+    reviewers = agreement_by_sample(con) if "reviewer_agreement" in have else {}
     for f in rows:
+        f["reviewer_agreement"] = reviewers.get(f["accuracy_sample_id"])
         for key, write in zip(
             ELEMENTS, (_element_a, _element_b, _element_c, _element_d, _element_e), strict=True
         ):
@@ -311,6 +315,7 @@ def statement_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
         "audit_projection",
         "determination_accuracy",
         "measure_estimates",
+        "reviewer_agreement",
     ],
     kinds={"duckdb"},
     owners=[*OWNERS, "team:oao-analysts"],

@@ -47,6 +47,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS mtime_ns BIGINT")
     for spec in EXTRACTS:
         con.execute(raw_table_ddl(spec))
+        for c in spec.columns:  # an optional column added to the contract later (case reviews)
+            con.execute(f'ALTER TABLE {spec.raw_table} ADD COLUMN IF NOT EXISTS "{c}" VARCHAR')
     lifecycle.ensure_lifecycle(con)
 
 
@@ -67,7 +69,9 @@ def _insert_sql(spec: ExtractSpec, present: dict[str, str], extra: list[str]) ->
         else "NULL"
     )
     return (
-        f"INSERT INTO {spec.raw_table} SELECT ?, ?, __row, ?, ?, {', '.join(cols)}, {extra_sql} "
+        f"INSERT INTO {spec.raw_table} (file_id, source_file, source_row, content_sha256, "
+        f"ingested_at, {', '.join(map(q, spec.columns))}, extra) "  # by name: added columns last
+        f"SELECT ?, ?, __row, ?, ?, {', '.join(cols)}, {extra_sql} "
         "FROM __batch"
     )
 

@@ -61,6 +61,7 @@ PUBLISHED_FILES: dict[str, str | Callable[[duckdb.DuckDBPyConnection], str]] = {
     "audit_projection.parquet": "SELECT * FROM audit_projection ORDER BY ALL",
     "determination_accuracy.parquet": "SELECT * FROM determination_accuracy ORDER BY ALL",
     "measure_estimates.parquet": "SELECT * FROM measure_estimates ORDER BY sample_id, fiscal_year",
+    "reviewer_agreement.parquet": "SELECT * FROM reviewer_agreement ORDER BY sample_id, item",
     "restatements.parquet": "SELECT * FROM restatements "
     "ORDER BY new_refreshed_at, fiscal_year, fiscal_quarter, scr_id",
     "vv_statement.parquet": "SELECT * FROM vv_statement ORDER BY fiscal_year",
@@ -355,6 +356,7 @@ def publish(con: duckdb.DuckDBPyConnection, output: Path, refresh_id: str, run_i
         "audit_projection",
         "determination_accuracy",
         "measure_estimates",
+        "reviewer_agreement",
         "audit_samples",
         "scr_determinations",
         "restatements",

@@ -264,7 +264,10 @@ def test_rejected_reviews_cases_without_scrs_and_the_latest_sample(site, tmp_pat
             "INSERT INTO audit_sample_cases SELECT * REPLACE (2 AS sample_id) "
             "FROM audit_sample_cases WHERE sample_id = 1"
         )
-        con.execute("UPDATE case_review_current SET rejected = true WHERE case_number = 'C4'")
+        con.execute(
+            "UPDATE case_review_current SET rejected = true, status = 'rejected', "
+            "analyst_verdict = NULL WHERE case_number = 'C4'"
+        )
         # sample 3: only C5, never reviewed -> no rows in either table
         con.execute(
             "INSERT INTO audit_samples SELECT 3, seed, fiscal_years, fiscal_year_from, "

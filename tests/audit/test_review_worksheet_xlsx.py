@@ -264,7 +264,8 @@ def test_a_csv_case_number_is_read_without_the_worksheets_quote(source_file, wri
         "CREATE TABLE active_raw_case_reviews AS SELECT 1 AS file_id, ? AS source_file, "
         "2 AS source_row, TIMESTAMP '2026-11-20 12:00' AS ingested_at, ? AS case_number, "
         "'2026-11-20' AS reviewed_on, 'Y' AS association_of_individuals, "
-        "'N' AS crosses_international_border, NULL AS notes",
+        "'N' AS crosses_international_border, NULL AS notes, NULL AS reviewer, "
+        "NULL AS review_role, NULL AS review_outcome",
         [source_file, written],
     )
     con.execute(TYPED_VIEW_SQL)

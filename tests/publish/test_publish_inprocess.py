@@ -60,6 +60,7 @@ TABLE_ROWS = {
     "audit_projection.parquet": 0,
     "determination_accuracy.parquet": 0,
     "measure_estimates.parquet": 0,
+    "reviewer_agreement.parquet": 0,
     "ingest_reconciliation.parquet": 2,
     "quarantined_resource_requests.parquet": 0,
     "quarantined_scrs.parquet": 2,
@@ -142,7 +143,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert summary == {
         "written": EVERY_FILE,
         "removed": [],
-        "files": 25,
+        "files": 26,
         "leftovers_removed": [],
         "partitions_reused": 0,
     }
@@ -218,7 +219,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert P.publish(con, out, "refresh-2", "run-2") == {
         "written": [],
         "removed": [],
-        "files": 25,
+        "files": 26,
         "leftovers_removed": [],
         "partitions_reused": 9,  # not even queried again
     }
@@ -236,7 +237,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert third == {
         "written": [Q2, "report/index.html"],
         "removed": [],
-        "files": 25,
+        "files": 26,
         "leftovers_removed": [],
         "partitions_reused": 8,  # every partition but Q2
     }
@@ -277,7 +278,7 @@ def test_a_quarter_gone_leftovers_and_stray_files_are_removed(con, tmp_path):
     assert summary == {
         "written": ["report/index.html"],  # the category table on the page lost a quarter
         "removed": [".staging-link", CAT_Q4, "stray.csv"],
-        "files": 24,
+        "files": 25,
         "leftovers_removed": [
             ".staging-dead-run",
             ".staging-file",

@@ -50,7 +50,8 @@ VALID = {
     },
     CASE_REVIEWS: {
         "case_number": "CASE-1", "reviewed_on": "2024-03-01", "association_of_individuals": "Y",
-        "crosses_international_border": "N", "notes": "ok",
+        "crosses_international_border": "N", "notes": "ok", "reviewer": "ann",
+        "review_role": "first", "review_outcome": "REVIEWED",
     },
 }  # fmt: skip
 VIEWS = {
