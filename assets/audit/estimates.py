@@ -99,7 +99,7 @@ def estimate_rows(groups: pa.Table) -> pa.Table:
 # place of an unreviewable SCR), counted when their case has a verdict.
 STRATIFIED_SQL = f"""
 WITH reviewed AS ({REVIEWED_CASES_SQL}),
-unreviewable AS ({{unreviewable}}),
+unreviewable AS (SELECT case_number FROM case_review_current WHERE status = 'unreviewable'),
 f AS (
     SELECT f.sample_id, f.scr_id, f.case_number, f.stratum, f.rank, f.role,
         coalesce(f.criminal_category, '(none)') AS criminal_category,
@@ -141,17 +141,6 @@ SELECT fiscal_year, coalesce(criminal_category, '(none)') AS criminal_category, 
     count(*) FILTER (determination = 'TCO') AS dd_tco
 FROM scr_current s WHERE s.counted AND {DD} GROUP BY ALL
 """
-
-
-def _unreviewable_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """Cases whose review says the file cannot be reviewed (``status``, owned by the review
-    reading; absent in a warehouse from before it)."""
-    cols = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'case_review_current'"
-    ).fetchall()}  # fmt: skip
-    if "status" in cols:
-        return "SELECT case_number FROM case_review_current WHERE status = 'unreviewable'"
-    return "SELECT CAST(NULL AS VARCHAR) AS case_number WHERE false"
 
 
 def _stratified_row(sample: dict, cells: list[dict], totals: dict, category: str | None) -> dict:
@@ -201,7 +190,7 @@ def _stratified_row(sample: dict, cells: list[dict], totals: dict, category: str
 
 def stratified_rows(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """measure_estimates rows of every stratified sample with at least one reviewed SCR."""
-    cells = con.sql(STRATIFIED_SQL.format(unreviewable=_unreviewable_sql(con))).to_arrow_table()
+    cells = con.sql(STRATIFIED_SQL).to_arrow_table()
     samples = con.execute(
         "SELECT sample_id, fiscal_year_from, population FROM audit_samples "
         "WHERE method = 'stratified' ORDER BY sample_id"

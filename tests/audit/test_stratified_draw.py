@@ -161,6 +161,15 @@ def test_reviews_give_stratified_estimates_equal_to_our_own_computation(site, ca
         verdict[row["case_number"]] = "TCO" if tco else "NOT_TCO"
         row |= {"reviewed_on": "2026-12-01", "association_of_individuals": "Y",
                 "crosses_international_border": "Y" if tco else "N"}  # fmt: skip
+    # the case of the first-ranked sampled SCR of the first stratum cannot be reviewed (its file
+    # is missing): the next spare of its stratum takes its place in the estimate
+    first = _query(site, "SELECT case_number FROM audit_sample_frame WHERE sample_id = ? AND "
+                   "role = 'sample' ORDER BY stratum, rank LIMIT 1", [sid])[0][0]  # fmt: skip
+    for row in sheet:
+        if row["case_number"] == first:
+            row |= {"association_of_individuals": "", "crosses_international_border": "",
+                    "review_outcome": "UNREVIEWABLE", "notes": "case file missing"}  # fmt: skip
+    verdict.pop(first)
     landing = site / "landing" / "case_reviews_2026-12-01.csv"
     with open(landing, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(sheet[0]))
@@ -177,9 +186,12 @@ def test_reviews_give_stratified_estimates_equal_to_our_own_computation(site, ca
                     "WHERE sample_id = ? ORDER BY stratum", [sid])  # fmt: skip
     big_n, n, x = [], [], []
     for stratum, population, n_h in strata:
-        used = sorted(
-            (r for r in frame if r[0] == stratum and r[2] == "sample"), key=lambda r: r[1]
+        ranked = sorted(
+            (r for r in frame if r[0] == stratum and r[2] in ("sample", "spare")),
+            key=lambda r: r[1],
         )
+        used = [r for r in ranked if r[3] != first][:n_h]
+        assert all(r[3] in verdict for r in used)
         big_n.append(population)
         n.append(n_h)
         x.append(sum(verdict[r[3]] == "TCO" for r in used))
@@ -191,6 +203,8 @@ def test_reviews_give_stratified_estimates_equal_to_our_own_computation(site, ca
         int(ours["estimate"]), int(ours["lower_bound"]), int(ours["upper_bound"]),
     )  # fmt: skip
     assert overall["reviewed_scrs"] == sum(n) and overall["fiscal_year"] == FY
+    status = _query(site, "SELECT status FROM case_review_current WHERE case_number = ?", [first])
+    assert status == [("unreviewable",)]
     categories = {r["criminal_category"] for r in mine} - {None}
     assert categories == {r[0] for r in _query(
         site, "SELECT DISTINCT criminal_category FROM audit_sample_frame WHERE sample_id = ?", [sid]

@@ -27,7 +27,7 @@ VERDICTS = {"CT02": "TCO", "CT03": "TCO", "CT04": "TCO", "CT05": "NOT_TCO", "CT0
             **{f"CN{i:02d}": "NOT_TCO" for i in range(1, 5)}}  # fmt: skip
 
 
-def _fixture(con: duckdb.DuckDBPyConnection, status: bool = True) -> None:
+def _fixture(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "CREATE TABLE scr_current (scr_id VARCHAR, case_number VARCHAR, scr_type VARCHAR, "
         "determination VARCHAR, criminal_category VARCHAR, fiscal_year INTEGER, counted BOOLEAN)"
@@ -57,9 +57,6 @@ def _fixture(con: duckdb.DuckDBPyConnection, status: bool = True) -> None:
     rows = [(c, "Y" if v == "TCO" else "N", "Y", False, "reviewed", v) for c, v in VERDICTS.items()]
     rows.append(("CT01", None, None, False, "unreviewable", None))
     con.executemany("INSERT INTO case_review_current VALUES (?, ?, ?, ?, ?, ?)", rows)
-    if not status:  # before review outcomes: an empty review is rejected by the rules
-        con.execute("UPDATE case_review_current SET rejected = true WHERE status = 'unreviewable'")
-        con.execute("ALTER TABLE case_review_current DROP COLUMN status")
 
 
 @pytest.fixture
@@ -104,16 +101,6 @@ def test_clipped_to_what_the_reviews_prove(con):
                     [[f"CN{i:02d}"] for i in range(5, 12)])  # fmt: skip
     row = _rows(con)["B"]
     assert (row["lower_bound"], row["upper_bound"]) == (0, 1)  # 12 SCRs, 11 seen NOT_TCO
-
-
-def test_without_review_status_an_unreviewable_case_is_just_not_reviewed():
-    c = duckdb.connect()
-    _fixture(c, status=False)
-    row = _rows(c)[None]
-    # TCO stratum: first 5 in rank order, CT01 has no verdict: n = 4 (CT02-CT05), x = 3
-    assert (row["reviewed_scrs"], row["reviewed_tco_scrs"]) == (8, 3)
-    assert row["estimate"] == 15  # 20 * 3/4
-    assert row["note"] is None
 
 
 def test_a_stratum_without_reviews_gives_no_estimate(con):

@@ -24,9 +24,7 @@ def _shape(defs: dg.Definitions) -> dict:
         "partitioned": {k for k in keys if graph.get(k).partitions_def is not None},
         "deps": {k: set(graph.get(k).parent_keys) for k in keys},
         "checks": set(graph.asset_check_keys),
-        "blocking": {
-            c for c in graph.asset_check_keys if graph.get_check_spec(c).blocking
-        },
+        "blocking": {c for c in graph.asset_check_keys if graph.get_check_spec(c).blocking},
     }
 
 
