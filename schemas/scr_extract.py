@@ -13,6 +13,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from schemas.extracts import SCR
+from schemas.fiscal import PROGRAM_START
 from schemas.reference import country_codes, criminal_categories
 from schemas.rule_blocks import (
     DATE_RE,
@@ -101,6 +102,8 @@ def rule_expressions() -> dict[str, pl.Expr]:
         "scr.approved_date.only_when_approved": col("approved_date").is_null()
         | approved.fill_null(False),
         "scr.approved_date.after_submitted": not_before("approved_d", col("submitted_d")),
+        "scr.approved_date.before_program": col("approved_d").is_null()
+        | (col("approved_d") >= PROGRAM_START),
         "scr.tco_involvement.enum": one_of("tco_involvement", ("Y", "N")),
         "scr.tco_involvement.required_from_2023_07_18": col("created_ts").is_null()
         | (col("created_ts") < CHECKBOX_FROM)

@@ -80,6 +80,10 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         {"approved_date": "2024-01-02"},
         {"approved_date": "2024-01-03"},
     ),
+    "scr.approved_date.before_program": (  # the day before FY2011 began, then its first day
+        {"created_at": "2010-09-01", "submitted_date": "2010-09-30", "approved_date": "2010-09-30"},
+        {"created_at": "2010-09-01", "submitted_date": "2010-09-30", "approved_date": "2010-10-01"},
+    ),
     "scr.tco_involvement.enum": (
         {"tco_involvement": "Yes"},
         {"tco_involvement": "N", "countries": "US"},
