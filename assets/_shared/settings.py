@@ -38,7 +38,12 @@ DEFAULTS: dict[str, str] = {
 # beside the warehouse: the CLI's "nothing new" stamp (pipelines/orchestration/refresh_stamp.py); every run that
 # opens the warehouse for writing removes it first (WarehouseResource.connect)
 REFRESH_STAMP_SUFFIX = ".refresh-stamp"
-LIMITS = ("SCR_CSV_MAX_COLUMNS", "SCR_CSV_MAX_FIELD_CHARS", "SCR_XLSX_MAX_BYTES", "SCR_XLSX_MAX_ROWS")
+LIMITS = (
+    "SCR_CSV_MAX_COLUMNS",
+    "SCR_CSV_MAX_FIELD_CHARS",
+    "SCR_XLSX_MAX_BYTES",
+    "SCR_XLSX_MAX_ROWS",
+)
 NOT_PATHS = ("SCR_SETTLE_SECONDS", "SCR_DUCKDB_MEMORY_LIMIT", "SCR_DUCKDB_THREADS", *LIMITS)
 
 

@@ -188,8 +188,10 @@ def error_rules(row: dict[str, str], future_after: dt.datetime | None) -> set[st
     if created is not None and created >= CHECKBOX_FROM and v["tco_involvement"] is None:
         bad.add("scr.tco_involvement.required_from_2023_07_18")
     if v["subject_count"] is not None:
-        if not _INTEGER.fullmatch(v["subject_count"]):
+        if not re.fullmatch(r"-?[0-9]+", v["subject_count"]):
             bad.add("scr.subject_count.integer")
+        elif not _INTEGER.fullmatch(v["subject_count"]):  # more than 18 digits
+            bad.add("scr.subject_count.range")
         elif int(v["subject_count"]) < 1:
             bad.add("scr.subject_count.min")
     if v["countries"] is not None and not (

@@ -134,7 +134,7 @@ BAD = {
     # typos a refresh must take as findings (issue 28): no partition, never a stopped refresh
     "approved_out_of_range": ("9999-12-31", "0001-01-03", "1999-01-03", "2010-09-30"),
     "tco_involvement": ("Yes", "y", "TRUE"),
-    "subject_count": ("0", "-1", "2.5", "many", "+3"),
+    "subject_count": ("0", "-1", "2.5", "many", "+3", "1" + "0" * 30),
     "countries": ("USA", "us;mx", "US;;MX", "XX", "US, MX", ";"),
     "last_modified_at": (
         "",

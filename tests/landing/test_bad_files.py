@@ -459,3 +459,61 @@ def test_a_record_the_loading_reader_skips_refuses_the_file(results, tmp_path, m
     monkeypatch.setattr(ingest, "records_in_file", lambda *a: records_in_file(*a) + 1)
     _refused(results, tmp_path, monkeypatch, capsys, lambda d: None, GOOD_NEW,
              ["1 rows were read but the file holds 2 records", "second reader"])  # fmt: skip
+
+
+def _zip_bomb(path: Path, mib: int) -> None:
+    """A workbook part of ``mib`` MiB of repeated sheet XML, deflated to a few MB on disk."""
+    import zipfile
+
+    row = '<row><c t="inlineStr"><is><t>CASE-1</t></is></c></row>'
+    chunk = (row * ((1 << 20) // len(row))).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
+            for _ in range(mib):
+                fh.write(chunk)
+
+
+def test_a_workbook_zip_bomb_is_refused_from_its_declared_size(
+    results, tmp_path, monkeypatch, capsys
+):
+    """640 MiB of sheet XML in about 4 MB: refused before anything inflates (before: 2,000,000
+    rows read and still running at 120 s for a 2 GB one)."""
+    name = "case_reviews_2024-05-01.xlsx"
+    _refused(results, tmp_path, monkeypatch, capsys, lambda d: _zip_bomb(d / name, 640), name,
+             ["expands to 67", "beyond the limit of 536,870,912 (SCR_XLSX_MAX_BYTES)",
+              "raise SCR_XLSX_MAX_BYTES"])  # fmt: skip
+
+
+def test_a_workbook_with_more_rows_than_the_limit_is_refused(
+    results, tmp_path, monkeypatch, capsys
+):
+    import openpyxl
+
+    name = "case_reviews_2024-05-01.xlsx"
+
+    def setup(landing: Path) -> None:
+        book = openpyxl.Workbook()
+        book.active.title = "reviews"
+        book.active.append(["case_number", "reviewed_on"])
+        for i in range(5):
+            book.active.append([f"CASE-{i}", "2024-05-01"])
+        book.save(landing / name)
+
+    monkeypatch.setenv("SCR_XLSX_MAX_ROWS", "4")
+    _refused(results, tmp_path, monkeypatch, capsys, setup, name,
+             ["sheet 'reviews' has 6 rows, beyond the limit of 4 (SCR_XLSX_MAX_ROWS)"])  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["many", "0", "-5", "1.5"])
+def test_a_limit_that_is_no_whole_number_stops_with_one_line(text, monkeypatch):
+    from assets._shared.errors import PipelineError
+    from assets._shared.settings import csv_max_columns, csv_max_field_chars
+
+    monkeypatch.setenv("SCR_CSV_MAX_COLUMNS", text)
+    with pytest.raises(PipelineError) as err:
+        csv_max_columns()
+    assert str(err.value) == (
+        f"SCR_CSV_MAX_COLUMNS={text!r}: set it to a whole number, 1 or more (default 1000)"
+    )
+    monkeypatch.setenv("SCR_CSV_MAX_FIELD_CHARS", "67_108_864")
+    assert csv_max_field_chars() == 64 << 20
