@@ -83,10 +83,11 @@ def _first_sheet(path: Path) -> tuple[str, list[list]]:
             raise BadExtractError(path.name, "the workbook has no sheet")
         sheet = book.get_sheet_by_index(0)
         limit = xlsx_max_rows()
-        if sheet.total_height > limit:  # before every cell becomes a Python object
+        rows = sheet.end[0] + 1 if sheet.end else 0  # the last used row, 0-based
+        if rows > limit:  # before every cell becomes a Python object
             raise BadExtractError(
                 path.name,
-                f"sheet '{sheet.name}' has {sheet.total_height:,} rows, beyond the limit of "
+                f"sheet '{sheet.name}' has {rows:,} rows, beyond the limit of "
                 f"{limit:,} (SCR_XLSX_MAX_ROWS)",
                 _limit_hint("SCR_XLSX_MAX_ROWS"),
             )
