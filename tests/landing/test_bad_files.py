@@ -347,12 +347,14 @@ def test_a_control_file_that_is_no_sha256sum_line_is_named(results, tmp_path, mo
 def test_a_matching_control_file_lets_the_extract_in_and_is_not_data(
     results, tmp_path, monkeypatch, capsys
 ):
-    """sha256sum's own output (``<hex>  <name>``, or ``<hex> *<name>`` in binary mode)."""
+    """sha256sum's own output (``<hex>  <name>``, or ``<hex> *<name>`` in binary mode); the
+    control files are neither ingested nor reported as unknown names."""
 
     def setup(landing: Path) -> None:
         write_csv(landing / "scr_extract_2024-05-01.csv", [valid_row("CTL-1")])
         for name, mode in (("scr_extract_2024-05-01.csv", " "), (GOOD_NEW, "*")):
             (landing / f"{name}.sha256").write_text(f"{_sha256(landing / name)} {mode}{name}\n")
+        (landing / "old").mkdir()  # a folder not named like an extract is left alone
 
     code, err, root, _ = _refresh_after(results, tmp_path, monkeypatch, capsys, setup)
     assert code == 0, err
