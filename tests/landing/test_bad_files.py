@@ -167,6 +167,7 @@ SUBPROCESS_KINDS = [
     "corrupt Parquet data pages",
     "name matches no extract type",
     "duplicate header column",
+    "truncated: last record short, no final newline",  # issue 28: a transfer cut mid-record
 ]
 
 
