@@ -65,10 +65,13 @@ FAILS = {
     "scr.approved_date.only_when_approved": "approved_date IS NOT NULL "
     "AND status IS DISTINCT FROM 'APPROVED'",
     "scr.approved_date.after_submitted": "approved_d < submitted_d",
+    "scr.approved_date.before_program": "approved_d < DATE '2010-10-01'",
     "scr.tco_involvement.enum": "tco_involvement NOT IN ('Y', 'N')",
     "scr.tco_involvement.required_from_2023_07_18": "created_ts >= $checkbox_from "
     "AND tco_involvement IS NULL",
-    "scr.subject_count.integer": "subject_count IS NOT NULL AND subject_count_i IS NULL",
+    "scr.subject_count.integer": "NOT regexp_full_match(subject_count, '-?[0-9]+')",
+    "scr.subject_count.range": "regexp_full_match(subject_count, '-?[0-9]+') "
+    "AND subject_count_i IS NULL",
     "scr.subject_count.min": "subject_count_i < 1",
     "scr.countries.format": "NOT (regexp_full_match(countries, '[A-Z]{2}(;[A-Z]{2})*') AND "
     "list_bool_and(list_transform(string_split(countries, ';'), "

@@ -12,8 +12,11 @@ import re
 _KEY = re.compile(r"^FY(\d{4})-Q([1-4])$")
 _OLD_KEY = re.compile(r"^(\d{4})-Q([1-4])$")  # the keys before the lean-refresh issue
 
-# the fiscal years a partition key can name (CONTRACT.md: fiscal years 2000-2100)
-FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR = 2000, 2100
+# The SCR program's first fiscal year (CONTRACT.md, turn 4): the first partition key is
+# FY2011-Q1, and an approved date before its first day is an error finding on the row
+# (``scr.approved_date.before_program``).
+FIRST_FISCAL_YEAR = 2011
+PROGRAM_START = dt.date(FIRST_FISCAL_YEAR - 1, 10, 1)
 
 # DuckDB macros; created on every warehouse connection (assets._shared.resources).
 SQL_MACROS = """
@@ -54,11 +57,19 @@ def parse_quarter_key(key: str) -> tuple[int, int]:
     raise ValueError(f"not a fiscal quarter key: {key!r} (expected e.g. FY2024-Q1)")
 
 
-def all_quarter_keys() -> list[str]:
-    """Every fiscal quarter key from FY2000-Q1 to FY2100-Q4, in chronological order."""
+def last_fiscal_year(today: dt.date | None = None) -> int:
+    """The last fiscal year a partition key names: the current one + 1 (CONTRACT.md, turn 4).
+
+    A counted SCR's approved date is at most one day after its file was ingested (the
+    ``.future`` rule), so it always falls in a key that exists when the code is loaded."""
+    return fiscal_year_quarter(today or dt.date.today())[0] + 1
+
+
+def all_quarter_keys(today: dt.date | None = None) -> list[str]:
+    """Every fiscal quarter key from FY2011-Q1 to the current fiscal year + 1, chronological."""
     return [
         quarter_key(fy, q)
-        for fy in range(FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR + 1)
+        for fy in range(FIRST_FISCAL_YEAR, last_fiscal_year(today) + 1)
         for q in (1, 2, 3, 4)
     ]
 

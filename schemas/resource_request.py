@@ -23,6 +23,7 @@ from schemas.rule_blocks import (
     col,
     labels_known,
     not_future,
+    nul_warnings,
     one_of,
     parsed,
     parses,
@@ -62,6 +63,10 @@ FROM (SELECT {_TYPED_SQL} FROM active_raw_resource_requests)
 """
 
 
+# Columns no shape rule judges: a NUL in them is a warning of its own (``rr.<column>.nul``).
+FREE_TEXT = ("request_id", "program_office", "title")
+
+
 def rule_expressions() -> dict[str, pl.Expr]:
     """rule_id -> polars expression that is True where a row passes the rule."""
     low, high = FISCAL_YEAR_RANGE
@@ -89,6 +94,7 @@ def rule_expressions() -> dict[str, pl.Expr]:
         "rr.submitted_date.format": parses("submitted_date", "submitted_d"),
         "rr.submitted_date.future": not_future("submitted_d", date=True),
         **cleaning_warnings("rr.", RESOURCE_REQUESTS.columns, ()),
+        **nul_warnings("rr.", FREE_TEXT),
     }
 
 

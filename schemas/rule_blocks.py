@@ -137,6 +137,20 @@ def cleaning_warnings(prefix: str, columns: tuple[str, ...], identities: tuple[s
     return out
 
 
+def nul_warnings(prefix: str, columns: tuple[str, ...]) -> dict:
+    """``<prefix><column>.nul`` for every column: True where the value holds no NUL character
+    (a warning: NUL inside a value is a sign of a binary or corrupted export; the row is kept)."""
+    return {
+        f"{prefix}{c}.nul": ~col(c).str.contains("\x00", literal=True).fill_null(False)
+        for c in columns
+    }
+
+
+def digits_only(name: str) -> pl.Expr:
+    """Written as a whole number in plain digits, whatever its size (missing passes)."""
+    return col(name).is_null() | col(name).str.contains(r"^-?[0-9]+$").fill_null(True)
+
+
 def finding_value_column(rule_id: str, column: str) -> str:
     """The view column whose value a finding shows: as written for whitespace/case warnings."""
     if rule_id.endswith(".whitespace"):

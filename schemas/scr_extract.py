@@ -13,6 +13,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from schemas.extracts import SCR
+from schemas.fiscal import PROGRAM_START
 from schemas.reference import country_codes, criminal_categories
 from schemas.rule_blocks import (
     DATE_RE,
@@ -21,11 +22,13 @@ from schemas.rule_blocks import (
     cleaned_columns,
     cleaning_warnings,
     col,
+    digits_only,
     eastern_timestamp,
     labels_known,
     length_ok,
     not_before,
     not_future,
+    nul_warnings,
     one_of,
     parsed,
     parses,
@@ -42,6 +45,9 @@ DD_TYPES = ("DISRUPTION", "DISMANTLEMENT")
 STATUSES = ("APPROVED", "PENDING", "RETURNED", "REJECTED", "WITHDRAWN")
 CHECKBOX_FROM = dt.datetime(2023, 7, 18)  # ICM made "TCO involvement" mandatory on this day
 INDICATOR_CONFLICT_RULE = "scr.tco_involvement.conflict"  # a warning on current records only
+# Columns no shape rule judges: a NUL in them is a warning of its own (``scr.<column>.nul``); in
+# any other column a NUL already breaks its enum, format or date rule.
+FREE_TEXT = ("scr_id", "case_number", "subcategory", "field_office")
 
 
 # Select list over raw_scr_versions: blank values are missing; typed columns for the rules.
@@ -101,11 +107,15 @@ def rule_expressions() -> dict[str, pl.Expr]:
         "scr.approved_date.only_when_approved": col("approved_date").is_null()
         | approved.fill_null(False),
         "scr.approved_date.after_submitted": not_before("approved_d", col("submitted_d")),
+        "scr.approved_date.before_program": col("approved_d").is_null()
+        | (col("approved_d") >= PROGRAM_START),
         "scr.tco_involvement.enum": one_of("tco_involvement", ("Y", "N")),
         "scr.tco_involvement.required_from_2023_07_18": col("created_ts").is_null()
         | (col("created_ts") < CHECKBOX_FROM)
         | present("tco_involvement"),
-        "scr.subject_count.integer": parses("subject_count", "subject_count_i"),
+        "scr.subject_count.integer": digits_only("subject_count"),
+        "scr.subject_count.range": ~digits_only("subject_count")
+        | parses("subject_count", "subject_count_i"),
         "scr.subject_count.min": col("subject_count_i").is_null() | (col("subject_count_i") >= 1),
         "scr.countries.format": _countries_ok(),
         "scr.last_modified_at.required": present("last_modified_at"),
@@ -115,6 +125,7 @@ def rule_expressions() -> dict[str, pl.Expr]:
         "scr.approved_date.future": not_future("approved_d", date=True),
         "scr.last_modified_at.future": not_future("last_modified_ts"),
         **cleaning_warnings("scr.", SCR.columns, SCR.identity_columns),
+        **nul_warnings("scr.", FREE_TEXT),
     }
 
 

@@ -17,7 +17,19 @@ class BadExtractError(PipelineError):
             "Fix or remove the file in the landing dir (it was not ingested), then run "
             "`scr-pipeline refresh` again."
         )
-        super().__init__(f"{file_name}: {problem}. {hint}")
+        super().__init__(f"{shown_name(file_name)}: {problem}. {hint}")
+
+
+def shown_name(name: str) -> str:
+    """A file name as one printable line: as it is when it is, else escaped like a Python
+    literal (a newline as ``\\n``; a name that is not UTF-8 as its bytes, ``\\xe9``)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        import os
+
+        return repr(os.fsencode(name))[1:]
+    return name if name.isprintable() else repr(name)
 
 
 class WarehouseBusyError(PipelineError):

@@ -1,8 +1,10 @@
 """Fiscal-quarter partitions, defined once and imported by every partitioned asset.
 
-Static keys ``FY2000-Q1`` .. ``FY2100-Q4`` (the contract's fiscal years; schemas/fiscal.py makes
-and reads them): every key exists before any run, so no run has to register partitions first,
-and the keys sort chronologically, so a partition range is a span of fiscal quarters.
+Static keys ``FY2011-Q1`` (the SCR program's first fiscal year) .. the current fiscal year + 1,
+computed from today's date when the code is loaded (schemas/fiscal.py makes and reads them):
+every key exists before any run, so no run has to register partitions first, and the keys sort
+chronologically, so a partition range is a span of fiscal quarters. A counted SCR always falls
+in a key (its approved date passed ``scr.approved_date.before_program`` and ``.future``).
 """
 
 from __future__ import annotations

@@ -28,11 +28,23 @@ DEFAULTS: dict[str, str] = {
     # DuckDB limits (documented in docs/REFERENCE.md); keep peak memory bounded as input grows.
     "SCR_DUCKDB_MEMORY_LIMIT": "2GB",
     "SCR_DUCKDB_THREADS": "2",
+    # Limits on what a landing file may hold (docs/REFERENCE.md, Configuration): a file beyond
+    # one is refused by name, with the limit and this variable, before its rows are read.
+    "SCR_CSV_MAX_COLUMNS": "1000",
+    "SCR_CSV_MAX_FIELD_CHARS": "33554432",
+    "SCR_XLSX_MAX_BYTES": "536870912",
+    "SCR_XLSX_MAX_ROWS": "1048576",
 }
 # beside the warehouse: the CLI's "nothing new" stamp (pipelines/orchestration/refresh_stamp.py); every run that
 # opens the warehouse for writing removes it first (WarehouseResource.connect)
 REFRESH_STAMP_SUFFIX = ".refresh-stamp"
-NOT_PATHS = ("SCR_SETTLE_SECONDS", "SCR_DUCKDB_MEMORY_LIMIT", "SCR_DUCKDB_THREADS")
+LIMITS = (
+    "SCR_CSV_MAX_COLUMNS",
+    "SCR_CSV_MAX_FIELD_CHARS",
+    "SCR_XLSX_MAX_BYTES",
+    "SCR_XLSX_MAX_ROWS",
+)
+NOT_PATHS = ("SCR_SETTLE_SECONDS", "SCR_DUCKDB_MEMORY_LIMIT", "SCR_DUCKDB_THREADS", *LIMITS)
 
 
 def value(name: str) -> str:
@@ -78,3 +90,33 @@ def duckdb_memory_limit() -> str:
 
 def duckdb_threads() -> int:
     return int(value("SCR_DUCKDB_THREADS"))
+
+
+def limit(name: str) -> int:
+    """One of the ``LIMITS`` as a whole number of at least 1, or one line saying what to set."""
+    text = value(name)
+    try:
+        number = int(text.replace("_", ""))
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise PipelineError(
+            f"{name}={text!r}: set it to a whole number, 1 or more (default {DEFAULTS[name]})"
+        )
+    return number
+
+
+def csv_max_columns() -> int:
+    return limit("SCR_CSV_MAX_COLUMNS")
+
+
+def csv_max_field_chars() -> int:
+    return limit("SCR_CSV_MAX_FIELD_CHARS")
+
+
+def xlsx_max_bytes() -> int:
+    return limit("SCR_XLSX_MAX_BYTES")
+
+
+def xlsx_max_rows() -> int:
+    return limit("SCR_XLSX_MAX_ROWS")

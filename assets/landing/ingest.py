@@ -7,6 +7,7 @@ cannot be read as an extract, the refresh stops naming that file and the warehou
 
 import datetime as dt
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +20,7 @@ from assets._shared.resources import FilesResource, WarehouseResource
 from assets._shared.settings import path_from_env
 from assets.landing import lifecycle
 from assets.landing.archive import append_manifest, archive_copy, archive_path, record_event
+from assets.landing.csv_records import check_rows_read, duckdb_max_line_size, records_in_file
 from assets.landing.readers import contract_header, csv_columns, read_batches, record_header_renames
 from assets.landing.scan import LandingFile, LandingScan, glob_escaped, scan_landing
 from schemas.extracts import EXTRACTS, ExtractSpec, spec_for
@@ -45,6 +47,8 @@ def raw_table_ddl(spec: ExtractSpec) -> str:
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(FILES_DDL)
     con.execute("ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS mtime_ns BIGINT")
+    # the file's records by a second reader (assets/landing/csv_records.py); NULL for .xlsx
+    con.execute("ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS records_in_file BIGINT")
     for spec in EXTRACTS:
         con.execute(raw_table_ddl(spec))
         for c in spec.columns:  # an optional column added to the contract later (case reviews)
@@ -95,7 +99,7 @@ def _copy_csv_with_duckdb(
     source = (
         f"(SELECT row_number() OVER () AS __row, {values} FROM read_csv(?, header = true, "
         "auto_detect = false, columns = ?, delim = ',', quote = '\"', escape = '\"', "
-        "strict_mode = true, null_padding = false))"
+        "strict_mode = true, null_padding = false, max_line_size = ?))"
     )
     con.execute("SET preserve_insertion_order = true")
     try:
@@ -108,6 +112,7 @@ def _copy_csv_with_duckdb(
                 now,
                 glob_escaped(str(f.path)),
                 dict.fromkeys(columns, "VARCHAR"),
+                duckdb_max_line_size(),
             ],
         ).fetchall()[0][0]
     except duckdb.Error as err:  # the transaction is aborted now: the caller rolls back
@@ -125,10 +130,23 @@ def ingest_file(
     duckdb_csv: bool = False,
 ) -> int:
     """Copy every row of one file into its raw table; returns the number of rows read."""
+    with ThreadPoolExecutor(1) as pool:  # the second reader counts meanwhile (DuckDB and
+        # pyarrow release the GIL while they read): about 1.3 s per million rows, overlapped
+        counting = pool.submit(records_in_file, f.path, f.name, f.spec, f.sha256)
+        try:
+            rows, columns = _read_rows(con, f, file_id, now, duckdb_csv)
+        except BaseException:
+            counting.result()  # a file the count refuses: its message (row, truncation) first
+            raise
+        records = counting.result()
+    _record_file(con, f, file_id, rows, columns, now, run_id, records)
+    return rows
+
+
+def _read_rows(con, f: LandingFile, file_id: int, now, duckdb_csv: bool) -> tuple[int, list[str]]:
+    """Copy the file's rows into its raw table; (rows read, the file's header)."""
     if duckdb_csv and f.path.suffix == ".csv":
-        rows, columns = _copy_csv_with_duckdb(con, f, file_id, now)
-        _record_file(con, f, file_id, rows, columns, now, run_id)
-        return rows
+        return _copy_csv_with_duckdb(con, f, file_id, now)
     rows = 0
     sql = None
     columns: list[str] = []
@@ -144,20 +162,22 @@ def ingest_file(
         con.execute(sql, [file_id, f.name, f.sha256, now])
         con.unregister("__batch")
         rows += batch.num_rows
-    _record_file(con, f, file_id, rows, columns, now, run_id)
-    return rows
+    return rows, columns
 
 
-def _record_file(con, f: LandingFile, file_id: int, rows: int, columns, now, run_id) -> None:
+def _record_file(con, f: LandingFile, file_id: int, rows, columns, now, run_id, records) -> None:
+    """Record the file, once its rows equal the independent count of its records."""
+    check_rows_read(f.name, rows, records)
     mapping = contract_header(f.name, columns, f.spec) if columns else {}
     extra = [c for c in columns if c not in mapping.values()]
     record_header_renames(con, file_id, mapping, columns)
     con.execute(
         "INSERT INTO ingested_files (file_id, extract_type, source_file, content_sha256, size_bytes,"
-        " rows_read, extra_columns, ingested_at, run_id, mtime_ns, state) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
-        [file_id, f.spec.name, f.name, f.sha256, f.size, rows, extra, now, run_id, f.mtime_ns],
-    )
+        " rows_read, extra_columns, ingested_at, run_id, mtime_ns, state, records_in_file) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+        [file_id, f.spec.name, f.name, f.sha256, f.size, rows, extra, now, run_id, f.mtime_ns,
+         records],
+    )  # fmt: skip
 
 
 def _with_fallback(con: duckdb.DuckDBPyConnection, work, log) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from assets._shared.errors import BadExtractError
+from assets._shared.settings import csv_max_columns
 from assets._shared.validation import HEADER_RENAMES_DDL
 from assets.landing.xlsx_reader import first_sheet_table
 from schemas.extracts import ExtractSpec
@@ -52,6 +54,22 @@ def _check_header(name: str, columns: list[str], spec: ExtractSpec) -> dict[str,
     Names match after trimming, case-insensitively. A file lacking a contract column but
     carrying an unknown one within edit distance 2 of it is refused (a typo would otherwise
     silently empty that column)."""
+    limit = csv_max_columns()
+    if len(columns) > limit:  # before the near-miss search, which compares every pair
+        raise BadExtractError(
+            name,
+            f"the header has {len(columns):,} columns or more, beyond the limit of {limit:,} "
+            "(SCR_CSV_MAX_COLUMNS)",
+            "Fix the file, or raise SCR_CSV_MAX_COLUMNS if so many columns are expected, then "
+            "run `scr-pipeline refresh` again.",
+        )
+    nul = [i for i, c in enumerate(columns, start=1) if "\x00" in c]
+    if nul:
+        raise BadExtractError(
+            name,
+            f"the header has a NUL character (\\x00) in column {nul[0]} "
+            f"({columns[nul[0] - 1]!r}): a binary or corrupted header",
+        )
     if any(c.strip() == "" for c in columns):
         raise BadExtractError(name, f"the header has an empty column name: {columns}")
     by_key: dict[str, list[str]] = {}
@@ -103,7 +121,16 @@ def _csv_header(path: Path) -> list[str]:
                 path.name, f"not UTF-8 text (bad byte at offset {err.start})"
             ) from None
         text = head[: err.start].decode("utf-8-sig")
-    first = next(csv.reader(io.StringIO(text)), None)
+    first_break = re.search(r"\r\n|\n|\r", text)
+    if first_break and first_break.group() == "\r":
+        raise BadExtractError(
+            path.name,
+            "line endings are CR only (old Mac style), which no CSV reader here takes; "
+            "save as LF or CRLF",
+            "Save the file again with LF or CRLF line endings, then run `scr-pipeline refresh` "
+            "again.",
+        )
+    first = next(csv.reader(io.StringIO(text, newline="")), None)
     if not first:
         raise BadExtractError(path.name, "no header row")
     return first

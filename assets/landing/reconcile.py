@@ -1,5 +1,6 @@
-"""Reconcile: every row read is either valid or quarantined, per file, and every current SCR
-is counted, not approved, or quarantined. An asset check fails when the arithmetic does not
+"""Reconcile: every record of a file is read (rows read = the file's records counted by a second
+reader, ``records_in_file``), every row read is either valid or quarantined, per file, and
+every current SCR is counted, not approved, or quarantined. An asset check fails when the arithmetic does not
 add up, which would mean the pipeline lost or double-counted a row.
 """
 
@@ -32,7 +33,7 @@ def reconciliation_sql(con: duckdb.DuckDBPyConnection) -> str:
         FROM stored s LEFT JOIN quarantined q USING (file_id)
     ), cur AS (SELECT file_id, count(*) AS rows_current FROM scr_current GROUP BY ALL)
     SELECT f.file_id, f.source_file AS file, f.source_file, f.extract_type, f.content_sha256, f.size_bytes,
-        f.rows_read, coalesce(p.rows_stored, 0) AS rows_stored,
+        f.records_in_file, f.rows_read, coalesce(p.rows_stored, 0) AS rows_stored,
         coalesce(p.rows_stored, 0) - coalesce(p.rows_quarantined, 0) AS rows_valid,
         coalesce(p.rows_quarantined, 0) AS rows_quarantined,
         CASE WHEN f.extract_type = 'scr_extract' THEN coalesce(c.rows_current, 0) END AS rows_current,
@@ -50,6 +51,7 @@ def reconcile_problems(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
         r[0]
         for r in con.execute(
             "SELECT source_file FROM ingest_reconciliation WHERE rows_read <> rows_stored "
+            "OR rows_read IS DISTINCT FROM coalesce(records_in_file, rows_read) "
             "OR rows_valid + rows_quarantined <> rows_read "
             "OR rows_current + rows_superseded <> rows_stored ORDER BY file_id"
         ).fetchall()
@@ -87,7 +89,8 @@ def reconcile_problems(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
         dg.AssetCheckSpec(
             "rows_reconcile",
             asset="ingest_reconciliation",
-            description="Per file: rows read = rows stored = rows valid + rows quarantined = "
+            description="Per file: records in the file (a second reader's count) = rows read = "
+            "rows stored = rows valid + rows quarantined = "
             "current + superseded versions. Every scr_id has exactly one current record, "
             "quarantined exactly when it has an error finding, and the quarterly measures "
             "count every counted SCR once. Blocking: nothing is published when it fails.",

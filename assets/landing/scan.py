@@ -1,12 +1,15 @@
 """The landing dir as the ingest sees it: which entries are extracts, which are settled, and
-how each is named and read. Symlinks are refused by name; hidden files and partial copies are
-ignored; a file changed less than ``SCR_SETTLE_SECONDS`` ago is left for later.
+how each is named and read. Symlinks, names that are not UTF-8 and non-regular files named like
+an extract are refused by name; hidden files and partial copies are ignored; a file changed less
+than ``SCR_SETTLE_SECONDS`` ago is left for later; ``<extract>.sha256`` control files are
+checked against their extract's bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +19,8 @@ from assets._shared.errors import BadExtractError
 from schemas.extracts import ExtractSpec, spec_for
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".partial")
+CONTROL_SUFFIX = ".sha256"  # CONTRACT.md, turn 4: optional, sha256sum format
+EXTENSIONS = (".csv", ".parquet", ".xlsx")
 
 
 @dataclass(frozen=True)
@@ -66,14 +71,91 @@ def _refuse_symlink(path: Path) -> None:
         )
 
 
+def is_control_file(name: str) -> bool:
+    """``<extract>.sha256`` beside an extract: checked with it, never read as data."""
+    return name.endswith(CONTROL_SUFFIX)
+
+
+def _refuse_odd_name(path: Path) -> None:
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadExtractError(
+            path.name,
+            "the file NAME is not UTF-8 text (its content was not read)",
+            "Rename the file using UTF-8 characters only, then run `scr-pipeline refresh` again.",
+        ) from None
+
+
+def _refuse_not_regular(path: Path, mode: int) -> None:
+    """An entry named like an extract that is no regular file (a directory, a FIFO, a socket,
+    a device) is reported by name, never skipped silently; other names are not ours."""
+    if stat.S_ISREG(mode) or (spec_for(path.name) is None and not path.name.endswith(EXTENSIONS)):
+        return
+    kind = (
+        "a directory" if stat.S_ISDIR(mode)
+        else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "not a regular file"
+    )  # fmt: skip
+    raise BadExtractError(
+        path.name,
+        f"is {kind}, not a regular file; the landing dir takes extract files only",
+        "Move it out of the landing dir (or replace it with the file itself), then run "
+        "`scr-pipeline refresh` again.",
+    )
+
+
 def landing_candidates(landing: Path) -> Iterator[Path]:
-    """Extract-like entries of the landing dir in name order (ignored names skipped)."""
+    """Extract-like entries of the landing dir in name order (ignored names and control files
+    skipped); a symlink, a name that is not UTF-8, or a non-regular file named like an extract
+    refuses the refresh by name."""
     for path in sorted(landing.iterdir(), key=lambda p: p.name):
         if is_ignored(path.name):
             continue
+        _refuse_odd_name(path)
         _refuse_symlink(path)
-        if path.is_file():
+        if is_control_file(path.name):
+            continue
+        mode = path.lstat().st_mode
+        _refuse_not_regular(path, mode)
+        if stat.S_ISREG(mode):
             yield path
+
+
+def check_control_file(path: Path, sha256: str) -> None:
+    """When ``<extract>.sha256`` lies beside the extract, its digest must match the bytes read."""
+    control = path.with_name(path.name + CONTROL_SUFFIX)
+    if not control.is_file():
+        return
+    try:
+        words = control.read_text(encoding="utf-8").split()
+    except (OSError, UnicodeDecodeError):
+        words = []
+    digest = words[0].lower() if words else ""
+    named = words[1].lstrip("*") if len(words) > 1 else path.name
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise BadExtractError(
+            control.name,
+            "is not a sha256sum line (`<64 hex digits>  <file name>`)",
+            f"Write it with `sha256sum {path.name} > {control.name}`, then run "
+            "`scr-pipeline refresh` again.",
+        )
+    if named != path.name:
+        raise BadExtractError(
+            path.name,
+            f"its control file {control.name} names another file ({named!r})",
+            "Fix the control file, then run `scr-pipeline refresh` again.",
+        )
+    if digest != sha256:
+        raise BadExtractError(
+            path.name,
+            f"its bytes do not match {control.name} (sha256 {sha256[:16]}..., the control "
+            f"file says {digest[:16]}...): the copy is incomplete or altered",
+            "Land the file again from the source (with its control file), then run "
+            "`scr-pipeline refresh` again.",
+        )
 
 
 def scan_landing(
@@ -107,6 +189,7 @@ def scan_landing(
             continue
         key = (path.name, st.st_size, st.st_mtime_ns)
         sha = (known or {}).get(key) or sha256_of(path)
+        check_control_file(path, sha)
         scan.files.append(LandingFile(path, spec, sha, st.st_size, st.st_mtime_ns))
     return scan
 

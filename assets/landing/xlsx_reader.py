@@ -8,7 +8,10 @@ stores every number as a float), a boolean ``TRUE``/``FALSE``, an empty cell ``'
 are empty in every column are skipped (Excel keeps formatted empty rows), and ``__row`` is the
 sheet row a person sees in Excel (the header is row 1), so a finding names that row.
 A file that is not a readable workbook is refused by name (python-calamine reads it). The
-sheet is read whole: a review worksheet holds one row per sampled case (hundreds, not millions).
+sheet is read whole: a review worksheet holds one row per sampled case (hundreds, not millions),
+so a workbook that would expand beyond ``SCR_XLSX_MAX_BYTES`` (checked from the zip's declared
+sizes, before anything inflates) or whose sheet has more than ``SCR_XLSX_MAX_ROWS`` rows is
+refused by name, with the limit.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from assets._shared.errors import BadExtractError
+from assets._shared.settings import xlsx_max_bytes, xlsx_max_rows
 
 ROW_COLUMN = "__row"  # the sheet row number, carried to raw storage as source_row
 
@@ -42,14 +46,51 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
+def _limit_hint(variable: str) -> str:
+    return (
+        f"Check the workbook (a review worksheet holds one row per sampled case), or raise "
+        f"{variable} if it is expected, then run `scr-pipeline refresh` again."
+    )
+
+
+def check_declared_size(path: Path) -> None:
+    """Refuse a workbook whose parts would expand beyond ``SCR_XLSX_MAX_BYTES`` (a zip bomb: 5 MB
+    on disk, 2 GB of sheet XML), from the sizes the zip declares, before anything inflates."""
+    import zipfile
+
+    limit = xlsx_max_bytes()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            declared = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip: the workbook reader names what is wrong
+    if declared > limit:
+        raise BadExtractError(
+            path.name,
+            f"the workbook expands to {declared:,} bytes, beyond the limit of {limit:,} "
+            "(SCR_XLSX_MAX_BYTES)",
+            _limit_hint("SCR_XLSX_MAX_BYTES"),
+        )
+
+
 def _first_sheet(path: Path) -> tuple[str, list[list]]:
     import python_calamine
 
+    check_declared_size(path)
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         if not book.sheet_names:
             raise BadExtractError(path.name, "the workbook has no sheet")
         sheet = book.get_sheet_by_index(0)
+        limit = xlsx_max_rows()
+        rows = sheet.end[0] + 1 if sheet.end else 0  # the last used row, 0-based
+        if rows > limit:  # before every cell becomes a Python object
+            raise BadExtractError(
+                path.name,
+                f"sheet '{sheet.name}' has {rows:,} rows, beyond the limit of "
+                f"{limit:,} (SCR_XLSX_MAX_ROWS)",
+                _limit_hint("SCR_XLSX_MAX_ROWS"),
+            )
         return sheet.name, sheet.to_python(skip_empty_area=False)
     except BadExtractError:
         raise

@@ -24,7 +24,7 @@ SELECT c.scr_id, c.case_number, c.scr_type, c.criminal_category, c.field_office,
     c.last_modified_at, c.source_file, c.source_row, f.content_sha256,
     CAST(c.fiscal_year AS INTEGER) AS fiscal_year, CAST(c.fiscal_quarter AS INTEGER) AS fiscal_quarter
 FROM scr_current c LEFT JOIN ingested_files f USING (file_id)
-WHERE c.approved_date IS NOT NULL
+WHERE c.fiscal_year IS NOT NULL  -- an approved date that is a finding has no quarter
 """
 
 # Which counted SCRs each published measure column counts; ``{p}`` is a column-name prefix so the

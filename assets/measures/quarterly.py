@@ -13,8 +13,8 @@ from assets._shared.errors import PipelineError
 from assets._shared.metadata import OWNERS, table_metadata
 from assets._shared.partitions import FISCAL_QUARTERS
 from assets._shared.resources import WarehouseResource
-from assets.measures.determinations import with_determination_keys
-from schemas.fiscal import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, parse_quarter_key, quarter_key
+from assets.measures.determinations import replace_quarters, with_determination_keys
+from schemas.fiscal import parse_quarter_key, quarter_key
 from schemas.reference import criminal_categories
 
 # One row per fiscal quarter with any counted SCR, for the fiscal years in $years.
@@ -142,6 +142,36 @@ def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], lis
     return with_determination_keys(con, present, changed)
 
 
+def drop_quarters_outside(
+    con: duckdb.DuckDBPyConnection, outside: list[str], run_id: str | None
+) -> list[str]:
+    """Remove stored rows of quarters that are no partition key (e.g. FY2005 measures of a
+    warehouse built when the keys began at FY2000): no counted SCR is in them any more.
+
+    A counted SCR outside the keys is possible only when the code was loaded more than a fiscal
+    year ago (the keys run to the fiscal year after today's): that stops with what to do."""
+    if not outside:
+        return []
+    live = {
+        quarter_key(fy, q)
+        for fy, q in con.execute(
+            "SELECT DISTINCT fiscal_year, fiscal_quarter FROM scr_current "
+            "WHERE fiscal_year IS NOT NULL"
+        ).fetchall()
+    } & set(outside)
+    if live:
+        raise PipelineError(
+            f"counted SCRs fall in fiscal quarter(s) {', '.join(sorted(live))}, after the last "
+            f"partition key {FISCAL_QUARTERS.get_partition_keys()[-1]} (the keys run to the "
+            "fiscal year after the one in which the code was loaded); restart the daemon or "
+            "reload the code location, then refresh again"
+        )
+    rebuild_quarters(con, "quarterly_measures", quarter_rows, outside, run_id)
+    rebuild_quarters(con, "category_measures", category_rows, outside, run_id)
+    replace_quarters(con, outside)
+    return outside
+
+
 @dg.asset(
     deps=["scr_current"],
     kinds={"duckdb"},
@@ -150,15 +180,13 @@ def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], lis
     "(partition keys such as FY2024-Q1). The refresh re-materializes the range that covers them.",
 )
 def changed_quarters(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    keys = set(FISCAL_QUARTERS.get_partition_keys())
     with warehouse.connect() as con:
         present, changed = changed_quarter_keys(con)
-    outside = sorted(set(changed) - set(FISCAL_QUARTERS.get_partition_keys()))
-    if outside:
-        raise PipelineError(
-            f"approved SCRs fall in fiscal quarter(s) {', '.join(outside)}, outside the fiscal "
-            f"years {FIRST_FISCAL_YEAR}-{LAST_FISCAL_YEAR} the measures are partitioned by; "
-            "correct their approved_date in the next extract"
-        )
+        dropped = drop_quarters_outside(con, [k for k in changed if k not in keys], context.run_id)
+    changed = [k for k in changed if k in keys]
+    if dropped:
+        context.log.info(f"removed {len(dropped)} quarter(s) outside the partition keys: {dropped}")
     context.log.info(f"{len(changed)} quarter(s) changed: {', '.join(changed) or 'none'}")
     return dg.MaterializeResult(
         metadata={

@@ -16,6 +16,7 @@ import duckdb
 
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
+from schemas.fiscal import PROGRAM_START
 from schemas.rule_blocks import value_sql
 from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_COLUMNS_SQL, TYPED_VIEW_SQL
 from schemas.tco_definition import (
@@ -28,6 +29,13 @@ from schemas.tco_definition import (
 )
 
 DD_TYPES_SQL = str(DD_TYPES)  # ('DISRUPTION', 'DISMANTLEMENT') as a SQL list
+# An approved date has a fiscal quarter only when it passes ``scr.approved_date.before_program``
+# and ``.future``: a typo such as 9999-12-31 or 0001-01-03 is a finding on its row and falls in
+# no partition (a counted SCR always has a quarter; the partition keys cover every such date).
+IN_PROGRAM_SQL = (
+    f"approved_d >= DATE '{PROGRAM_START.isoformat()}' "
+    "AND (future_after IS NULL OR approved_d <= CAST(future_after AS DATE))"
+)
 
 # The ranking reads only the columns it orders by (the view's other parsed columns are pruned),
 # and only the winning version of each SCR is parsed in full: at 10M versions this halves the
@@ -94,8 +102,12 @@ SELECT scr_id, case_number, scr_type, criminal_category, subcategory, field_offi
     scr_type IN """
     + DD_TYPES_SQL
     + """ AS is_dd,
-    CASE WHEN approved_d IS NOT NULL THEN fiscal_year(approved_d) END AS fiscal_year,
-    CASE WHEN approved_d IS NOT NULL THEN fiscal_quarter(approved_d) END AS fiscal_quarter
+    CASE WHEN """
+    + IN_PROGRAM_SQL
+    + """ THEN fiscal_year(approved_d) END AS fiscal_year,
+    CASE WHEN """
+    + IN_PROGRAM_SQL
+    + """ THEN fiscal_quarter(approved_d) END AS fiscal_quarter
 FROM cur
 """
 )

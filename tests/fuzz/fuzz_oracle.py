@@ -45,6 +45,7 @@ SCR_TYPES = ("INITIAL", "DISRUPTION", "DISMANTLEMENT")
 DD_TYPES = ("DISRUPTION", "DISMANTLEMENT")
 STATUSES = ("APPROVED", "PENDING", "RETURNED", "REJECTED", "WITHDRAWN")
 CHECKBOX_FROM = dt.datetime(2023, 7, 18)  # tco_involvement required from this day (Eastern)
+PROGRAM_START = dt.date(2010, 10, 1)  # FY2011, the SCR program's first fiscal year
 EASTERN = ZoneInfo("America/New_York")
 WHITESPACE = " \t\n\r\x0b\x0c"  # ASCII whitespace, trimmed from both ends of every value
 MAX_ID = 40
@@ -180,13 +181,17 @@ def error_rules(row: dict[str, str], future_after: dt.datetime | None) -> set[st
         bad.add("scr.approved_date.only_when_approved")
     if approved and submitted and approved < submitted:
         bad.add("scr.approved_date.after_submitted")
+    if approved and approved < PROGRAM_START:  # CONTRACT turn 4: keys begin at FY2011-Q1
+        bad.add("scr.approved_date.before_program")
     if v["tco_involvement"] is not None and v["tco_involvement"] not in ("Y", "N"):
         bad.add("scr.tco_involvement.enum")
     if created is not None and created >= CHECKBOX_FROM and v["tco_involvement"] is None:
         bad.add("scr.tco_involvement.required_from_2023_07_18")
     if v["subject_count"] is not None:
-        if not _INTEGER.fullmatch(v["subject_count"]):
+        if not re.fullmatch(r"-?[0-9]+", v["subject_count"]):
             bad.add("scr.subject_count.integer")
+        elif not _INTEGER.fullmatch(v["subject_count"]):  # more than 18 digits
+            bad.add("scr.subject_count.range")
         elif int(v["subject_count"]) < 1:
             bad.add("scr.subject_count.min")
     if v["countries"] is not None and not (

@@ -111,7 +111,7 @@ MISTAKES = (
     "scr_id", "case_number", "scr_type", "criminal_category", "field_office", "status",
     "created_at", "submitted_date", "submitted_before_created", "approved_missing",
     "approved_extra", "approved_before_submitted", "approved_format", "approved_future",
-    "tco_involvement", "checkbox_missing", "subject_count", "countries", "last_modified_at",
+    "approved_out_of_range", "tco_involvement", "checkbox_missing", "subject_count", "countries", "last_modified_at",
 )  # fmt: skip
 BAD = {
     "scr_id": ("", "   ", "S" * 41),
@@ -131,8 +131,10 @@ BAD = {
     ),  # fmt: skip
     "submitted_date": ("", "2024-02-30", "03/04/2024", "2099-01-01"),
     "approved_format": ("2024-13-01", "01/02/2024", "2024-1-5"),
+    # typos a refresh must take as findings (issue 28): no partition, never a stopped refresh
+    "approved_out_of_range": ("9999-12-31", "0001-01-03", "1999-01-03", "2010-09-30"),
     "tco_involvement": ("Yes", "y", "TRUE"),
-    "subject_count": ("0", "-1", "2.5", "many", "+3"),
+    "subject_count": ("0", "-1", "2.5", "many", "+3", "1" + "0" * 30),
     "countries": ("USA", "us;mx", "US;;MX", "XX", "US, MX", ";"),
     "last_modified_at": (
         "",
@@ -201,7 +203,7 @@ def scr_rows(draw) -> tuple[dict[str, str], bool]:
     if draw(st.integers(0, 9)) < 9:
         return row, False
     mistake = draw(st.sampled_from(MISTAKES))
-    if mistake in ("approved_format", "approved_future"):
+    if mistake in ("approved_format", "approved_future", "approved_out_of_range"):
         row["status"] = "APPROVED"
         row["approved_date"] = draw(st.sampled_from(BAD.get(mistake, ("2031-01-01",))))
     elif mistake in BAD:

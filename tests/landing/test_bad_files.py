@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from support.extracts import SCR_COLUMNS, valid_row, write_csv
-from support.project import output_hashes, run_cli, table_counts, use_env
+from support.project import output_hashes, query, run_cli, table_counts, use_env
 
 GOOD_NEW = "scr_extract_2024-06-01.csv"
 
@@ -52,6 +52,7 @@ def _cases(tmp: Path) -> dict[str, tuple[str, bytes, list[str]]]:
     no_status_pq = tmp / "no_status.parquet"
     pq.write_table(pa.Table.from_pylist([_row()]).drop(["status"]), no_status_pq)
     dup = SCR_COLUMNS + ["status"]
+    quoted = _csv_text([_row(), _row("BAD-5") | {"subcategory": '"Fentanyl, heroin"'}])
     return {
         "missing required column": (
             "scr_extract_2024-05-01.csv",
@@ -114,7 +115,43 @@ def _cases(tmp: Path) -> dict[str, tuple[str, bytes, list[str]]]:
         "unterminated quote": (
             "scr_extract_2024-05-01.csv",
             (base + 'BAD-4,"CASE-4,INITIAL\r\n').encode(),
-            ["CSV"],
+            ["looks truncated", "data row 2", "unterminated quote"],
+        ),
+        # a transfer cut mid-record (issue 28): refused as truncated, naming the row
+        "truncated: last record short, no final newline": (
+            "scr_extract_2024-05-01.csv",
+            base.encode()[:-40],
+            ["looks truncated", "last record (data row 1)", "of the header's 14 fields"],
+        ),
+        "truncated: cut inside a quoted field": (
+            "scr_extract_2024-05-01.csv",
+            quoted[: quoted.index('"Fentanyl') + 5].encode(),  # ends with: "Fent
+            ["looks truncated", "data row 2", "never closes"],
+        ),
+        "ragged row in the middle": (
+            "scr_extract_2024-05-01.csv",
+            (base + "X,Y\r\n" + _csv_text([_row("BAD-6")]).splitlines()[1] + "\r\n").encode(),
+            ["ragged CSV", "data row 2 has 2 fields", "the header has 14"],
+        ),
+        "CR-only line endings": (
+            "scr_extract_2024-05-01.csv",
+            base.replace("\r\n", "\r").encode(),
+            ["line endings are CR only", "save as LF or CRLF"],
+        ),
+        "NUL in the header": (
+            "scr_extract_2024-05-01.csv",
+            base.replace("scr_id", "scr_id\x00", 1).encode(),
+            ["NUL character", "column 1", "'scr_id\\x00'"],
+        ),
+        "a million header columns": (
+            "scr_extract_2024-05-01.csv",
+            (",".join(f"c{i}" for i in range(1_000_000)) + "\r\n").encode(),
+            ["1,000 (SCR_CSV_MAX_COLUMNS)", "raise SCR_CSV_MAX_COLUMNS"],
+        ),
+        "name with a newline": (
+            "notes\n2024.txt",
+            b"call Bob\n",
+            ["matches no extract type"],
         ),
     }
 
@@ -130,6 +167,7 @@ SUBPROCESS_KINDS = [
     "corrupt Parquet data pages",
     "name matches no extract type",
     "duplicate header column",
+    "truncated: last record short, no final newline",  # issue 28: a transfer cut mid-record
 ]
 
 
@@ -184,7 +222,8 @@ def _assert_one_message(code: int, stderr: str, name: str, words: list[str]) -> 
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
     assert "Traceback" not in stderr
-    assert lines[0].startswith(f"error: {name}: "), lines[0]
+    shown = name if name.isprintable() else repr(name)  # a newline is printed as \n
+    assert lines[0].startswith(f"error: {shown}: "), lines[0]
     for word in words:
         assert word in lines[0], lines[0]
     assert "again" in lines[0]  # tells the operator what to do next
@@ -250,3 +289,234 @@ def test_operator_removes_the_file_and_refreshes(results, monkeypatch):
     assert exc.value.code == 0
     counts = table_counts(root / "warehouse.duckdb")
     assert counts["raw_scr_versions"] == 4 and counts["ingested_files"] == 2
+
+
+# --- issue 28: files around the extract, names, limits, and the second reader ---------------
+def _refresh_after(results, tmp_path, monkeypatch, capsys, setup):
+    """After the good refresh: a valid new file, then ``setup(landing)``, then a refresh.
+    Returns (exit code, stderr, project root, snapshot before)."""
+    from pipelines.cli.main import main
+
+    base, _, _ = results
+    root = tmp_path / "case"
+    shutil.copytree(base, root)
+    use_env(monkeypatch, root)
+    write_csv(root / "landing" / GOOD_NEW, [valid_row("NEW-1")])
+    setup(root / "landing")
+    before = _snapshot(root)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["refresh"])
+    return exc.value.code, capsys.readouterr().err, root, before
+
+
+def _refused(results, tmp_path, monkeypatch, capsys, setup, name: str, words: list[str]):
+    code, err, root, before = _refresh_after(results, tmp_path, monkeypatch, capsys, setup)
+    _assert_one_message(code, err, name, words)
+    assert _snapshot(root) == before  # nothing ingested, nothing published
+    return err
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_an_extract_whose_control_file_does_not_match_is_refused(
+    results, tmp_path, monkeypatch, capsys
+):
+    def setup(landing: Path) -> None:
+        write_csv(landing / "scr_extract_2024-05-01.csv", [valid_row("CTL-1")])
+        (landing / "scr_extract_2024-05-01.csv.sha256").write_text(
+            "0" * 64 + "  scr_extract_2024-05-01.csv\n"
+        )
+
+    _refused(results, tmp_path, monkeypatch, capsys, setup, "scr_extract_2024-05-01.csv",
+             ["do not match scr_extract_2024-05-01.csv.sha256", "incomplete or altered"])  # fmt: skip
+
+
+def test_a_control_file_that_is_no_sha256sum_line_is_named(results, tmp_path, monkeypatch, capsys):
+    def setup(landing: Path) -> None:
+        write_csv(landing / "scr_extract_2024-05-01.csv", [valid_row("CTL-1")])
+        (landing / "scr_extract_2024-05-01.csv.sha256").write_text("checked by Bob\n")
+
+    _refused(results, tmp_path, monkeypatch, capsys, setup, "scr_extract_2024-05-01.csv.sha256",
+             ["not a sha256sum line"])  # fmt: skip
+
+
+def test_a_matching_control_file_lets_the_extract_in_and_is_not_data(
+    results, tmp_path, monkeypatch, capsys
+):
+    """sha256sum's own output (``<hex>  <name>``, or ``<hex> *<name>`` in binary mode); the
+    control files are neither ingested nor reported as unknown names."""
+
+    def setup(landing: Path) -> None:
+        write_csv(landing / "scr_extract_2024-05-01.csv", [valid_row("CTL-1")])
+        for name, mode in (("scr_extract_2024-05-01.csv", " "), (GOOD_NEW, "*")):
+            (landing / f"{name}.sha256").write_text(f"{_sha256(landing / name)} {mode}{name}\n")
+        (landing / "old").mkdir()  # a folder not named like an extract is left alone
+
+    code, err, root, _ = _refresh_after(results, tmp_path, monkeypatch, capsys, setup)
+    assert code == 0, err
+    names = {
+        r[0] for r in query(root / "warehouse.duckdb", "SELECT source_file FROM ingested_files")
+    }
+    assert names == {"scr_extract_2024-02-01.csv", GOOD_NEW, "scr_extract_2024-05-01.csv"}
+
+
+def test_a_fifo_named_like_an_extract_is_reported(results, tmp_path, monkeypatch, capsys):
+    import os
+
+    name = "scr_extract_2024-05-01.csv"
+    _refused(results, tmp_path, monkeypatch, capsys, lambda d: os.mkfifo(d / name), name,
+             ["is a FIFO (named pipe), not a regular file"])  # fmt: skip
+
+
+def test_a_directory_named_like_an_extract_is_reported(results, tmp_path, monkeypatch, capsys):
+    name = "scr_extract_2024-05-01.parquet"
+    _refused(results, tmp_path, monkeypatch, capsys, lambda d: (d / name).mkdir(), name,
+             ["is a directory, not a regular file"])  # fmt: skip
+
+
+def test_a_file_name_that_is_not_utf8_is_named_not_its_content(
+    results, tmp_path, monkeypatch, capsys
+):
+    import os
+
+    name = os.fsdecode(b"scr_extract_2024-05-01_Bogot\xe1.csv")  # latin-1 bytes in the name
+    err = _refresh_after(
+        results, tmp_path, monkeypatch, capsys,
+        lambda d: write_csv(d / name, [valid_row("NAME-1")]),
+    )[1]  # fmt: skip
+    assert err == (
+        "error: 'scr_extract_2024-05-01_Bogot\\xe1.csv': the file NAME is not UTF-8 text (its "
+        "content was not read). Rename the file using UTF-8 characters only, then run "
+        "`scr-pipeline refresh` again.\n"
+    )
+
+
+def _write_big_field(path: Path, size: int) -> None:
+    """Header, one valid row, then a row whose subcategory has ``size`` characters (streamed:
+    the test never holds the field in memory)."""
+    row = _row("BIG-1")
+    head = ",".join(row[c] for c in SCR_COLUMNS[: SCR_COLUMNS.index("subcategory")])
+    tail = ",".join(row[c] for c in SCR_COLUMNS[SCR_COLUMNS.index("subcategory") + 1 :])
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(_csv_text([_row("OK-1")]))
+        fh.write(head + ",")
+        chunk = "x" * (1 << 20)
+        for _ in range(size >> 20):
+            fh.write(chunk)
+        fh.write("x" * (size % (1 << 20)) + "," + tail + "\r\n")
+
+
+def test_a_60_mb_field_is_refused_by_name_not_dropped(results, tmp_path, monkeypatch, capsys):
+    """Before: ``1 new file(s), 0 rows read``, validated, exit 0 (DuckDB returned no row)."""
+    name = "scr_extract_2024-05-01.csv"
+    _refused(results, tmp_path, monkeypatch, capsys,
+             lambda d: _write_big_field(d / name, 60 << 20), name,
+             ["data row 2 has a field longer than the limit of 33,554,432 characters",
+              "raise SCR_CSV_MAX_FIELD_CHARS"])  # fmt: skip
+
+
+def test_a_field_at_the_limit_is_read_whole_and_one_past_it_is_refused(
+    results, tmp_path, monkeypatch, capsys
+):
+    name = "scr_extract_2024-05-01.csv"
+    monkeypatch.setenv(
+        "SCR_CSV_MAX_FIELD_CHARS", str(3 << 20)
+    )  # 3 MiB: DuckDB's default refused it
+    code, err, root, _ = _refresh_after(
+        results, tmp_path, monkeypatch, capsys, lambda d: _write_big_field(d / name, 3 << 20)
+    )
+    assert code == 0, err
+    assert query(
+        root / "warehouse.duckdb",
+        "SELECT scr_id, length(subcategory) FROM raw_scr_versions WHERE source_file = ? "
+        "ORDER BY source_row",
+        [name],
+    ) == [("OK-1", 0), ("BIG-1", 3 << 20)]
+    assert query(
+        root / "warehouse.duckdb",
+        "SELECT records_in_file, rows_read FROM ingested_files WHERE source_file = ?",
+        [name],
+    ) == [(2, 2)]
+    (root / "landing" / name).unlink()
+    _write_big_field(root / "landing" / "scr_extract_2024-05-02.csv", (3 << 20) + 1)
+    capsys.readouterr()
+    from pipelines.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["refresh"])
+    _assert_one_message(exc.value.code, capsys.readouterr().err, "scr_extract_2024-05-02.csv",
+                        ["data row 2", "limit of 3,145,728 characters"])  # fmt: skip
+
+
+def test_a_record_the_loading_reader_skips_refuses_the_file(results, tmp_path, monkeypatch, capsys):
+    """The second reader's count against the rows stored: a reader that drops a record without
+    an error (DuckDB did, for a 60 MB line) cannot slip it past ingest."""
+    import assets.landing.ingest as ingest
+    from assets.landing.csv_records import records_in_file
+
+    monkeypatch.setattr(ingest, "records_in_file", lambda *a: records_in_file(*a) + 1)
+    _refused(results, tmp_path, monkeypatch, capsys, lambda d: None, GOOD_NEW,
+             ["1 rows were read but the file holds 2 records", "second reader"])  # fmt: skip
+
+
+def _zip_bomb(path: Path, mib: int) -> None:
+    """A workbook part of ``mib`` MiB of repeated sheet XML, deflated to a few MB on disk."""
+    import zipfile
+
+    row = '<row><c t="inlineStr"><is><t>CASE-1</t></is></c></row>'
+    chunk = (row * ((1 << 20) // len(row))).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
+            for _ in range(mib):
+                fh.write(chunk)
+
+
+def test_a_workbook_zip_bomb_is_refused_from_its_declared_size(
+    results, tmp_path, monkeypatch, capsys
+):
+    """640 MiB of sheet XML in about 4 MB: refused before anything inflates (before: 2,000,000
+    rows read and still running at 120 s for a 2 GB one)."""
+    name = "case_reviews_2024-05-01.xlsx"
+    _refused(results, tmp_path, monkeypatch, capsys, lambda d: _zip_bomb(d / name, 640), name,
+             ["expands to 67", "beyond the limit of 536,870,912 (SCR_XLSX_MAX_BYTES)",
+              "raise SCR_XLSX_MAX_BYTES"])  # fmt: skip
+
+
+def test_a_workbook_with_more_rows_than_the_limit_is_refused(
+    results, tmp_path, monkeypatch, capsys
+):
+    import openpyxl
+
+    name = "case_reviews_2024-05-01.xlsx"
+
+    def setup(landing: Path) -> None:
+        book = openpyxl.Workbook()
+        book.active.title = "reviews"
+        book.active.append(["case_number", "reviewed_on"])
+        for i in range(5):
+            book.active.append([f"CASE-{i}", "2024-05-01"])
+        book.save(landing / name)
+
+    monkeypatch.setenv("SCR_XLSX_MAX_ROWS", "4")
+    _refused(results, tmp_path, monkeypatch, capsys, setup, name,
+             ["sheet 'reviews' has 6 rows, beyond the limit of 4 (SCR_XLSX_MAX_ROWS)"])  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["many", "0", "-5", "1.5"])
+def test_a_limit_that_is_no_whole_number_stops_with_one_line(text, monkeypatch):
+    from assets._shared.errors import PipelineError
+    from assets._shared.settings import csv_max_columns, csv_max_field_chars
+
+    monkeypatch.setenv("SCR_CSV_MAX_COLUMNS", text)
+    with pytest.raises(PipelineError) as err:
+        csv_max_columns()
+    assert str(err.value) == (
+        f"SCR_CSV_MAX_COLUMNS={text!r}: set it to a whole number, 1 or more (default 1000)"
+    )
+    monkeypatch.setenv("SCR_CSV_MAX_FIELD_CHARS", "67_108_864")
+    assert csv_max_field_chars() == 64 << 20

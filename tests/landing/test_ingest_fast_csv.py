@@ -81,7 +81,22 @@ def test_duckdb_and_pyarrow_paths_agree(case, tmp_path, monkeypatch):
     assert fast == slow
     refused = case in ("ragged", "not_utf8", "missing_required_column")
     assert (fast[0] == "refused") == refused
-    # DuckDB read every accepted file itself; only the files it refused went to pyarrow
-    assert fell_back == (case == "ragged")  # bad UTF-8 is caught by the header check
+    # DuckDB read every accepted file itself; a ragged row is refused by the second reader's
+    # record count (assets/landing/csv_records.py) before either reader, bad UTF-8 by the header
+    assert not fell_back
     if refused:
         assert fast[2] == [(0,)]  # all or nothing: the good file was not kept either
+
+
+def test_a_file_duckdb_refuses_is_read_by_pyarrow_to_the_same_rows(tmp_path, monkeypatch):
+    """The fallback: DuckDB made to refuse every line (a 16-byte ``max_line_size``), pyarrow
+    reads the same rows, and they equal the second reader's count."""
+    data = CASES["quoted_newline_comma_quote"]
+    expected, _ = _ingest(tmp_path / "duckdb", data, True, monkeypatch)
+    monkeypatch.setattr(ingest, "duckdb_max_line_size", lambda: 16)
+    got, fell_back = _ingest(tmp_path / "fallback", data, True, monkeypatch)
+    assert fell_back and got == expected
+    assert got[1] == [
+        ("scr_extract_a.csv", 1, []),
+        ("scr_extract_b.csv", 2, []),
+    ]

@@ -60,7 +60,7 @@ def test_ui_and_daemon_end_to_end(server) -> None:
     graph = defs.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.materializable_asset_keys} <= set(nodes)
     assert nodes["quarterly_measures"]["isPartitioned"]
-    # every fiscal-quarter key of the definition (FY2000-Q1 .. FY2100-Q4), the fixture's
+    # every fiscal-quarter key of the definition (FY2011-Q1 .. the current FY + 1), the fixture's
     # quarters materialized and no other (docs/REFERENCE.md: a quarter with no SCR shows as
     # never materialized)
     assert nodes["quarterly_measures"]["partitionKeys"] == FISCAL_QUARTERS.get_partition_keys()

@@ -432,7 +432,8 @@ def test_plan_outputs_paths_and_fingerprints(con):
     )
     columns = (
         '"file_id", "extract_type", "source_file", "content_sha256", "size_bytes", "rows_read", '
-        '"extra_columns", "ingested_at", "run_id", "validated_rules", "current_built", "state", '
+        '"extra_columns", "ingested_at", "run_id", "validated_rules", "current_built", '
+        '"records_in_file", "state", '
         '"landed_seq", "removed_at", "state_changed_at", "state_reason"'
     )  # every column but mtime_ns
     assert plan.fingerprints["input:ingested_files"] == P.query_fingerprint(

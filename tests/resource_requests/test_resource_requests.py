@@ -346,6 +346,10 @@ GOOD = _rr("G1", "2021", "10.50", "1", f"{CY};{IT}", "Y", "2020-01-31")
         ({"submitted_date": ""}, {"rr.submitted_date.required"}),
         ({"submitted_date": "01/31/2020"}, {"rr.submitted_date.format"}),
         ({"submitted_date": "2020-02-30"}, {"rr.submitted_date.format"}),
+        # a NUL in a free-text value: a warning of its own (issue 28)
+        ({"request_id": "G\x001"}, {"rr.request_id.nul"}),
+        ({"program_office": "HSI\x00"}, {"rr.program_office.nul"}),
+        ({"title": "Analysts\x00"}, {"rr.title.nul"}),
     ],
 )
 def test_each_rule(change: dict, broken: set[str]) -> None:
@@ -360,9 +364,10 @@ def test_duplicate_id_in_one_file_breaks_both_rows_but_not_across_files() -> Non
 
 def test_every_catalogued_rule_is_exercised() -> None:
     catalogued = {r for r in rules() if r.startswith("rr.")}
-    # 18 error rules, rr.submitted_date.future, 9 *.whitespace warnings, the file-level header rule
-    assert len(catalogued) == 18 + 1 + 9 + 1
-    assert len(resource_request_schema().checks) == 18 + 1 + 9
+    # 18 error rules, rr.submitted_date.future, 9 *.whitespace and 3 *.nul warnings, the
+    # file-level header rule
+    assert len(catalogued) == 18 + 1 + 9 + 3 + 1
+    assert len(resource_request_schema().checks) == 18 + 1 + 9 + 3
 
 
 def _broken_rules(*files: list[dict]) -> list[set[str]]:

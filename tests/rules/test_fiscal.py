@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 from assets._shared.partitions import FISCAL_QUARTERS, covering_range
 from schemas.fiscal import (
+    PROGRAM_START,
     SQL_MACROS,
     all_quarter_keys,
     fiscal_year_quarter,
     last_closed_quarter,
+    last_fiscal_year,
     parse_quarter_key,
     quarter_bounds,
     quarter_key,
@@ -88,7 +90,7 @@ def test_quarter_bounds(fy, q, start, end):
         (dt.date(2023, 10, 1), "FY2024-Q1"),  # a reader of "2024-Q1" would say Jan 2024
         (dt.date(2023, 12, 31), "FY2024-Q1"),
         (dt.date(2024, 1, 1), "FY2024-Q2"),
-        (dt.date(1999, 10, 1), "FY2000-Q1"),
+        (dt.date(2010, 10, 1), "FY2011-Q1"),
         (dt.date(2100, 9, 30), "FY2100-Q4"),
     ],
 )
@@ -114,20 +116,38 @@ def test_keys_round_trip_and_sort_chronologically():
 
 
 def test_the_partitions_are_every_fiscal_quarter_of_the_contract_in_order():
-    """Static keys: no run registers partitions; ``FY2000-Q1`` .. ``FY2100-Q4`` (fiscal years
-    2000-2100, CONTRACT.md), chronological, so a range is a span of quarters."""
+    """Static keys: no run registers partitions; ``FY2011-Q1`` (the SCR program's first fiscal
+    year) .. the current fiscal year + 1 (CONTRACT.md, turn 4), chronological, so a range is a
+    span of quarters."""
     keys = FISCAL_QUARTERS.get_partition_keys()
     assert keys == all_quarter_keys() == sorted(keys)
+    last = fiscal_year_quarter(dt.date.today())[0] + 1
     assert (keys[0], keys[1], keys[4], keys[-1]) == (
-        "FY2000-Q1",
-        "FY2000-Q2",
-        "FY2001-Q1",
-        "FY2100-Q4",
+        "FY2011-Q1",
+        "FY2011-Q2",
+        "FY2012-Q1",
+        f"FY{last}-Q4",
     )
-    assert len(keys) == 101 * 4
+    assert len(keys) == (last - 2011 + 1) * 4
     assert [parse_quarter_key(k) for k in keys] == [
-        (fy, q) for fy in range(2000, 2101) for q in (1, 2, 3, 4)
+        (fy, q) for fy in range(2011, last + 1) for q in (1, 2, 3, 4)
     ]
+
+
+@pytest.mark.parametrize(
+    ("today", "first", "last", "count"),
+    [
+        (dt.date(2026, 12, 6), "FY2011-Q1", "FY2028-Q4", 72),  # FY2027 now: keys to FY2028
+        (dt.date(2026, 9, 30), "FY2011-Q1", "FY2027-Q4", 68),  # the last day of FY2026
+        (dt.date(2026, 10, 1), "FY2011-Q1", "FY2028-Q4", 72),  # the first day of FY2027
+        (dt.date(2010, 10, 1), "FY2011-Q1", "FY2012-Q4", 8),  # the program's first day
+    ],
+)
+def test_the_last_key_is_the_fiscal_year_after_today_s(today, first, last, count):
+    keys = all_quarter_keys(today)
+    assert (keys[0], keys[-1], len(keys)) == (first, last, count)
+    assert last_fiscal_year(today) == parse_quarter_key(last)[0]
+    assert PROGRAM_START == dt.date(2010, 10, 1) == quarter_bounds(*parse_quarter_key(first))[0]
 
 
 @pytest.mark.parametrize(

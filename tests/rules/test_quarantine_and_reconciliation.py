@@ -144,13 +144,17 @@ def test_reconciliation_per_file(refreshed):
     rec = read_output(root / "output", "ingest_reconciliation.parquet")
     cols = (
         "file",
+        "records_in_file",  # the second reader's count (assets/landing/csv_records.py)
         "rows_read",
         "rows_valid",
         "rows_quarantined",
         "rows_current",
         "rows_superseded",
     )
-    assert [tuple(r[c] for c in cols) for r in rec] == [(F1, 5, 4, 1, 4, 1), (F2, 3, 2, 1, 3, 0)]
+    assert [tuple(r[c] for c in cols) for r in rec] == [
+        (F1, 5, 5, 4, 1, 4, 1),
+        (F2, 3, 3, 2, 1, 3, 0),
+    ]
     for r in rec:
         assert len(r["content_sha256"]) == 64 and r["ingested_at"] is not None
         assert r["source_file"] == r["file"]
@@ -174,6 +178,11 @@ def _run_reconcile() -> tuple[bool, dict, dg.ExecuteInProcessResult]:
 TAMPERING = {
     "rows_read inflated": (
         "UPDATE ingested_files SET rows_read = rows_read + 1 WHERE source_file = 'scr_extract_2024-01-15.csv'",
+        {"files_not_reconciling": [F1]},
+    ),
+    "a record of the file not read": (  # what a reader that drops a record silently leaves
+        "UPDATE ingested_files SET records_in_file = records_in_file + 1 "
+        "WHERE source_file = 'scr_extract_2024-01-15.csv'",
         {"files_not_reconciling": [F1]},
     ),
     "raw row lost": (

@@ -80,6 +80,10 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         {"approved_date": "2024-01-02"},
         {"approved_date": "2024-01-03"},
     ),
+    "scr.approved_date.before_program": (  # the day before FY2011 began, then its first day
+        {"created_at": "2010-09-01", "submitted_date": "2010-09-30", "approved_date": "2010-09-30"},
+        {"created_at": "2010-09-01", "submitted_date": "2010-09-30", "approved_date": "2010-10-01"},
+    ),
     "scr.tco_involvement.enum": (
         {"tco_involvement": "Yes"},
         {"tco_involvement": "N", "countries": "US"},
@@ -97,6 +101,11 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         },
     ),
     "scr.subject_count.integer": ({"subject_count": "2.5"}, {"subject_count": "12"}),
+    "scr.subject_count.range": ({"subject_count": "1" + "0" * 30}, {"subject_count": "9" * 18}),
+    "scr.scr_id.nul": ({"scr_id": "NUL\x00ID", "case_number": "CASE-NUL"}, {"scr_id": "NUL-ID"}),
+    "scr.case_number.nul": ({"case_number": "CASE\x00N"}, {"case_number": "CASE-N"}),
+    "scr.subcategory.nul": ({"subcategory": "Fent\x00anyl"}, {"subcategory": "Fentanyl"}),
+    "scr.field_office.nul": ({"field_office": "SAC\x00X"}, {"field_office": "SAC X"}),
     "scr.subject_count.min": (
         {"subject_count": "0"},
         {"subject_count": "1", "tco_involvement": "N"},

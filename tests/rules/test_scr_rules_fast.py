@@ -153,6 +153,16 @@ CASES: list[tuple[str, dict[str, str], set[tuple[str, str | None]]]] = [
         {"submitted_date": "2023-08-02"},
         {("scr.approved_date.after_submitted", "2023-08-01")},
     ),
+    (
+        "F-APP-PROGRAM",  # the day before 2010-10-01 (FY2011 Q1, the program's first day)
+        {"created_at": "2010-09-30", "submitted_date": "2010-09-30", "approved_date": "2010-09-30"},
+        {("scr.approved_date.before_program", "2010-09-30")},
+    ),
+    (
+        "P-APP-PROGRAM",  # the program's first day passes
+        {"created_at": "2010-10-01", "submitted_date": "2010-10-01", "approved_date": "2010-10-01"},
+        set(),
+    ),
     ("F-TCO-ENUM", {"tco_involvement": "X"}, {("scr.tco_involvement.enum", "X")}),
     (
         "F-TCO-REQ",
@@ -173,8 +183,19 @@ CASES: list[tuple[str, dict[str, str], set[tuple[str, str | None]]]] = [
     (
         "F-SUBJ-19",  # 19 digits: more than a plain integer may have
         {"subject_count": "1234567890123456789"},
-        {("scr.subject_count.integer", "1234567890123456789")},
+        {("scr.subject_count.range", "1234567890123456789")},
     ),
+    (  # 10^30: out of range, not "plain digits" (issue 28)
+        "F-SUBJ-E30",
+        {"subject_count": "1" + "0" * 30},
+        {("scr.subject_count.range", "1" + "0" * 30)},
+    ),
+    ("P-SUBJ-18", {"subject_count": "9" * 18}, set()),  # the largest accepted
+    # a NUL inside a value no shape rule judges: a warning, the row is kept
+    ("N-NUL\x00ID", {}, {("scr.scr_id.nul", "N-NUL\x00ID")}),
+    ("N-NUL-CASE", {"case_number": "C\x00K"}, {("scr.case_number.nul", "C\x00K")}),
+    ("N-NUL-SUB", {"subcategory": "Fent\x00anyl"}, {("scr.subcategory.nul", "Fent\x00anyl")}),
+    ("N-NUL-FO", {"field_office": "SAC\x00"}, {("scr.field_office.nul", "SAC\x00")}),
     ("F-SUBJ-ZERO", {"subject_count": "0"}, {("scr.subject_count.min", "0")}),
     ("F-SUBJ-NEG", {"subject_count": "-2"}, {("scr.subject_count.min", "-2")}),
     ("F-CTRY-LOWER", {"countries": "us"}, {("scr.countries.format", "us")}),
@@ -276,7 +297,7 @@ def test_every_row_rule_has_a_failing_case():
 
 def test_one_batch_yields_exactly_the_findings_worked_out_by_hand():
     # built here too: a mutant that breaks the schema fails here, and mutmut records the test
-    assert len(scr_extract.scr_version_schema().checks) == 47
+    assert len(scr_extract.scr_version_schema().checks) == 53
     got = {tuple(f) for f in rules_worker.call("findings", DDL, _rows_of_cases())}
     expected = {
         (n, rule, value, sid.strip(" \t").upper() or None)
@@ -366,8 +387,8 @@ def test_schema_is_named_lax_and_checks_every_row_rule_once():
     assert (schema.name, schema.strict) == ("scr_version", False)
     names = [c.name for c in schema.checks]
     assert (
-        len(names) == len(set(names)) == 47
-    )  # the 49 scr rules less the header and the conflict rule
+        len(names) == len(set(names)) == 53
+    )  # the 55 scr rules less the header and the conflict rule
     assert "scr.tco_involvement.conflict" not in names
     assert "scr.header.normalized" not in names
 
