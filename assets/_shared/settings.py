@@ -28,11 +28,20 @@ DEFAULTS: dict[str, str] = {
     # DuckDB limits (documented in docs/REFERENCE.md); keep peak memory bounded as input grows.
     "SCR_DUCKDB_MEMORY_LIMIT": "2GB",
     "SCR_DUCKDB_THREADS": "2",
+    # Releases (docs/REFERENCE.md, "Releases"): how many published releases stay readable, and
+    # where the review worksheets people fill are written (never only inside a release).
+    "SCR_KEEP_RELEASES": "8",
+    "SCR_WORKSHEET_DIR": "data/worksheets",
 }
 # beside the warehouse: the CLI's "nothing new" stamp (pipelines/orchestration/refresh_stamp.py); every run that
 # opens the warehouse for writing removes it first (WarehouseResource.connect)
 REFRESH_STAMP_SUFFIX = ".refresh-stamp"
-NOT_PATHS = ("SCR_SETTLE_SECONDS", "SCR_DUCKDB_MEMORY_LIMIT", "SCR_DUCKDB_THREADS")
+NOT_PATHS = (
+    "SCR_SETTLE_SECONDS",
+    "SCR_DUCKDB_MEMORY_LIMIT",
+    "SCR_DUCKDB_THREADS",
+    "SCR_KEEP_RELEASES",
+)
 
 
 def value(name: str) -> str:
@@ -53,8 +62,26 @@ def apply_defaults() -> None:
 
 
 def path_from_env(name: str) -> Path:
-    """The configured path for ``name`` (or its default), made absolute."""
-    return Path(value(name)).expanduser().resolve()
+    """The configured path for ``name`` (or its default), made absolute. Its folder is resolved,
+    its last part is kept as named: ``SCR_OUTPUT_DIR`` is a symlink to the current release,
+    and publishing replaces that link (resolving it would publish into the old release)."""
+    path = Path(os.path.normpath(Path(value(name)).expanduser().absolute()))
+    return path.parent.resolve() / path.name if path.name else path
+
+
+def keep_releases() -> int:
+    """``SCR_KEEP_RELEASES`` (or its default): how many releases stay readable, 1 or more."""
+    text = value("SCR_KEEP_RELEASES")
+    try:
+        keep = int(text)
+    except ValueError:
+        keep = 0
+    if keep < 1:
+        raise PipelineError(
+            f"SCR_KEEP_RELEASES={text!r}: set it to a whole number of releases, 1 or more "
+            f"(default {DEFAULTS['SCR_KEEP_RELEASES']})"
+        )
+    return keep
 
 
 def settle_seconds() -> float:
