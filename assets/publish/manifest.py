@@ -129,13 +129,15 @@ def release_manifest(
     known: dict[str, str] | None = None,
     file_fingerprints: dict[str, str] | None = None,
     carried: dict[str, dict] | None = None,
+    repaired: frozenset[str] = frozenset(),
 ) -> dict:
     """The ``_manifest.json`` of a complete staged release (the caller writes it last) and what
     changed
     against the ``previous`` release's manifest: ``written`` (new or different sha256),
     ``removed`` (no longer published). ``known``: sha256 already checked (reused files);
     ``carried``: files kept from earlier releases (report history; path -> extra fields),
-    listed apart from the outputs the warehouse implies."""
+    listed apart from the outputs the warehouse implies; ``repaired``: files the previous
+    release had missing or changed (written again now, whatever its manifest said)."""
     carried = carried or {}
     old = (previous or {}).get("files", {})
     now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -147,7 +149,7 @@ def release_manifest(
             history[rel] = carried[rel] | {"sha256": sha, "size": size}
             continue
         prior = old.get(rel, {})
-        same = prior.get("sha256") == sha
+        same = prior.get("sha256") == sha and rel not in repaired
         if not same:
             written.append(rel)
         files[rel] = {

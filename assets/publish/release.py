@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from assets._shared.errors import unwritable
+from assets._shared.errors import UnwritablePathError, unwritable
 from assets._shared.settings import keep_releases
 from assets.audit.sample import SAMPLE_DIR, WORKSHEET_DIR
 from assets.publish.export import partition_columns, partition_path, partitions_rows
@@ -40,6 +40,7 @@ from assets.publish.releases import (
     kill_point,
     leftovers,
     link_or_copy,
+    missing_files,
     new_release_id,
     prune,
     release_dirs,
@@ -151,6 +152,11 @@ def publish(
     link, prune old releases (assets/publish/releases.py). Nothing changed: no new release."""
     keep = keep_releases() if keep is None else keep
     try:
+        if output.exists() and not output.is_symlink() and not output.is_dir():
+            raise UnwritablePathError(
+                f"{output} is a file where the output dir should be (SCR_OUTPUT_DIR); move it "
+                "away and run `scr-pipeline refresh` again"
+            )
         releases_root(output).mkdir(parents=True, exist_ok=True)
         leftovers = remove_leftovers(output)
         previous = current_dir(output)
@@ -163,16 +169,16 @@ def publish(
         stage = staging_dir(output, rid)
         stage.mkdir()
         plan, kept = stage_outputs(con, stage, reuse=previous)
-        foreign = foreign_files(previous)
+        foreign, missing = foreign_files(previous), missing_files(previous)
         carried = carry_history(previous, previous_id, stage, keep)
         summary = release_manifest(
             stage, rid, refresh_id, plan.fingerprints, previous_manifest, kept,
-            plan.partition_fingerprints, carried,
+            plan.partition_fingerprints, carried, frozenset(foreign) | frozenset(missing),
         )  # fmt: skip
         unchanged = (
             not plain
             and previous_manifest is not None
-            and not (foreign or summary["written"] or summary["removed"])
+            and not (foreign or missing or summary["written"] or summary["removed"])
             and previous_manifest.get("outputs") == plan.fingerprints
         )
         out = {"leftovers_removed": leftovers, "partitions_reused": len(kept), "kept": foreign}

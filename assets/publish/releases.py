@@ -137,6 +137,13 @@ def foreign_files(release: Path | None) -> list[str]:
     return out
 
 
+def missing_files(release: Path | None) -> list[str]:
+    """Files the release's manifest lists that are not there (deleted by hand)."""
+    manifest = (read_manifest(release) if release else None) or {"files": {}}
+    listed = manifest["files"] | manifest.get("carried", {})
+    return sorted(rel for rel in listed if not (release / rel).is_file())
+
+
 def link_or_copy(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     try:
