@@ -302,9 +302,16 @@ def published_outputs(
 
     refresh_id = context.run.tags.get("scr/refresh_id", context.run_id)
     with warehouse.connect() as con:
-        summary = publish(con, files.output, refresh_id)
-        # every output is in place: the next refresh's restatements are measured against this
-        record_publication(con, context.run_id, datetime.now(UTC).replace(tzinfo=None))
+        # every output is staged: the next refresh's restatements are measured against this
+        # release, recorded just before it is switched in
+        summary = publish(
+            con,
+            files.output,
+            refresh_id,
+            before_switch=lambda: record_publication(
+                con, context.run_id, datetime.now(UTC).replace(tzinfo=None)
+            ),
+        )
     written, removed = summary["written"], summary["removed"]
     context.log.info(
         f"published {len(written)} changed file(s), removed {len(removed)}, "

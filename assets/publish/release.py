@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -146,10 +147,16 @@ def carry_history(previous: Path | None, previous_id: str | None, stage: Path, k
 
 
 def publish(
-    con: duckdb.DuckDBPyConnection, output: Path, refresh_id: str, keep: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    output: Path,
+    refresh_id: str,
+    keep: int | None = None,
+    before_switch: Callable[[], None] = lambda: None,
 ) -> dict:
     """Stage a complete release beside ``output``, keep the files no publish wrote, switch the
-    link, prune old releases (assets/publish/releases.py). Nothing changed: no new release."""
+    link, prune old releases (assets/publish/releases.py). Nothing changed: no new release.
+    ``before_switch`` records the publication in the warehouse: a kill after it and before the
+    switch leaves the old release, which the next refresh republishes as recorded."""
     keep = keep_releases() if keep is None else keep
     try:
         if output.exists() and not output.is_symlink() and not output.is_dir():
@@ -184,12 +191,14 @@ def publish(
         out = {"leftovers_removed": leftovers, "partitions_reused": len(kept), "kept": foreign}
         if unchanged:  # the current release is what the warehouse implies: it stays
             shutil.rmtree(stage)
+            before_switch()
             return summary | out | {"release_id": previous_id, "pruned": prune(output, keep)}
         write_json_atomic(summary["manifest"], stage / MANIFEST)  # last: the release is whole
         kill_point("staged")
         release = stage.with_name(rid)
         os.rename(stage, release)
         kept_dir = keep_foreign(output, previous, previous_id, foreign)
+        before_switch()
         with deferred_interrupt():  # a Ctrl-C lands after the switch
             adopted = switch(output, release, previous_id if plain else None)
         kill_point("switched")
