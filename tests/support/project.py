@@ -31,6 +31,7 @@ def env_for(root: Path) -> dict[str, str]:
         "SCR_OUTPUT_DIR": str(root / "output"),
         "DAGSTER_HOME": str(root / "dagster_home"),
         "SCR_ARCHIVE_DIR": str(root / "archive"),
+        "SCR_WORKSHEET_DIR": str(root / "worksheets"),
         "SCR_SETTLE_SECONDS": "0",
     }
 
@@ -142,6 +143,8 @@ class Project:
         monkeypatch.setenv("SCR_OUTPUT_DIR", str(self.output))
         monkeypatch.setenv("DAGSTER_HOME", str(self.home))
         monkeypatch.setenv("SCR_ARCHIVE_DIR", str(root / "archive"))
+        monkeypatch.setenv("SCR_WORKSHEET_DIR", str(root / "worksheets"))
+        self.worksheets = root / "worksheets"
         # tests write their extracts and refresh at once: no settle wait (a module-scoped
         # project is set up before the function-scoped autouse fixture below applies)
         monkeypatch.setenv("SCR_SETTLE_SECONDS", "0")
@@ -214,7 +217,7 @@ def refresh_in_memory() -> None:
 def copy_site(refreshed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the refreshed dataset, with the environment pointing at it."""
     root = tmp_path / "site"
-    shutil.copytree(refreshed, root)
+    shutil.copytree(refreshed, root, symlinks=True)  # the output link stays a link
     use_env(monkeypatch, root)
     return root
 
