@@ -18,7 +18,7 @@ import pytest
 from support.extracts import FILE_A, FILE_B, write_csv
 from support.project import run_cli
 
-from assets.publish.manifest import MANIFEST, check_manifest, read_manifest
+from assets.publish.manifest import check_manifest, read_manifest
 
 SHEET = "review_worksheet_sample_1"
 
@@ -62,17 +62,8 @@ def test_the_contract_reads_work_on_the_current_release(published):
     assert quarters == [(2023, 4, 0), (2024, 1, 6), (2024, 2, 2)]
     assert annual == [(2023, 0), (2024, 8)]
     table = ds.dataset(out / "quarterly_measures", partitioning="hive").to_table()
-    assert (
-        sorted(
-            zip(
-                *(
-                    table.column(c).to_pylist()
-                    for c in ("fiscal_year", "fiscal_quarter", "dd_total")
-                )
-            )
-        )
-        == quarters
-    )
+    columns = (table.column(c).to_pylist() for c in ("fiscal_year", "fiscal_quarter", "dd_total"))
+    assert sorted(zip(*columns, strict=True)) == quarters
     assert pq.read_table(out / "annual_measures.parquet").num_rows == 2
     listed = read_manifest(out)["files"]
     assert files == {f for f in listed if f.endswith(".parquet")}
@@ -95,18 +86,19 @@ def test_adoption_and_a_file_nobody_published_are_said_and_kept(project):
         f"[publish] kept 1 file(s) the pipeline did not write: analyst_notes.txt (copied to {kept})"
     ) in project.messages
     assert (kept / "analyst_notes.txt").read_text() == "FY2024 Q2 looks low"
-    # saved again into the current release: kept again by the next refresh that publishes
+    # saved into the current release: a file nobody published is a difference, so the next
+    # refresh publishes a release without it, keeping it first
+    first = project.output.resolve().name
     (project.output / "analyst_notes.txt").write_text("v2")
     project.messages.clear()
     project.refresh()
-    first = project.output.resolve().name
-    assert not (project.output / "analyst_notes.txt").exists()
-    write_csv(project.landing / "scr_extract_2024-02-01.csv", FILE_B)
-    project.refresh()
-    assert [m for m in project.messages if m.startswith("[publish] kept")] == [
+    assert [m for m in project.messages if m.startswith(("[publish] kept", "[repair]"))] == [
+        "[repair] published outputs differ from the warehouse: analyst_notes.txt: not in the "
+        "manifest",
         "[publish] kept 1 file(s) the pipeline did not write: analyst_notes.txt "
-        f"(copied to {releases / '_kept' / first})"
+        f"(copied to {releases / '_kept' / first})",
     ]
+    assert not (project.output / "analyst_notes.txt").exists()
     assert (releases / "_kept" / first / "analyst_notes.txt").read_text() == "v2"
     assert project.verify() == []
 
