@@ -185,7 +185,8 @@ def publish(
         unchanged = (
             not plain
             and previous_manifest is not None
-            and not (foreign or missing or summary["written"] or summary["removed"])
+            and not (foreign or missing)
+            and summary["manifest"]["files"] == previous_manifest["files"]  # bytes, fingerprints
             and previous_manifest.get("outputs") == plan.fingerprints
         )
         out = {"leftovers_removed": leftovers, "partitions_reused": len(kept), "kept": foreign}

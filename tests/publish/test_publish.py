@@ -36,6 +36,7 @@ PART = "quarterly_measures/fiscal_year=2024/fiscal_quarter={q}/data.parquet"
 
 def _stage(root, files: dict[str, bytes]):
     shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
     for rel, content in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(content)

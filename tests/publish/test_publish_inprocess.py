@@ -667,7 +667,8 @@ def test_query_fingerprint_is_of_the_rows_not_their_order(con):
 def test_report_fingerprint_is_of_its_inputs_and_code(con):
     here = Path(report.__file__).parent
     # every module of the report folder (the trace pages included), then the templates
-    code = [here / f for f in ("__init__.py", "accuracy.py", "build.py", "charts.py", "html.py")]
+    code = [here / f for f in ("__init__.py", "accuracy.py", "build.py", "charts.py", "history.py")]
+    code += [here / "html.py"]
     code += [here / "sections.py"]
     code += [here / "trace.py", here / "templates/report.css", here / "templates/report.html"]
     parts = [P._stable(report.gather(con)), str(report.data_time(con))]

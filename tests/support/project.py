@@ -77,12 +77,15 @@ def run_cli(root: Path, *args: str, timeout: float = 300) -> subprocess.Complete
     )
 
 
+HISTORY = "report/history/"  # earlier reports each release carries: not outputs of this one
+
+
 def output_hashes(output_dir: Path) -> dict[str, str]:
-    """sha256 of every file under the output dir, by relative path."""
+    """sha256 of every file under the output dir, by relative path (carried history left out)."""
     return {
         str(p.relative_to(output_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(output_dir.rglob("*"))
-        if p.is_file()
+        if p.is_file() and not p.relative_to(output_dir).as_posix().startswith(HISTORY)
     }
 
 
@@ -186,10 +189,11 @@ class Project:
             return con.execute(sql.replace("{out}", str(self.output))).fetchall()
 
     def output_digest(self) -> dict[str, bytes]:
+        """Every file of the current release (the report's carried history left out)."""
         return {
             str(p.relative_to(self.output)): p.read_bytes()
             for p in sorted(self.output.rglob("*"))
-            if p.is_file()
+            if p.is_file() and not p.relative_to(self.output).as_posix().startswith(HISTORY)
         }
 
 
