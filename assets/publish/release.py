@@ -130,8 +130,9 @@ def carry_history(previous: Path | None, previous_id: str | None, stage: Path, k
             pages[Path(rel).stem] = (path.read_bytes(), entry.get("published_at"))
     page = report.REPORT_PATH.as_posix()
     entry = manifest.get("files", {}).get(page)
-    if previous_id and entry and sha256_file(previous / page) == entry["sha256"]:
-        text = history.as_history_page((previous / page).read_text(encoding="utf-8"))
+    path = previous / page if previous else None
+    if previous_id and entry and path.is_file() and sha256_file(path) == entry["sha256"]:
+        text = history.as_history_page(path.read_text(encoding="utf-8"))
         pages[previous_id] = (text.encode("utf-8"), manifest.get("published_at"))
     keep_ids = sorted(pages)[-(keep - 1) :] if keep > 1 else []
     carried = {}
@@ -144,6 +145,16 @@ def carry_history(previous: Path | None, previous_id: str | None, stage: Path, k
     (stage / history.INDEX).parent.mkdir(parents=True, exist_ok=True)
     (stage / history.INDEX).write_text(index, encoding="utf-8")
     return carried | {history.INDEX: {}}
+
+
+def _same(new: dict, previous: dict | None) -> bool:
+    """The staged release is the current one: every entry (bytes, partition fingerprints) and
+    every output fingerprint unchanged. Then it stays, and no release is made."""
+    return (
+        previous is not None
+        and new["files"] == previous["files"]
+        and new["outputs"] == previous.get("outputs")
+    )
 
 
 def publish(
@@ -182,16 +193,9 @@ def publish(
             stage, rid, refresh_id, plan.fingerprints, previous_manifest, kept,
             plan.partition_fingerprints, carried, frozenset(foreign) | frozenset(missing),
         )  # fmt: skip
-        unchanged = (
-            not plain
-            and previous_manifest is not None
-            and not (foreign or missing)
-            and summary["manifest"]["files"] == previous_manifest["files"]  # bytes, fingerprints
-            and previous_manifest.get("outputs") == plan.fingerprints
-        )
         out = {"leftovers_removed": leftovers, "partitions_reused": len(kept), "kept": foreign}
-        if unchanged:  # the current release is what the warehouse implies: it stays
-            shutil.rmtree(stage)
+        if not (plain or foreign or missing) and _same(summary["manifest"], previous_manifest):
+            shutil.rmtree(stage)  # the current release is what the warehouse implies: it stays
             before_switch()
             return summary | out | {"release_id": previous_id, "pruned": prune(output, keep)}
         write_json_atomic(summary["manifest"], stage / MANIFEST)  # last: the release is whole
