@@ -29,6 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("SCR_ARCHIVE_DIR", str(base / "archive"))
     os.environ["SCR_TESTS_DEFAULT_ARCHIVE"] = os.environ["SCR_ARCHIVE_DIR"]
     os.environ.setdefault("DAGSTER_HOME", str(base / "dagster_home"))
+    os.environ.setdefault("SCR_WORKSHEET_DIR", str(base / "worksheets"))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
 
 

@@ -34,6 +34,10 @@ DEFAULTS: dict[str, str] = {
     "SCR_CSV_MAX_FIELD_CHARS": "33554432",
     "SCR_XLSX_MAX_BYTES": "536870912",
     "SCR_XLSX_MAX_ROWS": "1048576",
+    # Releases (docs/REFERENCE.md, "Releases"): how many published releases stay readable, and
+    # where the review worksheets people fill are written (never only inside a release).
+    "SCR_KEEP_RELEASES": "8",
+    "SCR_WORKSHEET_DIR": "data/worksheets",
 }
 # beside the warehouse: the CLI's "nothing new" stamp (pipelines/orchestration/refresh_stamp.py); every run that
 # opens the warehouse for writing removes it first (WarehouseResource.connect)
@@ -44,7 +48,13 @@ LIMITS = (
     "SCR_XLSX_MAX_BYTES",
     "SCR_XLSX_MAX_ROWS",
 )
-NOT_PATHS = ("SCR_SETTLE_SECONDS", "SCR_DUCKDB_MEMORY_LIMIT", "SCR_DUCKDB_THREADS", *LIMITS)
+NOT_PATHS = (
+    "SCR_SETTLE_SECONDS",
+    "SCR_DUCKDB_MEMORY_LIMIT",
+    "SCR_DUCKDB_THREADS",
+    "SCR_KEEP_RELEASES",
+    *LIMITS,
+)
 
 
 def value(name: str) -> str:
@@ -65,8 +75,26 @@ def apply_defaults() -> None:
 
 
 def path_from_env(name: str) -> Path:
-    """The configured path for ``name`` (or its default), made absolute."""
-    return Path(value(name)).expanduser().resolve()
+    """The configured path for ``name`` (or its default), made absolute. Its folder is resolved,
+    its last part is kept as named: ``SCR_OUTPUT_DIR`` is a symlink to the current release,
+    and publishing replaces that link (resolving it would publish into the old release)."""
+    path = Path(os.path.normpath(Path(value(name)).expanduser().absolute()))
+    return path.parent.resolve() / path.name if path.name else path
+
+
+def keep_releases() -> int:
+    """``SCR_KEEP_RELEASES`` (or its default): how many releases stay readable, 1 or more."""
+    text = value("SCR_KEEP_RELEASES")
+    try:
+        keep = int(text)
+    except ValueError:
+        keep = 0
+    if keep < 1:
+        raise PipelineError(
+            f"SCR_KEEP_RELEASES={text!r}: set it to a whole number of releases, 1 or more "
+            f"(default {DEFAULTS['SCR_KEEP_RELEASES']})"
+        )
+    return keep
 
 
 def settle_seconds() -> float:

@@ -27,6 +27,7 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
+from assets._shared import settings
 from assets._shared.errors import PipelineError
 from assets._shared.metadata import OWNERS
 from assets._shared.resources import WRITER_TAG, FilesResource, WarehouseResource
@@ -39,7 +40,7 @@ from assets.audit.stratified_sample import (
 from schemas.spreadsheet_text import protect
 
 SAMPLE_DIR = "audit_sample"
-WORKSHEET_DIR = "_worksheets"  # '_' prefix: pyarrow.dataset and parquet globs skip it
+WORKSHEET_DIR = "_worksheets"  # '_' prefix: pyarrow.dataset skips it; read-only copies
 REVIEW_COLUMNS = (
     "reviewed_on",
     "association_of_individuals",
@@ -255,8 +256,33 @@ def worksheet_files(con: duckdb.DuckDBPyConnection, sample_id: int) -> dict[str,
     }
 
 
+def save_worksheets(con: duckdb.DuckDBPyConnection, sample_id: int, folder: Path) -> dict:
+    """Write the sample's worksheets (CSV, .xlsx) where people fill them (SCR_WORKSHEET_DIR),
+    never over an existing file: a name already taken by other bytes (a filled worksheet, a
+    rebuilt warehouse's sample 1) gets the first free ``-2``, ``-3``... suffix; the same bytes
+    again are left as they are. Returns the paths, as ``sample_paths`` names them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = {}
+    for rel, content in worksheet_files(con, sample_id).items():
+        name = Path(rel)
+        for n in range(1, 1000):
+            target = folder / (name.name if n == 1 else f"{name.stem}-{n}{name.suffix}")
+            try:
+                with open(target, "xb") as fh:  # exclusive: never replaces a file
+                    fh.write(content)
+                break
+            except FileExistsError:
+                if target.is_file() and target.read_bytes() == content:
+                    break
+        else:
+            raise PipelineError(f"{folder}: no free name for {name.name}; tidy the folder")
+        saved["worksheet" if name.suffix == ".csv" else "worksheet_xlsx"] = str(target)
+    return saved
+
+
 def sample_paths(output: Path, sample_id: int) -> dict:
-    """Where a sample is published (by assets/publish/outputs.py, after the draw)."""
+    """Where a sample is published (by assets/publish/outputs.py, after the draw; the
+    worksheets there are read-only copies of the ones ``save_worksheets`` writes)."""
     root = output / SAMPLE_DIR
     worksheet = root / WORKSHEET_DIR / f"review_worksheet_sample_{sample_id}"
     return {
@@ -295,6 +321,10 @@ def draw_audit_sample(
                 con, config.fiscal_years, config.size, config.seed, context.run_id
             )
         summary |= sample_paths(files.output, summary["sample_id"])
+        # the ones to fill: where people work, never only inside a release (read-only there)
+        summary |= save_worksheets(
+            con, summary["sample_id"], settings.path_from_env("SCR_WORKSHEET_DIR")
+        )
     context.log.info(
         f"sample {summary['sample_id']}: {summary['sample_size']:,} of {summary['population']:,} "
         f"cases ({summary['fiscal_years']}, seed {summary['seed']}); worksheet {summary['worksheet']}"

@@ -1,8 +1,7 @@
-"""The output dir as a set of files: staged commit, ``_manifest.json``, and comparisons.
+"""A release as a set of files: ``_manifest.json``, its checks, and comparisons.
 
-Why: the published measure must change only as a whole step after every blocking check, be
-checkable file by file (sha256 in a manifest written last), and be comparable with a rebuild
-from the archive. These functions touch only the file system (no Dagster, no warehouse), so the
+Why: the published measure must be checkable file by file (sha256 in a manifest written last
+into each release, assets/publish/releases.py) and comparable with a rebuild from the archive. These functions touch only the file system (no Dagster, no warehouse), so the
 refresh, ``scr-pipeline verify`` and tests share them.
 """
 
@@ -20,11 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-
-import duckdb
-import pyarrow.parquet as pq
-
-from assets._shared.errors import UnwritablePathError
 
 MANIFEST = "_manifest.json"
 STAGING_PREFIX = ".staging-"
@@ -65,7 +59,7 @@ def check_manifest(output: Path) -> list[str]:
     manifest = read_manifest(output)
     if manifest is None:
         return [f"{MANIFEST}: missing or unreadable"]
-    listed = manifest["files"]
+    listed = manifest["files"] | manifest.get("carried", {})
     problems = []
     for rel, entry in sorted(listed.items()):
         path = output / rel
@@ -81,19 +75,9 @@ def check_manifest(output: Path) -> list[str]:
     return problems
 
 
-def _writable_dirs(target: Path, output: Path) -> None:
-    """mkdir -p ``target``'s parents, naming a file that sits where a directory should be."""
-    for parent in reversed([p for p in target.parents if p == output or output in p.parents]):
-        if parent.exists() and not parent.is_dir():
-            raise UnwritablePathError(
-                f"{parent} is a file where the output needs a directory; move it away and run "
-                "`scr-pipeline refresh` again"
-            )
-    target.parent.mkdir(parents=True, exist_ok=True)
-
-
 def remove_leftovers(output: Path) -> list[str]:
-    """Staging dirs and ``*.tmp`` files a killed refresh left behind; removed, names returned."""
+    """Staging dirs and ``*.tmp`` files a killed refresh left inside a plain output dir (the
+    layout before releases, adopted by the next publish); removed, names returned."""
     removed = []
     if not output.is_dir():
         return removed
@@ -124,17 +108,6 @@ def deferred_interrupt() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def staging_dir(output: Path, refresh_id: str) -> Path:
-    """Hidden, inside the output dir: same file system, so every move into place is a rename."""
-    return output / f"{STAGING_PREFIX}{refresh_id}"
-
-
-def _prune_empty_dirs(output: Path) -> None:
-    for d in sorted((p for p in output.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        if not any(d.iterdir()):
-            d.rmdir()
-
-
 def write_json_atomic(data: dict, target: Path) -> None:
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     try:
@@ -147,58 +120,62 @@ def write_json_atomic(data: dict, target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def commit_staged(
+def release_manifest(
     stage: Path,
-    output: Path,
+    release_id: str,
     refresh_id: str,
     fingerprints: dict,
-    kept: set[str] = frozenset(),
+    previous: dict | None,
+    known: dict[str, str] | None = None,
     file_fingerprints: dict[str, str] | None = None,
+    carried: dict[str, dict] | None = None,
+    repaired: frozenset[str] = frozenset(),
 ) -> dict:
-    """Move each staged file that differs (by sha256) from the published one into place, remove
-    published files neither staged nor ``kept`` (published ones reused as they are), then write
-    the manifest (last) and drop the stage. ``file_fingerprints`` go into the files' entries."""
-    output.mkdir(parents=True, exist_ok=True)
-    old = (read_manifest(output) or {}).get("files", {})
+    """The ``_manifest.json`` of a complete staged release (the caller writes it last) and what
+    changed
+    against the ``previous`` release's manifest: ``written`` (new or different sha256),
+    ``removed`` (no longer published). ``known``: sha256 already checked (reused files);
+    ``carried``: files kept from earlier releases (report history; path -> extra fields),
+    listed apart from the outputs the warehouse implies; ``repaired``: files the previous
+    release had missing or changed (written again now, whatever its manifest said)."""
+    carried = carried or {}
+    old = (previous or {}).get("files", {})
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    staged = list_files(stage)
-    files, written = {rel: old[rel] for rel in sorted(kept)}, []
-    for rel in staged:
-        src, target = stage / rel, output / rel
-        sha = sha256_file(src)
-        if not (target.is_file() and sha256_file(target) == sha):
-            _writable_dirs(target, output)
-            with open(src, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(src, target)
-            written.append(rel)
+    files, history, written = {}, {}, []
+    for rel in list_files(stage):
+        sha = (known or {}).get(rel) or sha256_file(stage / rel)
+        size = (stage / rel).stat().st_size
+        if rel in carried:
+            history[rel] = carried[rel] | {"sha256": sha, "size": size}
+            continue
         prior = old.get(rel, {})
-        keep = rel not in written and prior.get("sha256") == sha
+        same = prior.get("sha256") == sha and rel not in repaired
+        if not same:
+            written.append(rel)
         files[rel] = {
             "sha256": sha,
-            "size": target.stat().st_size,
-            "refresh_id": prior.get("refresh_id") if keep else refresh_id,
-            "written_at": prior.get("written_at") if keep else now,
+            "size": size,
+            "refresh_id": prior.get("refresh_id") if same else refresh_id,
+            "written_at": prior.get("written_at") if same else now,
         }
-    for rel, fp in (file_fingerprints or {}).items():
-        if rel in files:
-            files[rel] = files[rel] | {"fingerprint": fp}
-    shutil.rmtree(stage, ignore_errors=True)
-    removed = [rel for rel in list_files(output) if rel != MANIFEST and rel not in files]
-    for rel in removed:
-        (output / rel).unlink()
-    _prune_empty_dirs(output)
+        if (fp := (file_fingerprints or {}).get(rel)) is not None:
+            files[rel]["fingerprint"] = fp
     manifest = {
+        "release_id": release_id,
         "refresh_id": refresh_id,
         "published_at": now,
         "files": files,
+        "carried": history,
         "outputs": fingerprints,
     }
-    write_json_atomic(manifest, output / MANIFEST)
-    return {"written": written, "removed": removed, "files": len(files)}
+    removed = sorted(set(old) - set(files))
+    return {"written": written, "removed": removed, "files": len(files), "manifest": manifest}
 
 
 def _parquet_difference(a: Path, b: Path) -> str | None:
+    import duckdb  # here: the "nothing new" check imports this module and needs neither
+    import pyarrow.parquet as pq
+
     ta, tb = pq.read_table(a), pq.read_table(b)
     drop = [c for c in PROVENANCE_COLUMNS if c in ta.column_names]
     ta = ta.drop_columns(drop)
@@ -223,9 +200,13 @@ def normalized_report(text: str) -> str:
 def compare_output_dirs(published: Path, rebuilt: Path) -> list[str]:
     """Every file (partitions included) missing, extra or different; Parquet compared as tables
     without PROVENANCE_COLUMNS, HTML without time stamps, anything else byte for byte. The
-    manifest is not compared (it names refreshes); the files it lists are."""
-    a = {r for r in list_files(published) if r != MANIFEST}
-    b = {r for r in list_files(rebuilt) if r != MANIFEST}
+    manifest is not compared (it names refreshes); the files it lists are. Files carried from
+    earlier releases (the report's history) are checked against the manifest, not here."""
+    skip = {MANIFEST}
+    for root in (published, rebuilt):
+        skip |= set((read_manifest(root) or {}).get("carried", {}))
+    a = {r for r in list_files(published) if r not in skip}
+    b = {r for r in list_files(rebuilt) if r not in skip}
     diffs = [f"{r}: missing from the published output" for r in sorted(b - a)]
     diffs += [f"{r}: published but not in the rebuild" for r in sorted(a - b)]
     for rel in sorted(a & b):

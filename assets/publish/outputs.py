@@ -3,9 +3,8 @@
 Why: the published measure must change only after every blocking check of the refresh passed,
 as one step, and every refresh must repair whatever differs from what the warehouse implies.
 So no other asset writes under SCR_OUTPUT_DIR: ``published_outputs`` writes every registry entry
-into a hidden staging dir, moves the files whose sha256 differs into place, removes what should
-no longer exist and writes ``_manifest.json`` last (assets/publish/manifest.py). Adding an output is one
-entry in ``PARTITIONED_TABLES``, ``PUBLISHED_FILES`` or ``RENDERED_FILES``.
+into a new release and switches SCR_OUTPUT_DIR to it (assets/publish/release.py). Adding an
+output is one entry in ``PARTITIONED_TABLES``, ``PUBLISHED_FILES`` or ``RENDERED_FILES``.
 """
 
 import functools
@@ -21,24 +20,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from assets._shared.errors import unwritable
 from assets._shared.metadata import OWNERS, existing_tables
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.sample import SAMPLE_DIR, sample_cases, worksheet_files
 from assets.audit.stratified_sample import frame_table, strata_table
 from assets.measures.restatements import record_publication
-from assets.publish.export import findings_sql, partition_columns, partition_path, partitions_rows
-from assets.publish.manifest import (
-    MANIFEST,
-    check_manifest,
-    commit_staged,
-    deferred_interrupt,
-    read_manifest,
-    remove_leftovers,
-    sha256_file,
-    staging_dir,
-)
+from assets.publish.export import findings_sql, partition_columns, partition_path
+from assets.publish.manifest import MANIFEST, check_manifest, read_manifest
 from assets.report import build as report
+from assets.report import history
 from assets.report import trace as trace_html
 from assets.resource_requests.requests import QUARANTINED_SQL
 
@@ -75,7 +65,8 @@ def _parquet_bytes(table: pa.Table) -> bytes:
 
 
 def report_files(con: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
-    return {report.REPORT_PATH.as_posix(): report.render_page(con).encode("utf-8")}
+    page = history.with_history_link(report.render_page(con))
+    return {report.REPORT_PATH.as_posix(): page.encode("utf-8")}
 
 
 def audit_sample_files(con: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
@@ -265,7 +256,10 @@ def published_differences(output_dir: Path, con: duckdb.DuckDBPyConnection) -> l
     manifest = read_manifest(output_dir)
     if manifest is None:
         return [f"{MANIFEST}: missing or unreadable (nothing published yet, or wiped)"]
-    diffs = check_manifest(output_dir)
+    from assets.publish.release import release_differences
+
+    diffs = release_differences(output_dir)
+    diffs += check_manifest(output_dir)
     plan = plan_outputs(con)
     listed = set(manifest["files"])
     diffs += [
@@ -282,63 +276,6 @@ def published_differences(output_dir: Path, con: duckdb.DuckDBPyConnection) -> l
         if plan.fingerprints.get(name) != old.get(name)
     ]
     return diffs
-
-
-def reusable_partitions(plan: OutputPlan, output: Path) -> set[str]:
-    """Published partition files that already hold what the warehouse implies: same rows and
-    columns (fingerprint) as when written, and the file still has the manifest's sha256."""
-    listed = (read_manifest(output) or {}).get("files", {})
-    return {
-        rel
-        for rel, fp in plan.partition_fingerprints.items()
-        if (entry := listed.get(rel))
-        and entry.get("fingerprint") == fp
-        and (output / rel).is_file()
-        and sha256_file(output / rel) == entry.get("sha256")
-    }
-
-
-def stage_outputs(
-    con: duckdb.DuckDBPyConnection, stage: Path, reuse: Path | None = None
-) -> tuple[OutputPlan, set[str]]:
-    """Write every output the warehouse implies into ``stage`` (a fresh dir), except partition
-    files published in ``reuse`` that hold the same rows already; returns the plan and those."""
-    plan = plan_outputs(con, render=True)
-    kept = set() if reuse is None else reusable_partitions(plan, reuse)
-    for table, counts in plan.partition_counts.items():
-        todo = {k: n for k, n in counts.items() if partition_path(table, *k) not in kept}
-        if not todo:
-            continue
-        for (fy, q), rows in partitions_rows(con, table, todo, partition_columns(con, table)):
-            target = stage / partition_path(table, fy, q)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(rows, target, compression="zstd")
-    for name, sql in plan.queries.items():
-        target = stage / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(con.sql(sql).to_arrow_table(), target, compression="zstd")
-    for rel, content in plan.rendered.items():
-        target = stage / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-    return plan, kept
-
-
-def publish(con: duckdb.DuckDBPyConnection, output: Path, refresh_id: str, run_id: str) -> dict:
-    """Stage everything, then commit the differences; read-only dirs become one clear message."""
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        leftovers = remove_leftovers(output)
-        stage = staging_dir(output, run_id)
-        stage.mkdir()
-        plan, kept = stage_outputs(con, stage, reuse=output)
-        with deferred_interrupt():  # a Ctrl-C lands after the manifest, not between renames
-            summary = commit_staged(
-                stage, output, refresh_id, plan.fingerprints, kept, plan.partition_fingerprints
-            )
-    except PermissionError as err:
-        raise unwritable(err.filename or output, f"the output dir {output}") from None
-    return summary | {"leftovers_removed": leftovers, "partitions_reused": len(kept)}
 
 
 @dg.asset(
@@ -365,18 +302,27 @@ def publish(con: duckdb.DuckDBPyConnection, output: Path, refresh_id: str, run_i
     kinds={"parquet", "html"},
     owners=[*OWNERS, "team:oao-analysts"],
     description="Every file under SCR_OUTPUT_DIR (quarterly_measures/ and category_measures/ "
-    "hive-partitioned, the Parquet tables, report/index.html, audit samples), published last: "
-    "staged, moved into place only where the sha256 differs, stale files removed, "
-    "_manifest.json written last.",
+    "hive-partitioned, the Parquet tables, report/index.html, audit samples), published last "
+    "as one release: written whole beside it (<output>.releases/<id>/, _manifest.json last), "
+    "then SCR_OUTPUT_DIR, a symlink, is switched to it in one rename; old releases pruned.",
 )
 def published_outputs(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
 ) -> dg.MaterializeResult:
+    from assets.publish.release import publish
+
     refresh_id = context.run.tags.get("scr/refresh_id", context.run_id)
     with warehouse.connect() as con:
-        summary = publish(con, files.output, refresh_id, context.run_id)
-        # every output is in place: the next refresh's restatements are measured against this
-        record_publication(con, context.run_id, datetime.now(UTC).replace(tzinfo=None))
+        # every output is staged: the next refresh's restatements are measured against this
+        # release, recorded just before it is switched in
+        summary = publish(
+            con,
+            files.output,
+            refresh_id,
+            before_switch=lambda: record_publication(
+                con, context.run_id, datetime.now(UTC).replace(tzinfo=None)
+            ),
+        )
     written, removed = summary["written"], summary["removed"]
     context.log.info(
         f"published {len(written)} changed file(s), removed {len(removed)}, "
@@ -395,6 +341,13 @@ def published_outputs(
             "written": dg.MetadataValue.json(written[:50]),
             "removed": dg.MetadataValue.json(removed[:50]),
             "leftovers_removed": dg.MetadataValue.json(summary["leftovers_removed"]),
+            "release_id": dg.MetadataValue.text(summary["release_id"] or ""),
+            "release_dir": dg.MetadataValue.path(str(files.output.resolve())),
+            "adopted": dg.MetadataValue.text(summary.get("adopted") or ""),
+            # files no publish wrote (a person's), copied to kept_dir before the switch
+            "kept_files": dg.MetadataValue.json(summary["kept"][:50]),
+            "kept_dir": dg.MetadataValue.text(summary.get("kept_dir") or ""),
+            "releases_pruned": dg.MetadataValue.json(summary["pruned"]),
             "output_dir": dg.MetadataValue.path(str(files.output)),
             "manifest": dg.MetadataValue.path(str(files.output / MANIFEST)),
             "path": dg.MetadataValue.path(str(page)),

@@ -88,6 +88,10 @@ def cmd_draw(args: argparse.Namespace) -> int:
     print(f"  review worksheet (Excel)       {res['worksheet_xlsx']}")
     print(f"  review worksheet (CSV)         {res['worksheet']}")
     print(
+        "  (in SCR_WORKSHEET_DIR, yours to fill: never overwritten; a read-only copy is "
+        "published under audit_sample/_worksheets/)"
+    )
+    print(
         "Next: fill reviewed_on (a date, or YYYY-MM-DD), association_of_individuals and "
         "crosses_international_border (Y/N) for every case, save the worksheet in the landing dir "
         "as case_reviews_<YYYY-MM-DD>.xlsx (or .csv) and run `scr-pipeline refresh`; the "
@@ -172,8 +176,10 @@ def register(audit_sub: argparse._SubParsersAction) -> None:
             "counted (approved, valid) SCR approved in the fiscal years given. Cases are ranked "
             "by SHA-256 of '<seed>:<case_number>': the same seed and population always give the "
             "same cases. The sample is recorded in the warehouse (audit_samples, "
-            "audit_sample_cases) and exported to SCR_OUTPUT_DIR/audit_sample/ with a review "
-            "worksheet as .xlsx (Y/N drop-downs, a sheet explaining the two prongs) and as CSV. "
+            "audit_sample_cases) and exported to SCR_OUTPUT_DIR/audit_sample/; the review "
+            "worksheet to fill, as .xlsx (Y/N drop-downs, a sheet explaining the two prongs) and "
+            "as CSV, is written to SCR_WORKSHEET_DIR (default data/worksheets), never over an "
+            "existing file (a taken name gets a -2, -3 ... suffix). "
             "Needs a refreshed warehouse; waits for no refresh unless --wait. With --design "
             "stratified: the validation sample of one --fiscal-year's published count instead, "
             "its SCRs ranked within each stratum by SHA-256 of '<seed>:<scr_id>' (`audit plan "

@@ -20,6 +20,7 @@ from pipelines.cli import audit as cli_audit
 from pipelines.cli import audit_draw as cli_audit_draw
 from pipelines.cli import explain as cli_explain
 from pipelines.cli import findings as cli_findings
+from pipelines.cli import releases as cli_releases
 from pipelines.orchestration.instance import get_instance
 
 EXIT_FAILED, EXIT_BUSY, EXIT_INTERRUPTED = 1, 3, 130
@@ -187,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_audit_draw.register(cli_audit.register(sub))
     cli_findings.register(sub)
     cli_explain.register(sub)
+    cli_releases.register(sub)
     return parser
 
 

@@ -214,9 +214,28 @@ def _run_refresh(
         f"{pub.get('partitions_reused', 0)} unchanged quarter file(s) kept; "
         f"output in {path_from_env('SCR_OUTPUT_DIR')} ({time.monotonic() - t0:.1f}s)"
     )
+    _report_release(pub, progress)
     if "path" in pub:
         progress(f"[report] open {pub['path']} in a browser")
     return out
+
+
+def _report_release(pub: dict, progress: Callable[[str], None]) -> None:
+    """The release now shown, an adopted output dir, and every file kept for a person."""
+    if pub.get("adopted"):
+        progress(f"[publish] {pub['adopted']}")
+    if pub.get("release_id"):
+        pruned = len(pub.get("releases_pruned") or [])
+        progress(
+            f"[publish] release {pub['release_id']} in {pub.get('release_dir', '')}"
+            + (f"; {pruned} older release(s) removed" if pruned else "")
+        )
+    kept = pub.get("kept_files") or []
+    if kept:
+        progress(
+            f"[publish] kept {len(kept)} file(s) the pipeline did not write: {', '.join(kept)} "
+            f"(copied to {pub.get('kept_dir', '')})"
+        )
 
 
 def _report_ingest(meta: dict[str, dict], progress: Callable[[str], None]) -> None:

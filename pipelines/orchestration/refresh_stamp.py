@@ -7,7 +7,9 @@ result depends on (and, for the operator, the refresh's run ids and time); when 
 changed, the CLI says "nothing new" without a run. A run started elsewhere (the daemon, the UI)
 removes the stamp through the code it runs: every asset opens the warehouse through
 ``WarehouseResource.connect``, which removes it before writing. Dagster's own files are never
-read here. This module imports neither Dagster nor the asset code
+read here. Before "nothing new", every published file's sha256 is checked against the
+manifest (``published_content_ok``). This module imports neither Dagster nor the asset code
+beyond the file-system helpers of assets/publish/manifest.py
 (tests/orchestration/test_refresh_nothing_new.py checks it).
 """
 
@@ -96,10 +98,12 @@ def landing_listing() -> list[str]:
 
 
 def output_listing() -> list[str]:
-    """Every file under the output dir as the last publish left it (partitions, manifest and
-    any stray file included): a changed, removed or added file runs the full plan, which
-    repairs it."""
-    return _listing(path_from_env("SCR_OUTPUT_DIR"), recursive=True)
+    """The release the output link points to and every file in it as the last publish left
+    it (partitions, manifest and any stray file included): a changed, removed or added file
+    runs the full plan, which repairs it."""
+    output = path_from_env("SCR_OUTPUT_DIR")
+    link = os.readlink(output) if output.is_symlink() else "(not a link)"
+    return [f"-> {link}", *_listing(output, recursive=True)]
 
 
 def refresh_state() -> str | None:
@@ -141,10 +145,19 @@ def write_stamp(run_ids: list[str]) -> None:
 
 def unchanged_since_last_refresh() -> bool:
     """True when nothing a refresh depends on changed since the last successful one, published
-    files included, and no run opened the warehouse for writing since (read-only; else the full
-    plan runs, and repairs outputs that differ)."""
+    files included (their listing, then their content against the manifest), and no run opened
+    the warehouse for writing since (read-only; else the full plan runs, and repairs outputs
+    that differ)."""
     try:
         recorded = json.loads(stamp_path().read_text())["state"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    return recorded == refresh_state()
+    return recorded == refresh_state() and published_content_ok()
+
+
+def published_content_ok() -> bool:
+    """Every published file still has its manifest's sha256 (and no file is unlisted): size,
+    mtime and inode can be restored after an edit, the content cannot (issue 28)."""
+    from assets.publish.manifest import check_manifest  # file system only: no Dagster
+
+    return not check_manifest(path_from_env("SCR_OUTPUT_DIR"))

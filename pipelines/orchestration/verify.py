@@ -87,6 +87,8 @@ def _copy_records(con: duckdb.DuckDBPyConnection, live_warehouse: Path) -> int:
         for table in HISTORY_TABLES:
             if table in live:
                 con.execute(f"CREATE TABLE {table} AS SELECT * FROM live.{table}")
+        if "publications" in live:  # the key record_publication's INSERT OR REPLACE needs
+            con.execute("ALTER TABLE publications ADD PRIMARY KEY (refresh_id)")
         return copied
     finally:
         con.execute("DETACH live")

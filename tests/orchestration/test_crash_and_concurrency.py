@@ -86,7 +86,7 @@ def base(tmp_path_factory):
 
 
 def _copy(base_root: Path, dest: Path) -> Path:
-    shutil.copytree(base_root, dest)
+    shutil.copytree(base_root, dest, symlinks=True)  # the output link stays a link
     return dest
 
 
@@ -171,7 +171,8 @@ def _run_dbs(root: Path) -> int:
 
 
 def _staging(root: Path) -> bool:
-    return any((root / "output").glob(".staging-*"))
+    """A publish is writing its new release (beside the output link, never under it)."""
+    return any((root / "output.releases").glob(".staging-*"))
 
 
 def _assert_repaired_equals_rebuild(root: Path, tmp_path: Path) -> None:

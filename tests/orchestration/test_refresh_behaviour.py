@@ -144,7 +144,8 @@ def test_wiped_output_dir_is_republished_without_new_data(project):
     write_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
     project.refresh()
     before = project.output_digest()
-    shutil.rmtree(project.output)
+    project.output.unlink()  # the link to the current release, and every release: wiped
+    shutil.rmtree(project.root / "output.releases")
     project.refresh()
     after = project.output_digest()
     manifest = "_manifest.json"  # names the refresh that published: the one file that differs

@@ -207,3 +207,35 @@ def test_a_settle_time_that_is_not_a_number_is_one_line(tmp_path: Path, bad: str
         f"error: SCR_SETTLE_SECONDS={bad!r}: set it to a number of seconds, 0 or more "
         "(default 10)\n"
     )
+
+
+def test_a_same_size_edit_with_its_mtime_and_inode_kept_is_repaired(root: Path):
+    """Issue 28: an output rewritten in place with the same size and its mtime restored
+    matched the stamp (size, mtime, inode) and stayed published. Its sha256 no longer matches
+    the manifest: the next refresh repairs it, and "nothing new" holds only after that."""
+    import os
+
+    from assets.publish.manifest import check_manifest
+
+    path = root / "output" / "annual_measures.parquet"
+    good, st = path.read_bytes(), path.stat()
+    middle = len(good) // 2
+    with open(path, "r+b") as fh:  # in place: same inode, same size
+        fh.seek(middle)
+        fh.write(bytes([good[middle] ^ 0xFF]))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        st.st_size, st.st_mtime_ns, st.st_ino
+    )  # fmt: skip
+    out = _refresh(root)
+    assert "nothing new" not in out, out
+    assert (
+        "[repair] published outputs differ from the warehouse: annual_measures.parquet: "
+        "content differs from the manifest (sha256)" in out
+    )
+    assert "[publish] kept 1 file(s) the pipeline did not write: annual_measures.parquet" in out
+    assert path.read_bytes() == good and check_manifest(root / "output") == []
+    kept = root / "output.releases" / "_kept"
+    assert [p.read_bytes() != good for p in kept.rglob("annual_measures.parquet")] == [True]
+    assert FAST in _refresh(root)

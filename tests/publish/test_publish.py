@@ -1,4 +1,4 @@
-"""Publish last, repair always: the staged commit, ``_manifest.json``, the comparison functions
+"""Publish last, repair always: releases and ``_manifest.json``, the comparison functions
 the verify command builds on, and real refreshes that repair a tampered, stale or unwritable
 output dir.
 
@@ -20,21 +20,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.extracts import FILE_A, FILE_B, write_csv
 
-from assets._shared.errors import UnwritablePathError
 from assets.publish.manifest import (
     MANIFEST,
     check_manifest,
-    commit_staged,
     compare_output_dirs,
     read_manifest,
-    remove_leftovers,
+    release_manifest,
+    write_json_atomic,
 )
+from assets.publish.manifest import remove_leftovers as remove_plain_leftovers
+from assets.publish.releases import staging_dir, switch
 
 PART = "quarterly_measures/fiscal_year=2024/fiscal_quarter={q}/data.parquet"
 
 
 def _stage(root, files: dict[str, bytes]):
     shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
     for rel, content in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(content)
@@ -49,21 +51,32 @@ def _tree(root) -> dict[str, bytes]:
     }
 
 
-def test_commit_renames_only_what_differs_and_removes_what_is_gone(tmp_path):
+def _publish(root, out, rid: str, files: dict[str, bytes], fingerprints=None) -> dict:
+    """A release of ``files`` as the publish step makes it (file-system steps only)."""
+    stage = _stage(staging_dir(out, rid), files)
+    summary = release_manifest(
+        stage, rid, rid, fingerprints or {}, read_manifest(out) if out.exists() else None
+    )
+    write_json_atomic(summary["manifest"], stage / MANIFEST)
+    os.rename(stage, stage.with_name(rid))
+    switch(out, stage.with_name(rid))
+    return summary
+
+
+def test_a_release_lists_what_changed_against_the_previous_one(tmp_path):
     out = tmp_path / "out"
     first = {PART.format(q=1): b"q1", PART.format(q=2): b"q2", "a.parquet": b"a"}
-    commit_staged(_stage(tmp_path / "s1", first), out, "r1", {"x": "1"})
-    inode = (out / "a.parquet").stat().st_ino
+    _publish(tmp_path, out, "r1", first, {"x": "1"})
     second = {PART.format(q=1): b"q1 restated", "a.parquet": b"a"}  # Q2 emptied by a correction
-    summary = commit_staged(_stage(tmp_path / "s2", second), out, "r2", {"x": "2"})
+    summary = _publish(tmp_path, out, "r2", second, {"x": "2"})
     assert summary["written"] == [PART.format(q=1)]
     assert summary["removed"] == [PART.format(q=2)]
-    assert (out / "a.parquet").stat().st_ino == inode  # unchanged file left alone
-    assert not (out / "quarterly_measures/fiscal_year=2024/fiscal_quarter=2").exists()
+    assert os.readlink(out) == "out.releases/r2"
     assert {k: v for k, v in _tree(out).items() if k != MANIFEST} == second
-    assert not (tmp_path / "s2").exists()
+    assert {k: v for k, v in _tree(tmp_path / "out.releases/r1").items() if k != MANIFEST} == first
     manifest = read_manifest(out)
     assert manifest["outputs"] == {"x": "2"} and manifest["refresh_id"] == "r2"
+    assert manifest["release_id"] == "r2"
     assert manifest["files"]["a.parquet"]["refresh_id"] == "r1"  # written by the first
     assert manifest["files"][PART.format(q=1)]["refresh_id"] == "r2"
     assert manifest["files"][PART.format(q=1)]["size"] == len(b"q1 restated")
@@ -73,7 +86,7 @@ def test_commit_renames_only_what_differs_and_removes_what_is_gone(tmp_path):
 def test_check_manifest_names_tampered_missing_and_unlisted_files(tmp_path):
     out = tmp_path / "out"
     files = {PART.format(q=1): b"q1", PART.format(q=2): b"q2", "a.parquet": b"a"}
-    commit_staged(_stage(tmp_path / "s", files), out, "r1", {})
+    _publish(tmp_path, out, "r1", files)
     (out / PART.format(q=1)).write_bytes(b"edited")
     (out / "a.parquet").unlink()
     (out / "quarterly_measures/.data.parquet.123.tmp").write_bytes(b"half")
@@ -86,25 +99,13 @@ def test_check_manifest_names_tampered_missing_and_unlisted_files(tmp_path):
     assert check_manifest(out) == [f"{MANIFEST}: missing or unreadable"]
 
 
-def test_leftovers_of_a_killed_refresh_are_removed(tmp_path):
+def test_leftovers_in_a_plain_output_dir_are_removed(tmp_path):
+    """The layout before releases: a killed refresh's staging dir and temp files inside it."""
     out = tmp_path / "out"
     _stage(out / ".staging-abc", {"x/y.parquet": b"1"})
     _stage(out / "q", {".data.parquet.1.tmp": b"2", "data.parquet": b"3"})
-    assert remove_leftovers(out) == [".staging-abc", "q/.data.parquet.1.tmp"]
+    assert remove_plain_leftovers(out) == [".staging-abc", "q/.data.parquet.1.tmp"]
     assert _tree(out) == {"q/data.parquet": b"3"}
-
-
-def test_a_file_where_a_partition_directory_belongs_is_named(tmp_path):
-    out = tmp_path / "out"
-    blocker = out / "quarterly_measures" / "fiscal_year=2024"
-    blocker.parent.mkdir(parents=True)
-    blocker.write_text("not a directory")
-    with pytest.raises(UnwritablePathError) as err:
-        commit_staged(_stage(tmp_path / "s", {PART.format(q=1): b"q1"}), out, "r", {})
-    assert str(err.value) == (
-        f"{blocker} is a file where the output needs a directory; move it away and run "
-        "`scr-pipeline refresh` again"
-    )
 
 
 @settings(max_examples=40, derandomize=True, deadline=None)
@@ -112,11 +113,11 @@ def test_a_file_where_a_partition_directory_belongs_is_named(tmp_path):
     old=st.dictionaries(st.sampled_from(["a", "b/c", "b/d", "e/f/g"]), st.binary(max_size=3)),
     new=st.dictionaries(st.sampled_from(["a", "b/c", "b/d", "h"]), st.binary(max_size=3)),
 )
-def test_commit_makes_the_output_exactly_the_stage(tmp_path_factory, old, new):
+def test_after_a_switch_the_output_is_exactly_the_new_release(tmp_path_factory, old, new):
     root = tmp_path_factory.mktemp("prop")
     out = root / "out"
-    commit_staged(_stage(root / "s1", old), out, "r1", {})
-    commit_staged(_stage(root / "s2", new), out, "r2", {})
+    _publish(root, out, "r1", old)
+    _publish(root, out, "r2", new)
     assert {k: v for k, v in _tree(out).items() if k != MANIFEST} == new
     assert check_manifest(out) == []
 
@@ -167,6 +168,7 @@ def _published(project) -> dict[str, bytes]:
 
 def _no_temp_files(output) -> None:
     assert not [p for p in output.rglob("*") if p.name.endswith(".tmp") or ".staging-" in str(p)]
+    assert not list(output.with_name(output.name + ".releases").glob(".*"))
 
 
 def test_manifest_lists_every_published_file_and_nothing_differs(project):
@@ -218,7 +220,8 @@ def test_stale_outputs_are_republished_when_the_warehouse_differs(project):
 
 
 def test_read_only_output_dir_fails_with_one_line_then_the_next_refresh_repairs(project):
-    """Run as the CLI would (a subprocess); as root, without the capability to ignore modes."""
+    """Run as the CLI would (a subprocess); as root, without the capability to ignore modes.
+    A publish writes into the releases dir beside the output link: that one is read-only."""
     write_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
     project.refresh()
     before = project.output_digest()
@@ -226,14 +229,15 @@ def test_read_only_output_dir_fails_with_one_line_then_the_next_refresh_repairs(
     cmd = [sys.executable, "-m", "pipelines.cli.main", "refresh"]
     if os.geteuid() == 0:
         cmd = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *cmd]
-    os.chmod(project.output, 0o555)
+    releases = project.root / "output.releases"
+    os.chmod(releases, 0o555)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     finally:
-        os.chmod(project.output, 0o755)
+        os.chmod(releases, 0o755)
     assert proc.returncode == 1, proc.stderr
     (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith(f"error: cannot write {project.output}")
+    assert line.startswith(f"error: cannot write {releases}/.staging-"), line
     assert f"permission denied. Make the output dir {project.output} writable" in line
     assert "Errno" not in line and "Traceback" not in proc.stderr
     assert project.output_digest() == before

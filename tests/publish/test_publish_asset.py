@@ -52,6 +52,12 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
             "written": EVERY_FILE,
             "removed": [],
             "leftovers_removed": [],
+            "release_id": out.resolve().name,
+            "release_dir": str(out.resolve()),
+            "adopted": "",
+            "kept_files": [],
+            "kept_dir": "",
+            "releases_pruned": [],
             "output_dir": str(out),
             "manifest": str(out / "_manifest.json"),
             "path": str(page),
@@ -62,6 +68,7 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
         }
         assert (meta["charts"], meta["sections"]) == (3, 6)
         assert read_manifest(out)["refresh_id"] == "refresh-1"  # the refresh, not the run
+        first_release = meta["release_id"]
 
         with warehouse.connect() as con:
             con.execute(
@@ -72,7 +79,7 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
         (out / "quarterly_measures" / ".data.parquet.1.tmp").write_bytes(b"half")
         second = dg.materialize([published_outputs], resources=resources, instance=instance)
         meta = _metadata(second)
-        assert {k: meta[k] for k in list(meta)[:8]} == {
+        assert {k: meta[k] for k in list(meta)[:12]} == {
             "files_written": 2,
             "files_removed": 1,
             "files_published": 24,
@@ -81,8 +88,14 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
             "partitions_reused": 7,
             "written": [Q2, "report/index.html"],
             "removed": [CAT_Q4],
-            "leftovers_removed": ["quarterly_measures/.data.parquet.1.tmp"],
+            "leftovers_removed": [],
+            "release_id": out.resolve().name,
+            "release_dir": str(out.resolve()),
+            "adopted": "",
+            # nobody published it: copied out of the old release before the switch
+            "kept_files": ["quarterly_measures/.data.parquet.1.tmp"],
         }
+        assert meta["release_id"] != first_release
         assert read_manifest(out)["refresh_id"] == second.run_id  # no refresh tag: the run
         logged = [
             e.user_message for e in instance.all_logs(second.run_id) if not e.is_dagster_event

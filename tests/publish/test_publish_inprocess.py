@@ -38,14 +38,16 @@ from assets._shared.resources import WarehouseResource
 from assets.audit.sample import draw_sample, sample_cases, worksheet_csv
 from assets.audit.worksheet_xlsx import worksheet_xlsx
 from assets.publish import outputs as P
+from assets.publish import release as R
 from assets.publish.manifest import (
     MANIFEST,
-    commit_staged,
     compare_output_dirs,
     normalized_report,
     read_manifest,
+    release_manifest,
 )
 from assets.report import build as report
+from assets.report import history
 from assets.report import trace as trace_html
 
 YQ = [(2023, 4), (2024, 1), (2024, 2)]
@@ -84,6 +86,8 @@ DETERMINATIONS = {
 }
 Q2 = "quarterly_measures/fiscal_year=2024/fiscal_quarter=2/data.parquet"
 CAT_Q4 = "category_measures/fiscal_year=2023/fiscal_quarter=4/data.parquet"
+HISTORY = "report/history/index.html"  # carried from release to release, not an output
+SUMMARY_KEYS = ("written", "removed", "files", "leftovers_removed", "partitions_reused")
 ONE_SAMPLE = [
     "audit_sample/_worksheets/review_worksheet_sample_1.csv",
     "audit_sample/_worksheets/review_worksheet_sample_1.xlsx",
@@ -132,13 +136,18 @@ def _ordered(table: pa.Table) -> pa.Table:
     return table.sort_by([(c, "ascending") for c in table.column_names if c != "countries"])
 
 
+def _publish(con, out: Path, refresh_id: str) -> dict:
+    """One real publish (a new release, switched in); the summary's file counts."""
+    return {k: v for k, v in R.publish(con, out, refresh_id).items() if k in SUMMARY_KEYS}
+
+
 # --- publishing ----------------------------------------------------------------------------------
 
 
 def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_quarter(con, tmp_path):
     out = tmp_path / "deeper" / "out"  # made with its parents
     before = datetime.now(UTC).replace(microsecond=0)
-    summary = P.publish(con, out, "refresh-1", "run-1")
+    summary = _publish(con, out, "refresh-1")
     after = datetime.now(UTC)
     assert summary == {
         "written": EVERY_FILE,
@@ -147,7 +156,10 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
         "leftovers_removed": [],
         "partitions_reused": 0,
     }
-    assert _files(out) == sorted([*EVERY_FILE, MANIFEST])  # no staging dir, no temp file
+    assert _files(out) == sorted([*EVERY_FILE, HISTORY, MANIFEST])  # no staging, no temp file
+    assert out.is_symlink() and _files(out.parent) == [
+        f"out.releases/{out.resolve().name}/{f}" for f in sorted([*EVERY_FILE, HISTORY, MANIFEST])
+    ]
 
     for rel, (table, fy, q) in PARTS.items():
         got = pq.read_table(out / rel)
@@ -189,13 +201,19 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
         "A11",
         "A15",
     ]
-    assert (out / "report/index.html").read_bytes() == report.render_page(con).encode("utf-8")
+    page = history.with_history_link(report.render_page(con))
+    assert (out / "report/index.html").read_bytes() == page.encode("utf-8")
     assert {p: (out / p).read_bytes() for p in PAGES[1:]} == trace_html.vv_files(con)
 
     first = read_manifest(out)
     raw = (out / MANIFEST).read_text(encoding="utf-8")
     assert raw == json.dumps(first, indent=1, sort_keys=True)
-    assert set(first) == {"refresh_id", "published_at", "files", "outputs"}
+    assert set(first) == {"release_id", "refresh_id", "published_at", "files", "carried", "outputs"}
+    assert first["release_id"] == out.resolve().name
+    empty = history.history_index([]).encode("utf-8")  # no earlier release yet
+    assert first["carried"] == {
+        HISTORY: {"sha256": hashlib.sha256(empty).hexdigest(), "size": len(empty)}
+    }
     assert first["refresh_id"] == "refresh-1"
     published_at = first["published_at"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", published_at)
@@ -214,18 +232,17 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert first["outputs"] == P.plan_outputs(con).fingerprints
     assert P.published_differences(out, con) == []
 
-    # again with nothing changed: nothing is rewritten, not even renamed
+    # again with nothing changed: no new release, nothing rewritten, not even renamed
     inodes = {rel: (out / rel).stat().st_ino for rel in EVERY_FILE}
-    assert P.publish(con, out, "refresh-2", "run-2") == {
+    release = os.readlink(out)
+    assert _publish(con, out, "refresh-2") == {
         "written": [],
         "removed": [],
         "files": 26,
         "leftovers_removed": [],
         "partitions_reused": 9,  # not even queried again
     }
-    second = read_manifest(out)
-    assert second["files"] == first["files"]  # every entry still names refresh-1 and its time
-    assert second["refresh_id"] == "refresh-2" and second["outputs"] == first["outputs"]
+    assert os.readlink(out) == release and read_manifest(out) == first
     assert {rel: (out / rel).stat().st_ino for rel in EVERY_FILE} == inodes
 
     # a correction changes FY2024-Q2 only: its partition and the report that shows it
@@ -233,7 +250,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
         "UPDATE quarterly_measures SET dd_total = dd_total + 1 "
         "WHERE fiscal_year = 2024 AND fiscal_quarter = 2"
     )
-    third = P.publish(con, out, "refresh-3", "run-3")
+    third = _publish(con, out, "refresh-3")
     assert third == {
         "written": [Q2, "report/index.html"],
         "removed": [],
@@ -251,49 +268,119 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
             assert entry["sha256"] != first["files"][rel]["sha256"], rel
         else:
             assert entry == first["files"][rel], rel
-            assert (out / rel).stat().st_ino == inodes[rel], rel
+            if rel in PARTS:  # hard-linked from the previous release, not written again
+                assert (out / rel).stat().st_ino == inodes[rel], rel
     changed = {k for k in manifest["outputs"] if manifest["outputs"][k] != first["outputs"][k]}
     assert changed == {"quarterly_measures", "report"}
-    assert _files(out) == sorted([*EVERY_FILE, MANIFEST])
+    earlier = f"report/history/{release.split('/')[-1]}.html"  # the first release's report
+    assert _files(out) == sorted([*EVERY_FILE, HISTORY, earlier, MANIFEST])
+    assert (out / earlier).read_text() == history.as_history_page(page)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out", "out.releases"]
 
 
-def test_a_quarter_gone_leftovers_and_stray_files_are_removed(con, tmp_path):
+def test_a_quarter_gone_leftovers_removed_and_files_nobody_published_kept(con, tmp_path):
     out = tmp_path / "out"
-    P.publish(con, out, "refresh-1", "run-1")
-    # what a killed publish leaves, and what nobody published
-    (out / ".staging-dead-run" / "quarterly_measures").mkdir(parents=True)
-    (out / ".staging-dead-run" / "quarterly_measures" / "data.parquet").write_bytes(b"half")
-    (out / ".staging-file").write_bytes(b"not a dir")
-    (out / "category_measures" / ".data.parquet.0a1b.tmp").write_bytes(b"half")
-    (out / ".x.tmp").mkdir()  # a directory named like a temp file is not a temp file
-    (out / "stray.csv").write_bytes(b"x")
-    (out / "empty" / "dir").mkdir(parents=True)
-    # a link to a directory elsewhere: rmtree refuses it, the link goes as an unlisted file, and
-    # nothing it points at is touched
+    _publish(con, out, "refresh-1")
+    first = out.resolve()
+    releases = tmp_path / "out.releases"
+    # what a killed publish leaves: a half-written release, a half-removed one, an unused link
+    (releases / ".staging-dead" / "quarterly_measures").mkdir(parents=True)
+    (releases / ".staging-dead" / "quarterly_measures" / "data.parquet").write_bytes(b"half")
+    (releases / ".pruning-old").mkdir()
+    (tmp_path / ".out.link-0a1b2c3d").symlink_to("out.releases/.staging-dead")
+    # what nobody published: a person's notes, a sub-folder of theirs, a link to elsewhere
+    (out / "analyst_notes.txt").write_bytes(b"call Tom")
+    _write(out / "mine", {"draft.csv": b"x"})
     _write(tmp_path / "elsewhere", {"keep.parquet": b"not ours"})
-    (out / ".staging-link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (out / "elsewhere").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     # a correction empties FY2023-Q4 of the category table
     con.execute("DELETE FROM category_measures WHERE fiscal_year = 2023")
-    summary = P.publish(con, out, "refresh-2", "run-2")
-    assert summary == {
+    summary = R.publish(con, out, "refresh-2")
+    assert {k: summary[k] for k in SUMMARY_KEYS} == {
         "written": ["report/index.html"],  # the category table on the page lost a quarter
-        "removed": [".staging-link", CAT_Q4, "stray.csv"],
+        "removed": [CAT_Q4],
         "files": 25,
         "leftovers_removed": [
-            ".staging-dead-run",
-            ".staging-file",
-            ".staging-link",
-            "category_measures/.data.parquet.0a1b.tmp",
+            ".out.link-0a1b2c3d",
+            "out.releases/.pruning-old",
+            "out.releases/.staging-dead",
         ],
         "partitions_reused": 8,  # every partition but the one gone
     }
+    assert summary["kept"] == ["analyst_notes.txt", "elsewhere", "mine/draft.csv"]
+    kept = releases / "_kept" / first.name
+    assert summary["kept_dir"] == str(kept)
+    assert (kept / "analyst_notes.txt").read_bytes() == b"call Tom"
+    assert (kept / "mine/draft.csv").read_bytes() == b"x"
+    assert (kept / "elsewhere").is_symlink()  # the link itself, not what it points at
     assert _files(tmp_path / "elsewhere") == ["keep.parquet"]
+    assert (first / "analyst_notes.txt").read_bytes() == b"call Tom"  # the old release too
     assert not (out / "category_measures" / "fiscal_year=2023").exists()
     assert (out / "quarterly_measures" / "fiscal_year=2023" / "fiscal_quarter=4").is_dir()
-    assert not (out / "empty").exists() and not (out / ".x.tmp").exists()  # empty dirs pruned
-    assert _files(out) == sorted([*(f for f in EVERY_FILE if f != CAT_Q4), MANIFEST])
+    earlier = f"report/history/{first.name}.html"
+    assert _files(out) == sorted(
+        [*(f for f in EVERY_FILE if f != CAT_Q4), HISTORY, earlier, MANIFEST]
+    )
     assert sorted(read_manifest(out)["files"]) == [f for f in EVERY_FILE if f != CAT_Q4]
+    assert sorted(p.name for p in releases.iterdir()) == sorted(
+        [first.name, out.resolve().name, "_kept"]
+    )
     assert P.published_differences(out, con) == []
+
+
+def test_releases_beyond_the_kept_number_are_pruned_oldest_first(con, tmp_path):
+    out = tmp_path / "out"
+    ids = []
+    for n in range(4):
+        con.execute("UPDATE annual_measures SET dd_total = dd_total + 1")
+        summary = R.publish(con, out, f"refresh-{n}", keep=2)
+        ids.append(summary["release_id"])
+        assert summary["pruned"] == ids[:-2][-1:]  # from the third on, the oldest one goes
+    assert sorted(p.name for p in (tmp_path / "out.releases").iterdir()) == ids[-2:]
+    assert out.resolve().name == ids[-1] and ids == sorted(ids)
+    # the report carries the kept earlier report (one: keep - 1), and its index links it
+    assert sorted(p.name for p in (out / "report/history").iterdir()) == [
+        f"{ids[-2]}.html",
+        "index.html",
+    ]
+    assert f'<a href="{ids[-2]}.html">' in (out / HISTORY).read_text()
+    assert '<a href="history/index.html">' in (out / "report/index.html").read_text()
+
+
+def test_a_plain_output_dir_is_adopted_as_a_release(con, tmp_path):
+    """The layout before releases: published files, a person's file and a killed refresh's
+    staging dir in a plain dir. The first publish makes it a release and the link."""
+    out = tmp_path / "out"
+    _publish(con, out, "refresh-1")
+    old = out.resolve()
+    out.unlink()
+    shutil.copytree(old, out)  # a plain dir laid out as before (its manifest has no link)
+    (out / ".staging-run-0").mkdir()
+    (out / "analyst_notes.txt").write_bytes(b"mine")
+    published_at = read_manifest(out)["published_at"]
+    summary = R.publish(con, out, "refresh-2")
+    stamp = datetime.fromisoformat(published_at).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    adopted = tmp_path / "out.releases" / f"{stamp}-adopted"
+    assert summary["adopted"] == (
+        f"adopted the output dir {out}: its files are kept as release {adopted.name} in "
+        f"{adopted.parent}, and {out} is now a link to the current release"
+    )
+    assert summary["leftovers_removed"] == [".staging-run-0"]
+    assert summary["kept"] == ["analyst_notes.txt"]
+    assert out.is_symlink() and adopted.is_dir() and (adopted / "analyst_notes.txt").is_file()
+    assert (tmp_path / "out.releases/_kept" / adopted.name / "analyst_notes.txt").is_file()
+    assert P.published_differences(out, con) == []
+
+
+def test_an_empty_output_dir_is_adopted_with_one_line(con, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    summary = R.publish(con, out, "refresh-1")
+    release = tmp_path / "out.releases" / summary["release_id"]
+    assert (
+        summary["adopted"] == f"adopted the empty output dir {out}: it is now a link to {release}"
+    )
+    assert os.readlink(out) == f"out.releases/{summary['release_id']}"
 
 
 def _publish_as_another_user(con, out: Path) -> dict:
@@ -306,7 +393,7 @@ def _publish_as_another_user(con, out: Path) -> dict:
                 os.setgid(65534)
                 os.setuid(65534)
             try:
-                P.publish(con, out, "refresh-1", "run-1")
+                R.publish(con, out, "refresh-1")
                 result = {"raised": None}
             except Exception as err:  # noqa: BLE001 - reported to the parent as it is
                 result = {
@@ -325,18 +412,23 @@ def _publish_as_another_user(con, out: Path) -> dict:
 
 
 def test_an_unwritable_output_dir_is_one_message_naming_the_path_that_failed(con):
-    """Staging fails (the dir is read-only, or cannot even be reached): one message naming
-    the path that failed and what to make writable, no chained Errno. Any other error is left
-    as it is."""
+    """The releases dir beside the output cannot be made (its folder is read-only, or cannot
+    even be reached): one message naming the path that failed and what to make writable, no
+    chained Errno. A file where the output dir belongs is named as such."""
     root = Path(tempfile.mkdtemp(prefix="scr-readonly-"))  # in /tmp: reachable by anyone
     try:
         (root / "a-file").write_bytes(b"")
-        with pytest.raises(FileExistsError):  # in this process too (mutmut's stats see it)
-            P.publish(con, root / "a-file", "refresh-1", "run-1")
-        root.chmod(0o755)
-        out = root / "out"
-        out.mkdir(mode=0o555)
-        out.chmod(0o555)
+        with pytest.raises(UnwritablePathError) as err:
+            R.publish(con, root / "a-file", "refresh-1")
+        assert str(err.value) == (
+            f"{root}/a-file is a file where the output dir should be (SCR_OUTPUT_DIR); move it "
+            "away and run `scr-pipeline refresh` again"
+        )
+        (root / "a-file").unlink()
+        root.chmod(0o755)  # mkdtemp made it private
+        ro = root / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
         hidden = root / "private"
         hidden.mkdir()
         hidden.chmod(0o000)
@@ -344,9 +436,9 @@ def test_an_unwritable_output_dir_is_one_message_naming_the_path_that_failed(con
             ": permission denied. Make the output dir {} writable for this user, then run "
             "`scr-pipeline refresh` again (it completes whatever the failed refresh left undone)"
         )
-        assert _publish_as_another_user(con, out) == {
+        assert _publish_as_another_user(con, ro / "out") == {
             "raised": UnwritablePathError.__name__,
-            "message": f"cannot write {out}/.staging-run-1" + tail.format(out),
+            "message": f"cannot write {ro}/out.releases" + tail.format(ro / "out"),
             "chained": False,
         }
         assert _publish_as_another_user(con, hidden / "out") == {
@@ -354,9 +446,9 @@ def test_an_unwritable_output_dir_is_one_message_naming_the_path_that_failed(con
             "message": f"cannot write {hidden}/out" + tail.format(hidden / "out"),
             "chained": False,
         }
-        assert _files(root) == ["a-file"]
+        assert _files(root) == []
     finally:
-        for d in (root / "out", root / "private"):
+        for d in (root / "ro", root / "private"):
             d.chmod(0o755)
         shutil.rmtree(root)
 
@@ -369,7 +461,7 @@ def test_published_differences_names_each_kind_of_difference(con, tmp_path, monk
     assert P.published_differences(out, con) == [
         f"{MANIFEST}: missing or unreadable (nothing published yet, or wiped)"
     ]
-    P.publish(con, out, "refresh-1", "run-1")
+    R.publish(con, out, "refresh-1")
     assert P.published_differences(out, con) == []
     (out / Q2).write_bytes(b"edited")
     con.execute("DELETE FROM category_measures WHERE fiscal_year = 2023")
@@ -397,7 +489,8 @@ def test_published_differences_names_each_kind_of_difference(con, tmp_path, monk
     del manifest["outputs"]  # a manifest from before outputs were fingerprinted
     (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     assert len(P.published_differences(out, con)) == 1 + len(ONE_SAMPLE) + 1 + 1 + len(OUTPUTS) + 1
-    summary = P.publish(con, out, "refresh-2", "run-2")
+    summary = R.publish(con, out, "refresh-2")
+    assert summary["kept"] == [Q2]  # changed after it was published
     assert (summary["written"], summary["removed"]) == (
         sorted([Q2, "report/index.html", *ONE_SAMPLE, new]),
         [CAT_Q4],
@@ -443,7 +536,7 @@ def test_plan_outputs_paths_and_fingerprints(con):
     rendered = P.plan_outputs(con, render=True)
     assert rendered.paths == plan.paths and rendered.fingerprints == plan.fingerprints
     assert rendered.rendered == {
-        "report/index.html": report.render_page(con).encode("utf-8"),
+        "report/index.html": history.with_history_link(report.render_page(con)).encode("utf-8"),
         **pages,
     }
 
@@ -576,7 +669,8 @@ def test_query_fingerprint_is_of_the_rows_not_their_order(con):
 def test_report_fingerprint_is_of_its_inputs_and_code(con):
     here = Path(report.__file__).parent
     # every module of the report folder (the trace pages included), then the templates
-    code = [here / f for f in ("__init__.py", "accuracy.py", "build.py", "charts.py", "html.py")]
+    code = [here / f for f in ("__init__.py", "accuracy.py", "build.py", "charts.py", "history.py")]
+    code += [here / "html.py"]
     code += [here / "sections.py"]
     code += [here / "trace.py", here / "templates/report.css", here / "templates/report.html"]
     parts = [P._stable(report.gather(con)), str(report.data_time(con))]
@@ -597,44 +691,39 @@ def _write(root: Path, files: dict[str, bytes]) -> Path:
     return root
 
 
-def test_commit_staged_makes_the_output_dir_and_names_who_wrote_each_file(tmp_path):
-    out = tmp_path / "not" / "yet" / "out"
-    stage = _write(tmp_path / "s1", {"q/a.parquet": b"a", "b.csv": b"bb"})
-    assert commit_staged(stage, out, "r1", {}) == {
+def test_release_manifest_names_who_wrote_each_file(tmp_path):
+    files = {"q/a.parquet": b"a", "b.csv": b"bb"}
+    r1 = release_manifest(_write(tmp_path / "s1", files), "id1", "r1", {}, None)
+    assert {k: r1[k] for k in ("written", "removed", "files")} == {
         "written": ["b.csv", "q/a.parquet"],
         "removed": [],
         "files": 2,
     }
-    r1 = read_manifest(out)
-    assert r1["files"]["q/a.parquet"] == {
+    m1 = r1["manifest"]
+    assert m1["files"]["q/a.parquet"] == {
         "sha256": hashlib.sha256(b"a").hexdigest(),
         "size": 1,
         "refresh_id": "r1",
-        "written_at": r1["published_at"],
+        "written_at": m1["published_at"],
     }
-    # the manifest wiped, the files left: nothing is rewritten, the manifest names the refresh
-    # that listed them again
-    (out / MANIFEST).unlink()
-    stage = _write(tmp_path / "s2", {"q/a.parquet": b"a", "b.csv": b"bb"})
-    assert commit_staged(stage, out, "r2", {"x": "1"}) == {
-        "written": [],
-        "removed": [],
-        "files": 2,
-    }
-    r2 = read_manifest(out)
-    assert {rel: e["refresh_id"] for rel, e in r2["files"].items()} == {
-        "b.csv": "r2",
-        "q/a.parquet": "r2",
-    }
-    assert r2["outputs"] == {"x": "1"}
-    # a file edited by hand, its manifest entry untouched: rewritten, and named as rewritten
-    (out / "q/a.parquet").write_bytes(b"edited")
-    stage = _write(tmp_path / "s3", {"q/a.parquet": b"a", "b.csv": b"bb"})
-    assert commit_staged(stage, out, "r3", {})["written"] == ["q/a.parquet"]
-    r3 = read_manifest(out)
-    assert r3["files"]["q/a.parquet"]["refresh_id"] == "r3"
-    assert r3["files"]["b.csv"] == r2["files"]["b.csv"]
-    assert (out / "q/a.parquet").read_bytes() == b"a"
+    # the same bytes again: nothing written, every entry still names the first refresh
+    r2 = release_manifest(_write(tmp_path / "s2", files), "id2", "r2", {"x": "1"}, m1)
+    assert (r2["written"], r2["manifest"]["files"]) == ([], m1["files"])
+    assert r2["manifest"]["outputs"] == {"x": "1"} and r2["manifest"]["release_id"] == "id2"
+    # a file the previous release had edited by hand: written again now, and named so
+    stage = _write(tmp_path / "s3", files | {"report/history/x.html": b"old"})
+    r3 = release_manifest(
+        stage, "id3", "r3", {}, m1, carried={"report/history/x.html": {"published_at": "t"}},
+        repaired=frozenset({"q/a.parquet"}),
+    )  # fmt: skip
+    assert r3["written"] == ["q/a.parquet"] and r3["files"] == 2
+    assert r3["manifest"]["files"]["q/a.parquet"]["refresh_id"] == "r3"
+    assert r3["manifest"]["files"]["b.csv"] == m1["files"]["b.csv"]
+    assert r3["manifest"]["carried"] == {
+        "report/history/x.html": {
+            "published_at": "t", "sha256": hashlib.sha256(b"old").hexdigest(), "size": 3
+        }
+    }  # fmt: skip
 
 
 def test_read_manifest_accepts_only_an_object_with_a_files_object(tmp_path):
@@ -673,16 +762,16 @@ def test_a_published_partition_is_reused_only_while_its_rows_columns_and_bytes_h
     q4 = "quarterly_measures/fiscal_year=2023/fiscal_quarter=4/data.parquet"
     cat_q1 = "category_measures/fiscal_year=2024/fiscal_quarter=1/data.parquet"
     det_q2 = "scr_determinations/fiscal_year=2024/fiscal_quarter=2/data.parquet"
-    P.publish(con, out, "refresh-1", "run-1")
+    R.publish(con, out, "refresh-1")
     (out / q4).write_bytes(b"tampered")  # no longer the manifest's bytes
     (out / cat_q1).unlink()  # gone
     manifest = read_manifest(out)
     del manifest["files"][det_q2]["fingerprint"]  # an entry written before fingerprints
     (out / MANIFEST).write_text(json.dumps(manifest))
-    summary = P.publish(con, out, "refresh-2", "run-2")
+    summary = R.publish(con, out, "refresh-2")
     assert summary["partitions_reused"] == 6  # 9 less the three above
-    assert summary["written"] == [cat_q1, q4]  # det_q2 staged again, same bytes: not moved
-    P.publish(con, rebuilt, "refresh-x", "run-x")
+    assert summary["written"] == [cat_q1, q4]  # det_q2 staged again, same bytes: not "written"
+    R.publish(con, rebuilt, "refresh-x")
     for rel in PARTS:
         assert (out / rel).read_bytes() == (rebuilt / rel).read_bytes(), rel
     fingerprint_of = {d: read_manifest(d)["files"][det_q2]["fingerprint"] for d in (out, rebuilt)}
@@ -691,7 +780,7 @@ def test_a_published_partition_is_reused_only_while_its_rows_columns_and_bytes_h
 
     # same values under a renamed column: that table's partitions are written again
     con.execute("ALTER TABLE quarterly_measures RENAME COLUMN fytd_initial_tco TO fytd_tco_initial")
-    summary = P.publish(con, out, "refresh-3", "run-3")
+    summary = R.publish(con, out, "refresh-3")
     assert summary["partitions_reused"] == 6
     assert [r for r in summary["written"] if "fiscal_year=" in r] == sorted(
         r for r in PARTS if r.startswith("quarterly_measures/")
@@ -700,5 +789,5 @@ def test_a_published_partition_is_reused_only_while_its_rows_columns_and_bytes_h
 
     # the code or pyarrow that writes partitions changed: every partition is written once more
     monkeypatch.setattr(P, "partition_writer", lambda: "another writer")
-    assert P.publish(con, out, "refresh-4", "run-4")["partitions_reused"] == 0
-    assert P.publish(con, out, "refresh-5", "run-5")["partitions_reused"] == 9
+    assert R.publish(con, out, "refresh-4")["partitions_reused"] == 0
+    assert R.publish(con, out, "refresh-5")["partitions_reused"] == 9

@@ -190,3 +190,29 @@ def test_verify_while_a_refresh_holds_the_lock_exits_3(site, monkeypatch):
     assert result.returncode == 3
     assert result.stderr.startswith("error: another refresh is running")
     assert "Traceback" not in result.stderr
+
+
+def test_the_copied_publication_history_keeps_its_key(tmp_path):
+    """The rebuild records its own publication with INSERT OR REPLACE, which needs the key of
+    ``publications``; a plain CREATE TABLE AS copy lost it, and the rebuild's refresh failed
+    ("There are no UNIQUE/PRIMARY KEY constraints ...") whenever it was a new publication."""
+    import duckdb
+
+    from pipelines.orchestration.verify import _copy_records
+
+    live = tmp_path / "live.duckdb"
+    with duckdb.connect(str(live)) as con:
+        con.execute(
+            "CREATE TABLE publications (refresh_id VARCHAR PRIMARY KEY, published_at TIMESTAMP)"
+        )
+        con.execute("INSERT INTO publications VALUES ('r1', '2026-12-01 10:00:00')")
+    with duckdb.connect(str(tmp_path / "rebuild.duckdb")) as con:
+        assert _copy_records(con, live) == 0
+        con.execute("INSERT OR REPLACE INTO publications VALUES ('r1', '2026-12-02 10:00:00')")
+        con.execute("INSERT OR REPLACE INTO publications VALUES ('r2', '2026-12-03 10:00:00')")
+        assert con.execute(
+            "SELECT refresh_id, day(published_at) FROM publications ORDER BY 1"
+        ).fetchall() == [
+            ("r1", 2),
+            ("r2", 3),
+        ]

@@ -329,7 +329,7 @@ def test_vv_pages_fill_every_element(history):
         r["fiscal_year"]: r for r in pq.read_table(p.output / "vv_statement.parquet").to_pylist()
     }
     assert sorted(x.name for x in (p.output / "report").iterdir()) == [
-        "index.html", "vv_FY2023.html", "vv_FY2024.html"]  # fmt: skip
+        "history", "index.html", "vv_FY2023.html", "vv_FY2024.html"]  # fmt: skip
     for fy, row in rows.items():
         page = (p.output / "report" / f"vv_FY{fy}.html").read_text(encoding="utf-8")
         for key in ("element_a", "element_b", "element_c", "element_d", "element_e"):

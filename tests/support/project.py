@@ -31,6 +31,7 @@ def env_for(root: Path) -> dict[str, str]:
         "SCR_OUTPUT_DIR": str(root / "output"),
         "DAGSTER_HOME": str(root / "dagster_home"),
         "SCR_ARCHIVE_DIR": str(root / "archive"),
+        "SCR_WORKSHEET_DIR": str(root / "worksheets"),
         "SCR_SETTLE_SECONDS": "0",
     }
 
@@ -76,12 +77,15 @@ def run_cli(root: Path, *args: str, timeout: float = 300) -> subprocess.Complete
     )
 
 
+HISTORY = "report/history/"  # earlier reports each release carries: not outputs of this one
+
+
 def output_hashes(output_dir: Path) -> dict[str, str]:
-    """sha256 of every file under the output dir, by relative path."""
+    """sha256 of every file under the output dir, by relative path (carried history left out)."""
     return {
         str(p.relative_to(output_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(output_dir.rglob("*"))
-        if p.is_file()
+        if p.is_file() and not p.relative_to(output_dir).as_posix().startswith(HISTORY)
     }
 
 
@@ -142,6 +146,8 @@ class Project:
         monkeypatch.setenv("SCR_OUTPUT_DIR", str(self.output))
         monkeypatch.setenv("DAGSTER_HOME", str(self.home))
         monkeypatch.setenv("SCR_ARCHIVE_DIR", str(root / "archive"))
+        monkeypatch.setenv("SCR_WORKSHEET_DIR", str(root / "worksheets"))
+        self.worksheets = root / "worksheets"
         # tests write their extracts and refresh at once: no settle wait (a module-scoped
         # project is set up before the function-scoped autouse fixture below applies)
         monkeypatch.setenv("SCR_SETTLE_SECONDS", "0")
@@ -183,10 +189,11 @@ class Project:
             return con.execute(sql.replace("{out}", str(self.output))).fetchall()
 
     def output_digest(self) -> dict[str, bytes]:
+        """Every file of the current release (the report's carried history left out)."""
         return {
             str(p.relative_to(self.output)): p.read_bytes()
             for p in sorted(self.output.rglob("*"))
-            if p.is_file()
+            if p.is_file() and not p.relative_to(self.output).as_posix().startswith(HISTORY)
         }
 
 
@@ -214,7 +221,7 @@ def refresh_in_memory() -> None:
 def copy_site(refreshed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the refreshed dataset, with the environment pointing at it."""
     root = tmp_path / "site"
-    shutil.copytree(refreshed, root)
+    shutil.copytree(refreshed, root, symlinks=True)  # the output link stays a link
     use_env(monkeypatch, root)
     return root
 
