@@ -17,7 +17,7 @@ import duckdb
 from assets._shared.metadata import existing_tables
 from assets.measures.restatements import latest_changes
 from assets.publish.export import findings_sql
-from assets.report import accuracy, charts, sections
+from assets.report import accuracy, charts, headline, sections
 from assets.report import trace as trace_html
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -75,6 +75,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     data["worst_files"] = rows(con, WORST_FILES_SQL.format(findings=findings))
     data["reconciliation"] = rows(con, "SELECT * FROM ingest_reconciliation ORDER BY file_id")
     data["as_of"] = rows(con, AS_OF_SQL)[0]
+    data["headline"] = headline.gather(con)
     data["changes"], data["vv_links"] = latest_changes(con), trace_html.vv_links(con)
     data["accuracy"] = accuracy.gather(con, rows)
     if "resource_request_summary" in have:

@@ -6,6 +6,7 @@ method notes) is kept together here, and every value goes through ``report_html`
 
 from datetime import datetime
 
+from assets.report import headline
 from assets.report.html import (
     Col,
     esc,
@@ -283,39 +284,50 @@ def nav(contents: list[tuple[str, str]]) -> str:
     return f'<nav aria-label="Contents"><ol>{items}</ol></nav>'
 
 
-def header(data: dict, refreshed_at: datetime) -> str:
-    """Title block and the key figures of the latest fiscal year with a target and the latest."""
-    as_of = data["as_of"]
-    annual = data["annual"]
-    cards = []
-    full = [r for r in annual if r.get("quarters_reported") == 4]
-    latest = full[-1] if full else (annual[-1] if annual else None)
-    if latest:
-        mt = latest["measure_type"]
-        note = f"old method {fmt_measure(latest['result_old_method'], mt)}"
-        if annual[-1] is not latest:
-            cur = annual[-1]
-            note += (f"; FY{cur['fiscal_year']} to date ({cur['quarters_reported']} quarter(s)): "
-                     f"{fmt_measure(cur['result_tco_validated'], cur['measure_type'])}")  # fmt: skip
-        cards.append(key_figure(f"FY{latest['fiscal_year']} TCO-validated",
-                                fmt_measure(latest["result_tco_validated"], mt), note, "primary"))  # fmt: skip
-    targeted = [r for r in annual if r.get("target") is not None]
-    if targeted:
-        t = targeted[-1]
-        mt = t["measure_type"]
+def _headline_cards(h: dict | None) -> list[str]:
+    """The latest quarter, the fiscal year to date against target, and the accuracy interval."""
+    if h is None:
+        return []
+    fy, q = h["fiscal_year"], h["fiscal_quarter"]
+    partial = "" if h["quarter_complete"] else " (partial)"
+    cards = [
+        key_figure(f"FY{fy} Q{q}{partial}: TCO-validated", fmt_count(h["dd_tco"]),
+                   f"old method (every approved disruption or dismantlement) "
+                   f"{fmt_count(h['dd_total'])}", "primary"),
+        key_figure(f"FY{fy} to date: TCO-validated", fmt_count(h["fytd_dd_tco"]),
+                   headline.fytd_note(h),
+                   "bad" if h["met_tco"] is False else ""),
+    ]  # fmt: skip
+    est = h.get("estimate")
+    if est:
+        conf = f"{float(est['confidence'] or 0.9) * 100:.0f}%"
         cards.append(key_figure(
-            f"FY{t['fiscal_year']} against target {fmt_measure(t['target'], mt)}",
-            fmt_measure(t["result_tco_validated"], mt),
-            f"TCO-validated: {fmt_met(t['met_target_tco_validated'])}; old method "
-            f"{fmt_measure(t['result_old_method'], mt)}: {fmt_met(t['met_target_old_method'])}",
-            "bad" if t["met_target_tco_validated"] is False else "good"))  # fmt: skip
-    dd = sum(r["dd_total"] or 0 for r in data["categories"])
-    non = sum(r["dd_non_tco"] or 0 for r in data["categories"])
-    cards.append(key_figure("Not a TCO", fmt_pct(non / dd) if dd else "\u2014",
-                            f"{non:,} of {dd:,} disruptions and dismantlements", "warn"))  # fmt: skip
+            f"FY{est['fiscal_year']} truly TCO-related (estimate)",
+            f"{fmt_count(est['estimate'])} ({fmt_count(est['lower_bound'])} to "
+            f"{fmt_count(est['upper_bound'])})",
+            f"{conf} interval from the reviewed sample ({est['method']}); published "
+            f"{fmt_count(est['dd_tco_published'])}; target "
+            f"{fmt_count(est['target']) if est['target'] is not None else 'none'}: "
+            f"{est['verdict']}",
+            "bad" if est["verdict"].startswith("missed") else "good"
+            if est["verdict"].startswith("met") else "warn"))  # fmt: skip
+    return cards
+
+
+def header(data: dict, refreshed_at: datetime) -> str:
+    """Title block: the headline first (latest quarter, year to date, accuracy), then as-of."""
+    as_of = data["as_of"]
+    h = data.get("headline")
+    cards = _headline_cards(h)
     cards.append(key_figure("Quarantined SCRs", fmt_count(as_of["quarantined"]),
                             f"of {fmt_count(as_of['scrs'])} SCRs; {fmt_count(as_of['counted'])} "
                             "approved and counted"))  # fmt: skip
+    through = headline.through_text(h) if h else ""
+    banner = (
+        f'<p class="through" id="data-through">{esc(through[:1].upper() + through[1:])}.</p>'
+        if through
+        else ""
+    )
     return (
         f'<header><p class="office">{esc(OFFICE)}</p><h1>{esc(TITLE)}</h1>'
         '<p class="subtitle">Quarterly report on the TCO-validated performance measure</p>'
@@ -323,7 +335,7 @@ def header(data: dict, refreshed_at: datetime) -> str:
         f"last approval {esc(fmt_text(as_of['last_approval']))}; last SCR change "
         f"{esc(fmt_text(as_of['last_change']))}</dd>"
         f'<dt>Refreshed</dt><dd id="refreshed-at">{esc(refreshed_at.strftime("%Y-%m-%d %H:%M UTC"))}'
-        f'</dd></dl><div class="kpis">{"".join(cards)}</div></header>'
+        f'</dd></dl>{banner}<div class="kpis" id="headline">{"".join(cards)}</div></header>'
     )
 
 
