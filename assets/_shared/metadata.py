@@ -24,7 +24,12 @@ def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
         "AND schema_name = 'main' AND database_name = current_database() ORDER BY column_index",
         [table],
     ).fetchall()
-    return dg.TableSchema(columns=[dg.TableColumn(name, dtype) for name, dtype in rows])
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, dtype, description=COLUMN_DESCRIPTIONS.get(name))
+            for name, dtype in rows
+        ]
+    )
 
 
 def markdown_preview(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> str:
@@ -53,3 +58,107 @@ def table_metadata(
             markdown_preview(con, preview_sql or f'SELECT * FROM "{table}"')
         ),
     }
+
+
+# What each published column means, in words: one table for the Dagster UI (``table_schema``),
+# the OAO workbook's Notes sheet and docs. A column name means the same in every table.
+COLUMN_DESCRIPTIONS: dict[str, str] = {
+    # keys and time
+    "fiscal_year": "Federal fiscal year N: 1 October of N-1 to 30 September of N",
+    "fiscal_quarter": "Quarter of the fiscal year: Q1 Oct-Dec, Q2 Jan-Mar, Q3 Apr-Jun, Q4 Jul-Sep",
+    "quarter_start": "First day of the fiscal quarter",
+    "quarter_end": "Last day of the fiscal quarter",
+    "criminal_category": "SCR criminal category (the audit's Table 2 categories)",
+    "scr_id": "ICM identifier of the significant case report",
+    "case_number": "ICM case number; one case can have several SCRs",
+    "scr_type": "INITIAL (the case's first SCR), DISRUPTION or DISMANTLEMENT",
+    "status": "Status of the SCR's current record (APPROVED, PENDING, REJECTED, ...) or of a "
+    "case review (reviewed, unreviewable, in_dispute, rejected)",
+    "source_file": "Landing file the row was read from",
+    "source_row": "Row of that file (1 = first data row; for a workbook, the sheet row)",
+    "file_id": "Number of the ingested landing file (ingest_reconciliation)",
+    # measures
+    "measure_type": "How the year was published: percent (FY2017-FY2020) or count (from FY2021)",
+    "target": "Published target (audit Table 1; schemas/reference/annual_targets.csv); a "
+    "percent as a fraction (0.158 = 15.8%)",
+    "reported_result": "Result HSI published (audit Table 1), for comparison",
+    "quarters_reported": "Fiscal quarters of the year with measured data",
+    "initial_approved": "Approved INITIAL SCRs (initial investigations)",
+    "initial_tco": "Approved INITIAL SCRs determined TCO",
+    "disruptions": "Approved disruption SCRs",
+    "dismantlements": "Approved dismantlement SCRs",
+    "dd_total": "Approved disruptions + dismantlements (the old, approval-based count)",
+    "dd_tco": "Approved disruptions + dismantlements determined TCO (the TCO-validated count)",
+    "dd_non_tco": "Approved disruptions + dismantlements determined not a TCO",
+    "dd_undetermined": "Approved disruptions + dismantlements that cannot be determined "
+    "(subjects or countries missing)",
+    "fytd_initial_approved": "Approved INITIAL SCRs, fiscal year to date",
+    "fytd_initial_tco": "Approved INITIAL SCRs determined TCO, fiscal year to date",
+    "fytd_dd_total": "Disruptions + dismantlements, fiscal year to date (old method)",
+    "fytd_dd_tco": "Disruptions + dismantlements determined TCO, fiscal year to date",
+    "pct_all": "Fiscal year to date: disruptions + dismantlements / approved initial "
+    "investigations (old method percent)",
+    "pct_tco": "Fiscal year to date: TCO disruptions + dismantlements / TCO initial "
+    "investigations (TCO-validated percent)",
+    "result_old_method": "Result by the old method: dd_total, or dd_total / initial_approved "
+    "in percent years",
+    "result_tco_validated": "Result by the TCO-validated method: dd_tco, or dd_tco / "
+    "initial_tco in percent years",
+    "met_target_old_method": "Old-method result at or above target (empty: no target)",
+    "met_target_tco_validated": "TCO-validated result at or above target (empty: no target)",
+    "no_association": "Not a TCO: no association of individuals (one subject)",
+    "no_border_crossing": "Not a TCO: no international border crossing",
+    "both": "Not a TCO: neither prong met",
+    "indicator_no": "TCO checkbox answered N (not TCO-related) by the agent",
+    # SCRs and findings
+    "quarantine_rules": "Error rules the SCR's current record broke (it is not counted)",
+    "rule_id": "Validation rule (catalogue: docs/VALIDATION.md)",
+    "severity": "error (the record is quarantined) or warning (it is kept and counted)",
+    "message": "What is wrong, in words, with the value found",
+    "column_name": "Column of the landing file the finding is about",
+    "failure_value": "The value found in that column",
+    "extract_type": "Kind of landing file: scr_extract, resource_requests or case_reviews",
+    "record_id": "Identifier of the record the finding is about (SCR, request or case)",
+    # reviews
+    "reviewed_on": "Date of the analyst's review",
+    "association_of_individuals": "Review prong A: Y when more than one person is involved",
+    "crosses_international_border": "Review prong B: Y when the activity crosses a border",
+    "notes": "Reviewer's notes",
+    "reviews": "Review rows landed for the case",
+    "rejected": "The latest review broke a rule and does not count",
+    "rejected_rules": "Rules that review broke",
+    "exception": "The analysts found the case not a TCO (a prong answered N)",
+    "failed_prong": "Which prong failed: association, border or both",
+    "reviewer": "Who reviewed the case",
+    "review_role": "first, second (independent) or adjudication review",
+    "analyst_verdict": "TCO when the review meets both prongs, else NOT_TCO",
+    # resource requests
+    "request_id": "Identifier of the resource request",
+    "program_office": "HSI program office that submitted the request",
+    "title": "Title of the request",
+    "amount_usd": "Amount requested, US dollars",
+    "positions": "Positions requested",
+    "cites_scr_data": "Y when the request cites SCR data",
+    "scr_categories": "SCR criminal categories the request's work falls under",
+    "submitted_date": "Date submitted",
+    "evidence_fiscal_year": "Fiscal year whose SCRs are the request's evidence (the last "
+    "complete one before submission)",
+    "approved_scrs": "SCRs approved in the request's categories in the evidence year",
+    "evidence_available": "SCR evidence existed for the request's categories",
+    "evidence_gap": "Evidence existed but the request did not cite SCR data",
+    # estimates
+    "sample_id": "Audit sample the figures come from",
+    "dd_tco_published": "Disruptions + dismantlements published as TCO that year",
+    "population_cases": "Cases in the sample's population that year",
+    "reviewed_cases": "Sampled cases with a valid review",
+    "reviewed_scrs": "Counted disruption/dismantlement SCRs of the reviewed cases",
+    "reviewed_tco_scrs": "Of those, SCRs the analysts found TCO-related",
+    "ratio": "Share of reviewed SCRs found TCO-related",
+    "estimate": "Estimated number truly TCO-related",
+    "standard_error": "Standard error of the estimate",
+    "lower_bound": "Lower end of the confidence interval",
+    "upper_bound": "Upper end of the confidence interval",
+    "confidence": "Confidence level of the interval (0.9 = 90%)",
+    "method": "Estimation method: ratio (simple random sample of cases) or stratified",
+    "note": "Remark on the estimate (e.g. too few reviews)",
+}
