@@ -37,6 +37,7 @@ from assets._shared.errors import UnwritablePathError
 from assets._shared.resources import WarehouseResource
 from assets.audit.sample import draw_sample, sample_cases, worksheet_csv
 from assets.audit.worksheet_xlsx import worksheet_xlsx
+from assets.publish import oao_workbook
 from assets.publish import outputs as P
 from assets.publish.manifest import (
     MANIFEST,
@@ -71,10 +72,11 @@ TABLE_ROWS = {
     "vv_statement.parquet": 2,
 }
 PAGES = ["report/index.html", "report/vv_FY2023.html", "report/vv_FY2024.html"]
-EVERY_FILE = sorted([*PARTS, *TABLE_ROWS, *PAGES])
+WORKBOOK = "oao_measures.xlsx"  # assets/publish/oao_workbook.py
+EVERY_FILE = sorted([*PARTS, *TABLE_ROWS, *PAGES, WORKBOOK])
 OUTPUTS = {
     "quarterly_measures", "category_measures", "scr_determinations", *TABLE_ROWS,
-    "report", "audit_sample", "vv_pages", "input:ingested_files",
+    "report", "audit_sample", "vv_pages", "oao_workbook", "input:ingested_files",
 }  # fmt: skip
 DETERMINATIONS = {
     (2023, 4): ["A1"],
@@ -142,7 +144,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert summary == {
         "written": EVERY_FILE,
         "removed": [],
-        "files": 25,
+        "files": 26,
         "leftovers_removed": [],
         "partitions_reused": 0,
     }
@@ -218,7 +220,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert P.publish(con, out, "refresh-2", "run-2") == {
         "written": [],
         "removed": [],
-        "files": 25,
+        "files": 26,
         "leftovers_removed": [],
         "partitions_reused": 9,  # not even queried again
     }
@@ -234,9 +236,9 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     )
     third = P.publish(con, out, "refresh-3", "run-3")
     assert third == {
-        "written": [Q2, "report/index.html"],
+        "written": [WORKBOOK, Q2, "report/index.html"],
         "removed": [],
-        "files": 25,
+        "files": 26,
         "leftovers_removed": [],
         "partitions_reused": 8,  # every partition but Q2
     }
@@ -252,7 +254,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
             assert entry == first["files"][rel], rel
             assert (out / rel).stat().st_ino == inodes[rel], rel
     changed = {k for k in manifest["outputs"] if manifest["outputs"][k] != first["outputs"][k]}
-    assert changed == {"quarterly_measures", "report"}
+    assert changed == {"quarterly_measures", "report", "oao_workbook"}
     assert _files(out) == sorted([*EVERY_FILE, MANIFEST])
 
 
@@ -275,9 +277,9 @@ def test_a_quarter_gone_leftovers_and_stray_files_are_removed(con, tmp_path):
     con.execute("DELETE FROM category_measures WHERE fiscal_year = 2023")
     summary = P.publish(con, out, "refresh-2", "run-2")
     assert summary == {
-        "written": ["report/index.html"],  # the category table on the page lost a quarter
+        "written": [WORKBOOK, "report/index.html"],  # the category table lost a quarter
         "removed": [".staging-link", CAT_Q4, "stray.csv"],
-        "files": 24,
+        "files": 25,
         "leftovers_removed": [
             ".staging-dead-run",
             ".staging-file",
@@ -390,6 +392,7 @@ def test_published_differences_names_each_kind_of_difference(con, tmp_path, monk
         "audit_sample: the warehouse implies different content than was published",
         "category_measures: the warehouse implies different content than was published",
         f"{new}: the warehouse implies different content than was published",
+        "oao_workbook: the warehouse implies different content than was published",
         "report: the warehouse implies different content than was published",
         "retired_output: the warehouse implies different content than was published",
     ]
@@ -398,7 +401,7 @@ def test_published_differences_names_each_kind_of_difference(con, tmp_path, monk
     assert len(P.published_differences(out, con)) == 1 + len(ONE_SAMPLE) + 1 + 1 + len(OUTPUTS) + 1
     summary = P.publish(con, out, "refresh-2", "run-2")
     assert (summary["written"], summary["removed"]) == (
-        sorted([Q2, "report/index.html", *ONE_SAMPLE, new]),
+        sorted([Q2, "report/index.html", *ONE_SAMPLE, new, WORKBOOK]),
         [CAT_Q4],
     )
     assert pq.read_table(out / new).to_pylist() == [{"x": 1}]
@@ -413,7 +416,8 @@ def test_plan_outputs_paths_and_fingerprints(con):
     pages = trace_html.vv_files(con)
     assert plan.paths == set(EVERY_FILE)
     assert plan.partitions == {t: YQ for t in P.PARTITIONED_TABLES}
-    assert plan.rendered == pages  # the report has a cheaper fingerprint: not rendered
+    workbook = {WORKBOOK: oao_workbook.workbook_bytes(con, P.PUBLISHED_FILES)}
+    assert plan.rendered == pages | workbook  # the report has a cheaper fingerprint: not rendered
     assert plan.queries == {n: P._sql_of(con, e) for n, e in P.PUBLISHED_FILES.items()}
     assert set(plan.fingerprints) == OUTPUTS
     for table in P.PARTITIONED_TABLES:
@@ -443,6 +447,7 @@ def test_plan_outputs_paths_and_fingerprints(con):
     assert rendered.rendered == {
         "report/index.html": report.render_page(con).encode("utf-8"),
         **pages,
+        **workbook,
     }
 
     con.execute("UPDATE ingested_files SET mtime_ns = mtime_ns + 1")  # touched, not changed
@@ -487,7 +492,7 @@ def test_plan_outputs_leaves_out_what_is_not_built(con):
     assert set(plan.fingerprints) == OUTPUTS - {"quarterly_measures", "report"}
     assert set(plan.partitions) == {"category_measures", "scr_determinations"}
     rendered = P.plan_outputs(con, render=True)
-    assert sorted(rendered.rendered) == PAGES[1:]
+    assert sorted(rendered.rendered) == sorted([*PAGES[1:], WORKBOOK])
     assert set(rendered.fingerprints) == set(plan.fingerprints)
 
     with duckdb.connect() as empty:  # nothing built at all
@@ -528,7 +533,8 @@ def test_audit_samples_are_published_per_sample(con):
         assert files[sheet] == worksheet_csv(con, sid)
         assert files[sheet.replace(".csv", ".xlsx")] == worksheet_xlsx(con, sid)
     plan = P.plan_outputs(con)
-    assert plan.rendered == {**files, **trace_html.vv_files(con)}
+    workbook = {WORKBOOK: oao_workbook.workbook_bytes(con, P.PUBLISHED_FILES)}
+    assert plan.rendered == {**files, **trace_html.vv_files(con), **workbook}
     assert plan.paths == {*EVERY_FILE, *files}
     assert (
         plan.fingerprints["audit_sample"]
@@ -574,8 +580,8 @@ def test_query_fingerprint_is_of_the_rows_not_their_order(con):
 def test_report_fingerprint_is_of_its_inputs_and_code(con):
     here = Path(report.__file__).parent
     # every module of the report folder (the trace pages included), then the templates
-    code = [here / f for f in ("__init__.py", "accuracy.py", "build.py", "charts.py", "html.py")]
-    code += [here / "sections.py"]
+    code = [here / f for f in ("__init__.py", "accuracy.py", "build.py", "charts.py")]
+    code += [here / "headline.py", here / "html.py", here / "sections.py"]
     code += [here / "trace.py", here / "templates/report.css", here / "templates/report.html"]
     parts = [P._stable(report.gather(con)), str(report.data_time(con))]
     parts += [_sha(p) for p in code]
