@@ -7,7 +7,7 @@ sheet per published table, each row what its Notes entry says, with the same val
 Parquet file. Numbers are number cells, dates date cells, and text is always a text cell
 (``write_string`` with the text format, so a field office typed ``=HYPERLINK(...)`` stays text
 even when edited). The bytes are a function of the warehouse: the document date is the data's
-(the latest ingest), and xlsxwriter writes fixed zip timestamps.
+(the last SCR change in the extracts), and xlsxwriter writes fixed zip timestamps.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import duckdb
 import xlsxwriter
 
 from assets._shared.metadata import COLUMN_DESCRIPTIONS, existing_tables
-from assets.report import build as report
 from assets.report import headline
 
 WORKBOOK_PATH = "oao_measures.xlsx"
@@ -216,13 +215,23 @@ def notes_sheet(book, st: _Styles, shown: list[tuple[Sheet, list[str], int]]) ->
     ws.freeze_panes(1, 0)
 
 
+def data_changed_at(con: duckdb.DuckDBPyConnection) -> dt.datetime:
+    """The document date: the last SCR change in the extracts (a rebuild from the archive
+    ingests at another time but gives the same workbook, byte for byte)."""
+    if "scr_current" in existing_tables(con):
+        when = con.execute("SELECT max(last_modified_at) FROM scr_current").fetchall()[0][0]
+        if when is not None:
+            return when.replace(microsecond=0)
+    return dt.datetime(2000, 1, 1)
+
+
 def workbook_bytes(con: duckdb.DuckDBPyConnection, published: dict[str, str | Callable]) -> bytes:
     """The workbook as bytes (the same warehouse gives the same bytes)."""
     buf = io.BytesIO()
     options = {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
                "strings_to_urls": False}  # fmt: skip
     book = xlsxwriter.Workbook(buf, options)
-    when = report.data_time(con).replace(tzinfo=None)
+    when = data_changed_at(con)
     book.set_properties({"title": "OAO measures", "created": when})
     st = _Styles(book)
     summary_sheet(book, st, headline.gather(con))

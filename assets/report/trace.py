@@ -13,6 +13,7 @@ import duckdb
 
 from assets._shared.metadata import existing_tables
 from assets.audit.vv_statement import ELEMENTS, page_name
+from assets.measures.restatements import latest_changes
 from assets.report.html import DASH, Col, esc, fmt_count, fmt_pct, fmt_text, section, table
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -33,9 +34,30 @@ CHANGE_COLS = [
 ]
 
 
+def report_changes(con: duckdb.DuckDBPyConnection) -> dict:
+    """The latest restatement run, and whether it was already published: a publishing refresh
+    that changes no SCR's contribution stages no run of its own, so the latest run then
+    belongs to an earlier publication and this refresh changed nothing."""
+    latest = latest_changes(con)
+    published = (
+        latest.get("refresh_id") is not None
+        and con.execute(
+            "SELECT published_at FROM publications WHERE refresh_id = ?", [latest["refresh_id"]]
+        ).fetchall()
+    )
+    latest["already_published_at"] = published[0][0] if published else None
+    return latest
+
+
 def changes_section(latest: dict) -> str:
     """Quarter, column, old -> new, the SCRs and the files, for this refresh's restatements."""
-    if latest.get("previous_refresh_id") is None:
+    if latest.get("already_published_at") is not None:
+        intro = (
+            f"No published figure changed since the previous publication (refresh "
+            f"{latest['refresh_id']}, {fmt_text(latest['already_published_at'])})."
+        )
+        body = ""
+    elif latest.get("previous_refresh_id") is None:
         intro = "This is the first publication: nothing published before could change."
         body = ""
     elif not latest["changes"]:
