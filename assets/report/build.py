@@ -121,9 +121,8 @@ def render(data: dict, refreshed_at: datetime) -> str:
     ]
     body.append(trace_html.changes_section(data.get("changes", {})))
     contents = [*sections.CONTENTS, ("changes", "What changed")]
-    if data.get("accuracy") is not None:  # an audit sample was drawn
-        body.append(accuracy.accuracy_section(data["accuracy"]))
-        contents.append(("accuracy", "Accuracy of the determination"))
+    body.append(accuracy.accuracy_section(data.get("accuracy")))  # numbered: always there
+    contents.append(("accuracy", "Accuracy of the determination"))
     if data.get("rr_summary") or data.get("rr_gap_count", (0, 0))[1]:  # any request at all
         body.append(sections.evidence_section(data))
         contents.append(("resource-requests", "Resource requests"))

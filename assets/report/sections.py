@@ -67,8 +67,8 @@ def _annual_table(annual: list[dict]) -> str:
         _annual_cols(),
         shown,
         "annual-table",
-        "The measure by fiscal year: percent of approved initial investigations through FY2020, "
-        "count of disruptions and dismantlements from FY2021.",
+        "One row per fiscal year: the measure as a percent of approved initial investigations "
+        "through FY2020, as a count of disruptions and dismantlements from FY2021.",
         row_class=lambda r: "missed" if r.get("met_target_tco_validated") is False else "",
     )
 
@@ -85,7 +85,11 @@ def annual_section(annual: list[dict], svg: str) -> str:
         "The old method counts every approved disruption or dismantlement. The TCO-validated "
         "method counts only SCRs whose current record describes a transnational criminal "
         "organization (an association of individuals that crosses international borders, or "
-        "the ICM TCO checkbox).",
+        "the ICM TCO checkbox). In the percent years the TCO-validated percent is TCO "
+        "disruptions and dismantlements divided by TCO initial investigations: both the "
+        "numerator and the denominator leave out SCRs that do not describe a TCO (the audit "
+        "counted the non-TCO initial investigations as inaccurately reported too), so it can "
+        "exceed the old percent when more initial investigations than disruptions drop out.",
         body + _annual_table(annual),
     )
 
@@ -118,7 +122,13 @@ def quarterly_section(quarters: list[dict], svg: str) -> str:
         "quarterly",
         "2. Quarter by quarter",
         f"The current and previous fiscal year ({span}), by the quarter of approval.",
-        body + table(QUARTER_COLS, quarters, "quarterly-table"),
+        body
+        + table(
+            QUARTER_COLS,
+            quarters,
+            "quarterly-table",
+            "One row per fiscal quarter: SCRs approved in it, and the fiscal year to date.",
+        ),  # fmt: skip
     )
 
 
@@ -150,7 +160,15 @@ def category_section(categories: list[dict], years: tuple, svg: str) -> str:
         "Table 2). A TCO needs an association of individuals (two or more subjects) and an "
         "international border crossing; 'Checkbox N' means the agent marked the SCR as not "
         "TCO-related.",
-        body + table(CATEGORY_COLS, categories, "category-table", footer=foot),
+        body
+        + table(
+            CATEGORY_COLS,
+            categories,
+            "category-table",
+            f"One row per criminal category, {span}: approved disruptions and "
+            "dismantlements and why those that are not a TCO fail the test.",
+            footer=foot,
+        ),  # fmt: skip
     )
 
 
@@ -178,9 +196,12 @@ def findings_section(by_rule: list[dict], worst: list[dict]) -> str:
     ]
     total = sum(r["findings"] for r in by_rule)
     body = (
-        table(rule_cols, shown, "findings-table", "Findings by rule",
+        table(rule_cols, shown, "findings-table",
+              "One row per validation rule that found something: its findings, the records "
+              "and the files they are in",
               row_class=lambda r: "error" if r["severity"] == "error" else "")
-        + table(file_cols, worst, "worst-files-table", "Files with the most findings (top 10)")
+        + table(file_cols, worst, "worst-files-table",
+                "One row per landing file, the ten with the most findings")
     ) if by_rule else '<p class="ok">No findings: every row passed every rule.</p>'  # fmt: skip
     return section(
         "findings",
@@ -213,7 +234,13 @@ def reconciliation_section(recon: list[dict]) -> str:
         "Every row read is either valid or quarantined; every SCR version is either the current "
         "record or superseded by a later one. Nothing is lost or counted twice. Only active files "
         "count: a replaced file (same name, new content) or a retracted one stays listed here.",
-        table(RECON_COLS, recon, "reconciliation-table", footer=foot),
+        table(
+            RECON_COLS,
+            recon,
+            "reconciliation-table",
+            "One row per landing file: rows read, valid, quarantined, current and superseded.",
+            footer=foot,
+        ),
     )
 
 
@@ -252,17 +279,19 @@ def evidence_section(data: dict) -> str:
         summary = data["rr_summary"]
         foot = totals(summary, [k for k in summary[0] if k not in RR_TEXT], "fiscal_year", "Total")
         parts.append(table(_rr_cols(summary[0]), summary, "rr-summary-table",
-                           "Resource requests by budget fiscal year", footer=foot))  # fmt: skip
+                           "One row per budget fiscal year: the resource requests submitted for "
+                           "it", footer=foot))  # fmt: skip
     if "rr_gaps" in data:
         gaps, total = data["rr_gap_count"]
         parts.append(f"<p>{gaps:,} of {total:,} requests had SCR evidence available but did not "
                      "cite SCR data.</p>")  # fmt: skip
         if data["rr_gaps"]:
             parts.append(table(_rr_cols(data["rr_gaps"][0]), data["rr_gaps"], "rr-gaps-table",
-                               "The largest requests that did not cite available SCR evidence"))  # fmt: skip
+                               "One row per resource request that did not cite available SCR "
+                               "evidence, the 15 largest"))  # fmt: skip
     return section(
         "resource-requests",
-        "6. Resource requests and SCR evidence",
+        "7. Resource requests and SCR evidence",
         "Recommendation 3: program offices should use SCR data in their annual resource "
         "requests. Evidence is the SCRs approved in the request's criminal categories in the "
         "last complete fiscal year before it was submitted.",

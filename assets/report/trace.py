@@ -73,7 +73,12 @@ def changes_section(latest: dict) -> str:
             "the SCRs whose contribution changed and the files that changed them. Every SCR is "
             "listed in restatements.parquet with its values before and after."
         )
-        body = table(CHANGE_COLS, latest["changes"], "changes-table")
+        body = table(
+            CHANGE_COLS,
+            latest["changes"],
+            "changes-table",
+            "One row per restated quarter and measure column: its value before and now.",
+        )
     return section("changes", "What changed since the last publication", intro, body)
 
 
@@ -134,6 +139,7 @@ def vv_page(r: dict) -> str:
         [Col("file", "Extract file and SHA-256")],
         [{"file": f} for f in r["extract_files"] or []],
         "vv-files",
+        "One row per extract file the year's figures come from.",
     )
     css = (TEMPLATE_DIR / "report.css").read_text(encoding="utf-8")
     return (
@@ -145,7 +151,7 @@ def vv_page(r: dict) -> str:
         '<p><a href="index.html">Back to the quarterly report</a></p></header>'
         f"{elements}"
         f'<section id="facts"><h2>Facts behind this statement</h2>'
-        f"{table(FACT_COLS, _facts(r), 'vv-facts')}{files}</section></main></body></html>\n"
+        f"{table(FACT_COLS, _facts(r), 'vv-facts', 'One row per fact of the year.')}{files}</section></main></body></html>\n"
     )
 
 
