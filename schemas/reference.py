@@ -34,6 +34,43 @@ def annual_targets_path() -> Path:
 
 
 @dataclass(frozen=True)
+class Threshold:
+    check: str
+    asset: str
+    max_share: float
+    of_what: str
+    why: str
+
+
+@functools.cache
+def check_thresholds() -> dict[tuple[str, str], Threshold]:
+    """When a warning check fails, by (asset, check): the share of ``of_what`` above which
+    someone must act (``reference/check_thresholds.csv``; edit it to configure)."""
+    out: dict[tuple[str, str], Threshold] = {}
+    for i, r in enumerate(_rows("check_thresholds.csv"), start=2):
+        try:
+            share = float(r["max_share"])
+        except ValueError:
+            share = -1.0
+        if not 0 <= share <= 1:
+            raise ValueError(
+                f"check_thresholds.csv row {i}, column max_share: {r['max_share']!r} is not a "
+                "share between 0 and 1"
+            )
+        out[r["asset"], r["check"]] = Threshold(
+            r["check"], r["asset"], share, r["of_what"], r["why"]
+        )
+    return out
+
+
+def within(count: int, total: int, asset: str, check: str) -> tuple[bool, dict[str, float]]:
+    """Whether ``count`` of ``total`` is at or under the check's threshold, and the figures."""
+    limit = check_thresholds()[asset, check].max_share
+    share = count / total if total else 0.0
+    return share <= limit, {"share": round(share, 6), "max_share": limit}
+
+
+@dataclass(frozen=True)
 class Rule:
     rule_id: str
     column: str
