@@ -68,3 +68,52 @@ def test_every_threshold_is_documented_with_why():
         ("resource_request_current", "schema_validity"),
     }
     assert all(t.why and t.of_what and 0 < t.max_share < 1 for t in table.values())
+
+
+def test_a_missing_target_for_the_latest_year_is_one_clear_warning(demo):
+    """The demo ends with FY2026, for which no target is recorded (FY2023 on are not public)."""
+    logs = [
+        e.user_message
+        for rec in demo.instance.get_records_for_run(
+            demo.instance.get_runs(limit=1)[0].run_id
+        ).records
+        if (e := rec.event_log_entry) and not e.is_dagster_event and "no target" in e.user_message
+    ]
+    assert logs == [
+        "no target recorded for FY2026: add its row to schemas/reference/annual_targets.csv "
+        "(docs/REPORT.md, Targets)"
+    ]
+
+
+HEADER = "fiscal_year,measure_type,target,reported_result,reported_dd,audit_non_tco_dd_min\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("20x3,count,600,,,", "row 3, column fiscal_year: '20x3' is not a year"),
+        ("2017,count,600,,,", "row 3, column fiscal_year: FY2017 is listed twice"),
+        ("2023,counts,600,,,", "row 3, column measure_type: 'counts' is not percent or count"),
+        ("2023,count,,,,", "row 3, column target: a number is required"),
+        (
+            "2023,percent,15.8,,,",
+            "row 3, column target: '15.8' must be a fraction between 0 and 1 (0.158 = 15.8%)",
+        ),
+        ("2023,count,-5,,,", "row 3, column target: '-5' must be a count above 0"),
+        ("2023,count,600,many,,", "row 3, column reported_result: 'many' is not a number"),
+    ],
+)
+def test_targets_are_checked_on_load_naming_row_and_column(tmp_path, row, message):
+    path = tmp_path / "annual_targets.csv"
+    path.write_text(HEADER + "2017,percent,0.158,0.229,420,13\n" + row + "\n", encoding="utf-8")
+    with pytest.raises(ValueError) as err:
+        reference.annual_targets(path)
+    assert str(err.value) == f"annual_targets.csv {message}"
+
+
+def test_adding_a_year_is_one_row(tmp_path):
+    path = tmp_path / "annual_targets.csv"
+    path.write_text(HEADER + "2026,count,1200,,,\n", encoding="utf-8")
+    assert reference.annual_targets(path) == {
+        2026: {"measure_type": "count", "target": 1200.0, "reported_result": None}
+    }
