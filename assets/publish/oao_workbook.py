@@ -23,7 +23,7 @@ import duckdb
 import xlsxwriter
 
 from assets._shared.metadata import COLUMN_DESCRIPTIONS, existing_tables
-from assets.report import headline
+from assets.report import closeout, headline
 
 WORKBOOK_PATH = "oao_measures.xlsx"
 MAX_ROWS = 100_000  # per sheet; beyond it the sheet says so and the Parquet file has every row
@@ -39,6 +39,7 @@ class Sheet:
     row: str  # what one row is, for the Notes sheet
     sql: str | None = None  # for a warehouse table that is not published as one file
     table: str | None = None  # the warehouse table the sheet needs (skipped when absent)
+    params: dict | None = None  # bound parameters of ``sql``
 
 
 SHEETS: tuple[Sheet, ...] = (
@@ -63,6 +64,18 @@ SHEETS: tuple[Sheet, ...] = (
     Sheet("Accuracy", "measure_estimates.parquet",
           "one audit sample and fiscal year: the estimate of the truly TCO-related count",
           table="measure_estimates"),
+    Sheet("Rec 1 checkbox", "scr_current",
+          "one fiscal quarter of creation, SCRs created on or after 2023-07-18: the TCO "
+          "checkbox filled, and conflicts with the definition (report section 8)",
+          closeout.CHECKBOX_SQL, "scr_current"),
+    Sheet("Rec 2 validation", "vv_statement.parquet",
+          "one fiscal year: rules, findings, quarantine, samples drawn and reviewed, measured "
+          "accuracy and interval (report section 8)", closeout.VALIDATION_SQL, "vv_statement"),
+    Sheet("Rec 3 requests", "resource_request_evidence.parquet",
+          "one budget year and period (submitted by or after the guidance date, 2024-01-31): "
+          "requests citing SCR data and evidence not cited (report section 8)",
+          closeout.REQUESTS_SQL, "resource_request_evidence",
+          {"guidance": closeout.GUIDANCE_DATE}),
 )  # fmt: skip
 
 
@@ -134,10 +147,10 @@ def sheet_rows(
     sql = sheet.sql or published[sheet.source]
     sql = sql(con) if callable(sql) else sql
     try:
-        total = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
+        total = con.execute(f"SELECT count(*) FROM ({sql})", sheet.params).fetchall()[0][0]
     except duckdb.CatalogException:
         return None
-    cur = con.execute(f"SELECT * FROM ({sql}) LIMIT {MAX_ROWS}")
+    cur = con.execute(f"SELECT * FROM ({sql}) LIMIT {MAX_ROWS}", sheet.params)
     return [d[0] for d in cur.description], cur.fetchall(), int(total)
 
 

@@ -16,7 +16,7 @@ import duckdb
 
 from assets._shared.metadata import existing_tables
 from assets.publish.export import findings_sql
-from assets.report import accuracy, charts, headline, sections
+from assets.report import accuracy, charts, closeout, headline, sections
 from assets.report import trace as trace_html
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -75,6 +75,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     data["reconciliation"] = rows(con, "SELECT * FROM ingest_reconciliation ORDER BY file_id")
     data["as_of"] = rows(con, AS_OF_SQL)[0]
     data["headline"] = headline.gather(con)
+    data["closeout"] = closeout.gather(con, rows)
     data["changes"], data["vv_links"] = trace_html.report_changes(con), trace_html.vv_links(con)
     data["accuracy"] = accuracy.gather(con, rows)
     if "resource_request_summary" in have:
@@ -126,6 +127,8 @@ def render(data: dict, refreshed_at: datetime) -> str:
     if data.get("rr_summary") or data.get("rr_gap_count", (0, 0))[1]:  # any request at all
         body.append(sections.evidence_section(data))
         contents.append(("resource-requests", "Resource requests"))
+    body.append(closeout.closeout_section(data["closeout"]))
+    contents.append(("closeout", "Closing the recommendations"))
     template = string.Template((TEMPLATE_DIR / "report.html").read_text(encoding="utf-8"))
     return template.substitute(
         css=(TEMPLATE_DIR / "report.css").read_text(encoding="utf-8"),

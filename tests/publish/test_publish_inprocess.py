@@ -580,7 +580,9 @@ def test_query_fingerprint_is_of_the_rows_not_their_order(con):
 def test_report_fingerprint_is_of_its_inputs_and_code(con):
     here = Path(report.__file__).parent
     # every module of the report folder (the trace pages included), then the templates
-    code = [here / f for f in ("__init__.py", "accuracy.py", "build.py", "charts.py")]
+    code = [
+        here / f for f in ("__init__.py", "accuracy.py", "build.py", "charts.py", "closeout.py")
+    ]
     code += [here / "headline.py", here / "html.py", here / "sections.py"]
     code += [here / "trace.py", here / "templates/report.css", here / "templates/report.html"]
     parts = [P._stable(report.gather(con)), str(report.data_time(con))]
