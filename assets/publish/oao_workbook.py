@@ -87,6 +87,7 @@ class _Styles:
         self.time = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         self.title = book.add_format({"bold": True, "font_size": 14})
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        self.count = book.add_format({"num_format": "#,##0"})
 
 
 def write_value(ws, r: int, c: int, value: object, st: _Styles) -> None:
@@ -133,6 +134,9 @@ def table_sheet(book, st: _Styles, name: str, header: list[str], rows: list[tupl
         for c, value in enumerate(row):
             write_value(ws, r, c, value, st)
     ws.freeze_panes(1, 0)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
     if header:
         ws.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
 
@@ -181,7 +185,7 @@ def summary_rows(h: dict | None) -> list[tuple[str, object, str]]:
         return rows
     efy = est["fiscal_year"]
     rows += [
-        ("Accuracy: fiscal year", efy, "the latest fiscal year with a reviewed sample"),
+        ("Accuracy: fiscal year", f"FY{efy}", "the latest fiscal year with a reviewed sample"),
         (f"FY{efy} published TCO-validated", est["dd_tco_published"], ""),
         (f"FY{efy} estimated truly TCO-related", est["estimate"], f"method {est['method']}"),
         (f"FY{efy} interval, lower bound", est["lower_bound"], ""),
@@ -199,12 +203,17 @@ def summary_sheet(book, st: _Styles, h: dict | None) -> None:
         ws.write_string(2, c, col, st.head)
     for r, (figure, value, note) in enumerate(summary_rows(h), start=3):
         ws.write_string(r, 0, figure, st.text)
-        write_value(ws, r, 1, value, st)
+        if isinstance(value, int) and not isinstance(value, bool):
+            ws.write_number(r, 1, value, st.count)  # counts with a thousands separator
+        else:
+            write_value(ws, r, 1, value, st)
         ws.write_string(r, 2, note, st.text)
     ws.set_column(0, 0, 58)
-    ws.set_column(1, 1, 16)
-    ws.set_column(2, 2, 70)
+    ws.set_column(1, 1, 34)
+    ws.set_column(2, 2, 60)
     ws.freeze_panes(3, 0)
+    ws.set_landscape()  # printed (or rendered to PDF): the three columns on one page
+    ws.fit_to_pages(1, 0)
 
 
 def notes_sheet(book, st: _Styles, shown: list[tuple[Sheet, list[str], int]]) -> None:

@@ -120,15 +120,21 @@ def render(data: dict, refreshed_at: datetime) -> str:
         sections.findings_section(data["findings_by_rule"], data["worst_files"]),
         sections.reconciliation_section(data["reconciliation"]),
     ]
-    body.append(trace_html.changes_section(data.get("changes", {})))
-    contents = [*sections.CONTENTS, ("changes", "What changed")]
-    body.append(accuracy.accuracy_section(data.get("accuracy")))  # numbered: always there
-    contents.append(("accuracy", "Accuracy of the determination"))
-    if data.get("rr_summary") or data.get("rr_gap_count", (0, 0))[1]:  # any request at all
-        body.append(sections.evidence_section(data))
-        contents.append(("resource-requests", "Resource requests"))
-    body.append(closeout.closeout_section(data["closeout"]))
-    contents.append(("closeout", "Closing the recommendations"))
+    # every numbered section is always there (a sentence when it has nothing to show), so the
+    # contents' numbers are the sections' numbers
+    body += [
+        accuracy.accuracy_section(data.get("accuracy")),
+        sections.evidence_section(data),
+        closeout.closeout_section(data["closeout"]),
+        trace_html.changes_section(data.get("changes", {})),
+    ]
+    contents = [
+        *sections.CONTENTS,
+        ("accuracy", "Accuracy of the determination"),
+        ("resource-requests", "Resource requests"),
+        ("closeout", "Closing the recommendations"),
+        ("changes", "What changed"),
+    ]
     template = string.Template((TEMPLATE_DIR / "report.html").read_text(encoding="utf-8"))
     return template.substitute(
         css=(TEMPLATE_DIR / "report.css").read_text(encoding="utf-8"),

@@ -79,7 +79,7 @@ def changes_section(latest: dict) -> str:
             "changes-table",
             "One row per restated quarter and measure column: its value before and now.",
         )
-    return section("changes", "What changed since the last publication", intro, body)
+    return section("changes", "9. What changed since the last publication", intro, body)
 
 
 def vv_links(con: duckdb.DuckDBPyConnection) -> str:

@@ -60,7 +60,7 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
             "charts": text.count("<svg "),
             "sections": text.count("<section "),
         }
-        assert (meta["charts"], meta["sections"]) == (3, 8)  # accuracy and closeout: always
+        assert (meta["charts"], meta["sections"]) == (3, 9)  # every numbered section: always
         assert read_manifest(out)["refresh_id"] == "refresh-1"  # the refresh, not the run
 
         with warehouse.connect() as con:
