@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from assets._shared.metadata import existing_tables
+from assets.measures.restatements import latest_changes
 from assets.publish.export import findings_sql
 from assets.report import accuracy, charts, closeout, headline, sections
 from assets.report import trace as trace_html
@@ -76,7 +77,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     data["as_of"] = rows(con, AS_OF_SQL)[0]
     data["headline"] = headline.gather(con)
     data["closeout"] = closeout.gather(con, rows)
-    data["changes"], data["vv_links"] = trace_html.report_changes(con), trace_html.vv_links(con)
+    data["changes"], data["vv_links"] = latest_changes(con), trace_html.vv_links(con)
     data["accuracy"] = accuracy.gather(con, rows)
     if "resource_request_summary" in have:
         data["rr_summary"] = rows(con, "SELECT * FROM resource_request_summary ORDER BY 1")

@@ -13,7 +13,6 @@ import duckdb
 
 from assets._shared.metadata import existing_tables
 from assets.audit.vv_statement import ELEMENTS, page_name
-from assets.measures.restatements import latest_changes
 from assets.report.html import DASH, Col, esc, fmt_count, fmt_pct, fmt_text, section, table
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -34,44 +33,34 @@ CHANGE_COLS = [
 ]
 
 
-def report_changes(con: duckdb.DuckDBPyConnection) -> dict:
-    """The latest restatement run, and whether it was already published: a publishing refresh
-    that changes no SCR's contribution stages no run of its own, so the latest run then
-    belongs to an earlier publication and this refresh changed nothing."""
-    latest = latest_changes(con)
-    published = (
-        latest.get("refresh_id") is not None
-        and con.execute(
-            "SELECT published_at FROM publications WHERE refresh_id = ?", [latest["refresh_id"]]
-        ).fetchall()
-    )
-    latest["already_published_at"] = published[0][0] if published else None
-    return latest
-
-
 def changes_section(latest: dict) -> str:
-    """Quarter, column, old -> new, the SCRs and the files, for this refresh's restatements."""
-    if latest.get("already_published_at") is not None:
-        intro = (
-            f"No published figure changed since the previous publication (refresh "
-            f"{latest['refresh_id']}, {fmt_text(latest['already_published_at'])})."
-        )
-        body = ""
+    """Quarter, column, old -> new, the SCRs and the files, for the latest publication's
+    restatements. Each sentence names the refresh it is about, so it stays true when a later
+    refresh republishes without changing any figure (that is no new publication), and a
+    rebuild from the archive (``scr-pipeline verify``) renders the same words."""
+    run, when = latest.get("refresh_id"), fmt_text(latest.get("computed_at"))
+    if run is None:
+        intro, body = "Nothing has been published yet.", ""
     elif latest.get("previous_refresh_id") is None:
-        intro = "This is the first publication: nothing published before could change."
+        intro = (
+            f"Refresh {run} ({when}) was the first publication: nothing published before could "
+            "change, and no published figure has changed since."
+        )
         body = ""
     elif not latest["changes"]:
         intro = (
-            f"No published figure changed since the previous publication (refresh "
-            f"{latest['previous_refresh_id']}, {fmt_text(latest.get('previous_published_at'))})."
+            f"Refresh {run} ({when}) changed no figure published by refresh "
+            f"{latest['previous_refresh_id']} ({fmt_text(latest.get('previous_published_at'))}),"
+            " and no published figure has changed since."
         )
         body = ""
     else:
         intro = (
             f"Figures published by refresh {latest['previous_refresh_id']} "
-            f"({fmt_text(latest.get('previous_published_at'))}) that this refresh restates, with "
-            "the SCRs whose contribution changed and the files that changed them. Every SCR is "
-            "listed in restatements.parquet with its values before and after."
+            f"({fmt_text(latest.get('previous_published_at'))}) that refresh {run} ({when}) "
+            "restates, with the SCRs whose contribution changed and the files that changed them; "
+            "no published figure has changed since. Every SCR is listed in restatements.parquet "
+            "with its values before and after."
         )
         body = table(
             CHANGE_COLS,
