@@ -247,8 +247,13 @@ def data_changed_at(con: duckdb.DuckDBPyConnection) -> dt.datetime:
     return dt.datetime(2000, 1, 1)
 
 
-def workbook_bytes(con: duckdb.DuckDBPyConnection, published: dict[str, str | Callable]) -> bytes:
-    """The workbook as bytes (the same warehouse gives the same bytes)."""
+def workbook_bytes(
+    con: duckdb.DuckDBPyConnection, published: dict[str, str | Callable]
+) -> bytes | None:
+    """The workbook as bytes (the same warehouse gives the same bytes); None before anything
+    is built."""
+    if not {s.table for s in SHEETS if s.table} & existing_tables(con):
+        return None
     buf = io.BytesIO()
     options = {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
                "strings_to_urls": False}  # fmt: skip
@@ -274,4 +279,9 @@ def workbook_files(
     published: dict[str, str | Callable],
 ) -> Callable[[duckdb.DuckDBPyConnection], dict[str, bytes]]:
     """The ``RENDERED_FILES`` entry's function: {"oao_measures.xlsx": bytes}."""
-    return lambda con: {WORKBOOK_PATH: workbook_bytes(con, published)}
+
+    def files(con: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
+        book = workbook_bytes(con, published)
+        return {} if book is None else {WORKBOOK_PATH: book}
+
+    return files

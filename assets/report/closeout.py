@@ -60,7 +60,10 @@ def gather(con: duckdb.DuckDBPyConnection, rows) -> dict[str, list[dict]]:
     out = {}
     for name, (table_name, sql) in SOURCES.items():
         params = {"guidance": GUIDANCE_DATE} if "$guidance" in sql else None
-        out[name] = rows(con, sql, params) if table_name in have else []
+        try:
+            out[name] = rows(con, sql, params) if table_name in have else []
+        except duckdb.BinderException:  # a table another stage builds, not (yet) in its shape
+            out[name] = []
     return out
 
 

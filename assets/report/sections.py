@@ -289,8 +289,8 @@ def evidence_section(data: dict) -> str:
             parts.append(table(_rr_cols(data["rr_gaps"][0]), data["rr_gaps"], "rr-gaps-table",
                                "One row per resource request that did not cite available SCR "
                                "evidence, the 15 largest"))  # fmt: skip
-    if not parts:
-        parts.append("<p>No resource request extract has landed yet.</p>")
+    if not data.get("rr_summary") and not data.get("rr_gap_count", (0, 0))[1]:
+        parts = ["<p>No resource request extract has landed yet.</p>"]
     return section(
         "resource-requests",
         "7. Resource requests and SCR evidence",

@@ -1,4 +1,4 @@
-""""What changed since the last publication" right on every publication (issue 30): it said
+""" "What changed since the last publication" right on every publication (issue 30): it said
 "This is the first publication" after a second publishing refresh that changed no figure. Each
 sentence now names the refresh it is about, so it is true on the first publication and on every
 republication after it, and a rebuild from the archive renders the same words."""
