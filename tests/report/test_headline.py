@@ -142,3 +142,16 @@ def test_target_verdict_says_met_or_missed_only_when_the_interval_is_on_one_side
         assert verdict == "missed with confidence"
     else:
         assert lower < target <= upper and verdict == "cannot be told"
+
+
+def test_the_accuracy_card_shows_published_estimate_interval_and_verdict(con):
+    con.execute(ESTIMATES)
+    h = headline.gather(con)
+    top = header({"as_of": {"quarantined": 0, "scrs": 1, "counted": 1, "last_approval": None,
+                            "last_change": None}, "headline": h}, dt.datetime(2025, 1, 7))  # fmt: skip
+    cards = _cards(top)
+    assert cards[2] == (
+        "FY2024 truly TCO-related (estimate)", "570 (545 to 596)",
+        "90% interval from the reviewed sample (stratified); published 564; target 540: met "
+        "with confidence",
+    )  # fmt: skip
