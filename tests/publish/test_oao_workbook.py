@@ -197,3 +197,21 @@ def test_same_warehouse_same_bytes(site):
     with duckdb.connect(str(site / "warehouse.duckdb"), read_only=True) as con:
         assert oao_workbook.workbook_bytes(con, PUBLISHED_FILES) == published
         assert oao_workbook.workbook_bytes(con, PUBLISHED_FILES) == published
+
+
+def test_every_published_column_has_a_description(site):
+    """One table of descriptions (assets/_shared/metadata.py) labels every column of every
+    published Parquet file, in the Dagster UI (TableSchema) and on the Notes sheet."""
+    from assets._shared.metadata import COLUMN_DESCRIPTIONS
+
+    out = site / "output"
+    files = [*out.glob("*.parquet"), *(next(d.rglob("*.parquet")) for d in out.iterdir()
+                                       if d.is_dir() and any(d.rglob("*.parquet")))]  # fmt: skip
+    assert len(files) > 15
+    missing = {
+        f"{f.relative_to(out)}:{name}"
+        for f in files
+        for name in pq.read_schema(f).names
+        if not COLUMN_DESCRIPTIONS.get(name)
+    }
+    assert not missing, sorted(missing)
