@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export DAGSTER_HOME ?= $(abspath .dagster)
 
-.PHONY: help setup demo test lint format refresh ui bench mutation clean
+.PHONY: help setup demo test lint format refresh ui ui-quiet bench mutation clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,9 +30,13 @@ refresh: setup ## refresh from the files in the landing dir
 	@mkdir -p $(DAGSTER_HOME)
 	$(VENV)/bin/scr-pipeline refresh
 
-ui: setup ## start the Dagster UI on 127.0.0.1
+ui: setup ## start the Dagster UI on 127.0.0.1 with its sensors and schedules (listed at start)
 	@mkdir -p $(DAGSTER_HOME)
 	$(VENV)/bin/scr-pipeline ui
+
+ui-quiet: setup ## start the Dagster UI without the daemon: no sensor or schedule runs
+	@mkdir -p $(DAGSTER_HOME)
+	$(VENV)/bin/scr-pipeline ui --no-automation
 
 test: setup ## run the test suite
 	$(VENV)/bin/python -m pytest -q -n auto --dist loadscope --durations=15

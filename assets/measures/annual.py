@@ -10,7 +10,7 @@ import dagster as dg
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
 from assets.measures.quarterly import ensure_tables
-from schemas.reference import annual_targets_path
+from schemas.reference import annual_targets, annual_targets_path
 
 ANNUAL_SQL = """
 WITH agg AS (
@@ -59,13 +59,22 @@ ORDER BY fiscal_year
     "method and by the TCO-validated method (percent through FY2020, count from FY2021), met?",
 )
 def annual_measures(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    targets = annual_targets()  # checked row by row before any figure is built
     with warehouse.connect() as con:
         ensure_tables(con)
         con.execute(
             f"CREATE OR REPLACE TABLE annual_measures AS {ANNUAL_SQL}", [str(annual_targets_path())]
         )
+        latest = con.execute("SELECT max(fiscal_year) FROM annual_measures").fetchall()[0][0]
+        missing = latest is not None and latest not in targets
+        if missing:
+            context.log.warning(
+                f"no target recorded for FY{latest}: add its row to "
+                "schemas/reference/annual_targets.csv (docs/REPORT.md, Targets)"
+            )
         return dg.MaterializeResult(
             metadata={
+                "missing_target": dg.MetadataValue.text(f"FY{latest}" if missing else "none"),
                 **table_metadata(con, "annual_measures"),
                 "by_year": dg.MetadataValue.md(
                     markdown_preview(

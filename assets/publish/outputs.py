@@ -25,6 +25,7 @@ from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.sample import SAMPLE_DIR, sample_cases, worksheet_files
 from assets.audit.stratified_sample import frame_table, strata_table
 from assets.measures.restatements import record_publication
+from assets.publish import oao_workbook
 from assets.publish.export import findings_sql, partition_columns, partition_path
 from assets.publish.manifest import MANIFEST, check_manifest, read_manifest
 from assets.report import build as report
@@ -126,6 +127,7 @@ RENDERED_FILES: dict[str, Rendered] = {
     ),
     "audit_sample": Rendered(audit_sample_files),
     "vv_pages": Rendered(trace_html.vv_files),
+    "oao_workbook": Rendered(oao_workbook.workbook_files(PUBLISHED_FILES)),
 }
 
 # Warehouse tables whose change alone means "publish again" (volatile columns left out).

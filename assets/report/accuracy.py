@@ -69,30 +69,55 @@ ESTIMATE_COLS = [
 ]
 
 
-def accuracy_section(data: dict) -> str:
-    """Agreement table and estimate table; one sentence when no sample has been reviewed."""
+TITLE = "6. How accurate the TCO determination is"
+AGREEMENT_WORDS = (
+    "Agreement is the share of the compared SCRs on which the automated determination (or the "
+    "checkbox) and the analysts' verdict say the same thing."
+)
+KAPPA_WORDS = (
+    "Cohen's kappa is that agreement corrected for the agreement two random guessers with the "
+    "same proportions would reach by chance: 1 is perfect, 0 is no better than chance."
+)
+
+
+def accuracy_section(data: dict | None) -> str:
+    """Agreement table and estimate table in plain words; one sentence before any sample or
+    any review."""
+    if data is None:
+        return section(
+            "accuracy",
+            TITLE,
+            "No audit sample has been drawn yet, so the accuracy of the automated determination "
+            "is not measured. Draw one (scr-pipeline audit draw), have the analysts review its "
+            "cases, land the reviews and refresh.",
+            "",
+        )
     if not data["agreement"] and not data["estimates"]:
         return section(
             "accuracy",
-            "Accuracy of the TCO determination",
+            TITLE,
             "No case of the recorded audit samples has a valid review yet, so the accuracy of "
             "the automated determination is not measured. Land the analysts' reviews "
             "(case_reviews_<date>.csv) and refresh.",
             "",
         )
     intro = (
-        "Counted disruptions and dismantlements of the reviewed sample cases, the automated "
-        "determination (and the ICM checkbox) against the analysts' verdict (TCO when the "
-        "review meets both prongs). UNDETERMINED SCRs and an empty checkbox make no claim: "
-        "they are counted apart, not as agreement. The estimate is the ratio estimate of the "
-        "number truly TCO-related (docs/audit-statistics.md), with its 90% interval."
+        "Analysts reviewed randomly sampled cases against the two prongs of the TCO definition; "
+        "their verdict is compared here with the automated determination (and the ICM "
+        "checkbox) for the counted disruptions and dismantlements of those cases. "
+        f"{AGREEMENT_WORDS} {KAPPA_WORDS} UNDETERMINED SCRs and an empty checkbox make no claim "
+        "and are counted apart. The estimate scales the share the analysts found TCO-related "
+        "up to the year's count, with a 90% interval: the range that holds the true number in "
+        "nine samples out of ten."
     )
     return section(
         "accuracy",
-        "Accuracy of the TCO determination",
+        TITLE,
         intro,
         table(AGREEMENT_COLS, data["agreement"], "accuracy-table",
-              "Agreement with the analysts' reviews")
+              "One row per sample, fiscal year and source (determination or checkbox): "
+              "agreement with the analysts' reviews")
         + table(ESTIMATE_COLS, data["estimates"], "estimates-table",
-                "Estimated TCO-related disruptions and dismantlements"),
+                "One row per sample and fiscal year: the estimated number of truly TCO-related "
+                "disruptions and dismantlements"),
     )  # fmt: skip

@@ -17,7 +17,7 @@ import duckdb
 from assets._shared.metadata import existing_tables
 from assets.measures.restatements import latest_changes
 from assets.publish.export import findings_sql
-from assets.report import accuracy, charts, sections
+from assets.report import accuracy, charts, closeout, headline, sections
 from assets.report import trace as trace_html
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -75,6 +75,8 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     data["worst_files"] = rows(con, WORST_FILES_SQL.format(findings=findings))
     data["reconciliation"] = rows(con, "SELECT * FROM ingest_reconciliation ORDER BY file_id")
     data["as_of"] = rows(con, AS_OF_SQL)[0]
+    data["headline"] = headline.gather(con)
+    data["closeout"] = closeout.gather(con, rows)
     data["changes"], data["vv_links"] = latest_changes(con), trace_html.vv_links(con)
     data["accuracy"] = accuracy.gather(con, rows)
     if "resource_request_summary" in have:
@@ -119,14 +121,21 @@ def render(data: dict, refreshed_at: datetime) -> str:
         sections.findings_section(data["findings_by_rule"], data["worst_files"]),
         sections.reconciliation_section(data["reconciliation"]),
     ]
-    body.append(trace_html.changes_section(data.get("changes", {})))
-    contents = [*sections.CONTENTS, ("changes", "What changed")]
-    if data.get("accuracy") is not None:  # an audit sample was drawn
-        body.append(accuracy.accuracy_section(data["accuracy"]))
-        contents.append(("accuracy", "Accuracy of the determination"))
-    if data.get("rr_summary") or data.get("rr_gap_count", (0, 0))[1]:  # any request at all
-        body.append(sections.evidence_section(data))
-        contents.append(("resource-requests", "Resource requests"))
+    # every numbered section is always there (a sentence when it has nothing to show), so the
+    # contents' numbers are the sections' numbers
+    body += [
+        accuracy.accuracy_section(data.get("accuracy")),
+        sections.evidence_section(data),
+        closeout.closeout_section(data["closeout"]),
+        trace_html.changes_section(data.get("changes", {})),
+    ]
+    contents = [
+        *sections.CONTENTS,
+        ("accuracy", "Accuracy of the determination"),
+        ("resource-requests", "Resource requests"),
+        ("closeout", "Closing the recommendations"),
+        ("changes", "What changed"),
+    ]
     template = string.Template((TEMPLATE_DIR / "report.html").read_text(encoding="utf-8"))
     return template.substitute(
         css=(TEMPLATE_DIR / "report.css").read_text(encoding="utf-8"),

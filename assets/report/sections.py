@@ -6,6 +6,7 @@ method notes) is kept together here, and every value goes through ``report_html`
 
 from datetime import datetime
 
+from assets.report import headline
 from assets.report.html import (
     Col,
     esc,
@@ -66,8 +67,8 @@ def _annual_table(annual: list[dict]) -> str:
         _annual_cols(),
         shown,
         "annual-table",
-        "The measure by fiscal year: percent of approved initial investigations through FY2020, "
-        "count of disruptions and dismantlements from FY2021.",
+        "One row per fiscal year: the measure as a percent of approved initial investigations "
+        "through FY2020, as a count of disruptions and dismantlements from FY2021.",
         row_class=lambda r: "missed" if r.get("met_target_tco_validated") is False else "",
     )
 
@@ -84,7 +85,11 @@ def annual_section(annual: list[dict], svg: str) -> str:
         "The old method counts every approved disruption or dismantlement. The TCO-validated "
         "method counts only SCRs whose current record describes a transnational criminal "
         "organization (an association of individuals that crosses international borders, or "
-        "the ICM TCO checkbox).",
+        "the ICM TCO checkbox). In the percent years the TCO-validated percent is TCO "
+        "disruptions and dismantlements divided by TCO initial investigations: both the "
+        "numerator and the denominator leave out SCRs that do not describe a TCO (the audit "
+        "counted the non-TCO initial investigations as inaccurately reported too), so it can "
+        "exceed the old percent when more initial investigations than disruptions drop out.",
         body + _annual_table(annual),
     )
 
@@ -117,7 +122,13 @@ def quarterly_section(quarters: list[dict], svg: str) -> str:
         "quarterly",
         "2. Quarter by quarter",
         f"The current and previous fiscal year ({span}), by the quarter of approval.",
-        body + table(QUARTER_COLS, quarters, "quarterly-table"),
+        body
+        + table(
+            QUARTER_COLS,
+            quarters,
+            "quarterly-table",
+            "One row per fiscal quarter: SCRs approved in it, and the fiscal year to date.",
+        ),  # fmt: skip
     )
 
 
@@ -149,7 +160,15 @@ def category_section(categories: list[dict], years: tuple, svg: str) -> str:
         "Table 2). A TCO needs an association of individuals (two or more subjects) and an "
         "international border crossing; 'Checkbox N' means the agent marked the SCR as not "
         "TCO-related.",
-        body + table(CATEGORY_COLS, categories, "category-table", footer=foot),
+        body
+        + table(
+            CATEGORY_COLS,
+            categories,
+            "category-table",
+            f"One row per criminal category, {span}: approved disruptions and "
+            "dismantlements and why those that are not a TCO fail the test.",
+            footer=foot,
+        ),  # fmt: skip
     )
 
 
@@ -177,9 +196,12 @@ def findings_section(by_rule: list[dict], worst: list[dict]) -> str:
     ]
     total = sum(r["findings"] for r in by_rule)
     body = (
-        table(rule_cols, shown, "findings-table", "Findings by rule",
+        table(rule_cols, shown, "findings-table",
+              "One row per validation rule that found something: its findings, the records "
+              "and the files they are in",
               row_class=lambda r: "error" if r["severity"] == "error" else "")
-        + table(file_cols, worst, "worst-files-table", "Files with the most findings (top 10)")
+        + table(file_cols, worst, "worst-files-table",
+                "One row per landing file, the ten with the most findings")
     ) if by_rule else '<p class="ok">No findings: every row passed every rule.</p>'  # fmt: skip
     return section(
         "findings",
@@ -212,7 +234,13 @@ def reconciliation_section(recon: list[dict]) -> str:
         "Every row read is either valid or quarantined; every SCR version is either the current "
         "record or superseded by a later one. Nothing is lost or counted twice. Only active files "
         "count: a replaced file (same name, new content) or a retracted one stays listed here.",
-        table(RECON_COLS, recon, "reconciliation-table", footer=foot),
+        table(
+            RECON_COLS,
+            recon,
+            "reconciliation-table",
+            "One row per landing file: rows read, valid, quarantined, current and superseded.",
+            footer=foot,
+        ),
     )
 
 
@@ -251,17 +279,21 @@ def evidence_section(data: dict) -> str:
         summary = data["rr_summary"]
         foot = totals(summary, [k for k in summary[0] if k not in RR_TEXT], "fiscal_year", "Total")
         parts.append(table(_rr_cols(summary[0]), summary, "rr-summary-table",
-                           "Resource requests by budget fiscal year", footer=foot))  # fmt: skip
+                           "One row per budget fiscal year: the resource requests submitted for "
+                           "it", footer=foot))  # fmt: skip
     if "rr_gaps" in data:
         gaps, total = data["rr_gap_count"]
         parts.append(f"<p>{gaps:,} of {total:,} requests had SCR evidence available but did not "
                      "cite SCR data.</p>")  # fmt: skip
         if data["rr_gaps"]:
             parts.append(table(_rr_cols(data["rr_gaps"][0]), data["rr_gaps"], "rr-gaps-table",
-                               "The largest requests that did not cite available SCR evidence"))  # fmt: skip
+                               "One row per resource request that did not cite available SCR "
+                               "evidence, the 15 largest"))  # fmt: skip
+    if not data.get("rr_summary") and not data.get("rr_gap_count", (0, 0))[1]:
+        parts = ["<p>No resource request extract has landed yet.</p>"]
     return section(
         "resource-requests",
-        "6. Resource requests and SCR evidence",
+        "7. Resource requests and SCR evidence",
         "Recommendation 3: program offices should use SCR data in their annual resource "
         "requests. Evidence is the SCRs approved in the request's criminal categories in the "
         "last complete fiscal year before it was submitted.",
@@ -283,39 +315,50 @@ def nav(contents: list[tuple[str, str]]) -> str:
     return f'<nav aria-label="Contents"><ol>{items}</ol></nav>'
 
 
-def header(data: dict, refreshed_at: datetime) -> str:
-    """Title block and the key figures of the latest fiscal year with a target and the latest."""
-    as_of = data["as_of"]
-    annual = data["annual"]
-    cards = []
-    full = [r for r in annual if r.get("quarters_reported") == 4]
-    latest = full[-1] if full else (annual[-1] if annual else None)
-    if latest:
-        mt = latest["measure_type"]
-        note = f"old method {fmt_measure(latest['result_old_method'], mt)}"
-        if annual[-1] is not latest:
-            cur = annual[-1]
-            note += (f"; FY{cur['fiscal_year']} to date ({cur['quarters_reported']} quarter(s)): "
-                     f"{fmt_measure(cur['result_tco_validated'], cur['measure_type'])}")  # fmt: skip
-        cards.append(key_figure(f"FY{latest['fiscal_year']} TCO-validated",
-                                fmt_measure(latest["result_tco_validated"], mt), note, "primary"))  # fmt: skip
-    targeted = [r for r in annual if r.get("target") is not None]
-    if targeted:
-        t = targeted[-1]
-        mt = t["measure_type"]
+def _headline_cards(h: dict | None) -> list[str]:
+    """The latest quarter, the fiscal year to date against target, and the accuracy interval."""
+    if h is None:
+        return []
+    fy, q = h["fiscal_year"], h["fiscal_quarter"]
+    partial = "" if h["quarter_complete"] else " (partial)"
+    cards = [
+        key_figure(f"FY{fy} Q{q}{partial}: TCO-validated", fmt_count(h["dd_tco"]),
+                   f"old method (every approved disruption or dismantlement) "
+                   f"{fmt_count(h['dd_total'])}", "primary"),
+        key_figure(f"FY{fy} to date: TCO-validated", fmt_count(h["fytd_dd_tco"]),
+                   headline.fytd_note(h),
+                   "bad" if h["met_tco"] is False else ""),
+    ]  # fmt: skip
+    est = h.get("estimate")
+    if est:
+        conf = f"{float(est['confidence'] or 0.9) * 100:.0f}%"
         cards.append(key_figure(
-            f"FY{t['fiscal_year']} against target {fmt_measure(t['target'], mt)}",
-            fmt_measure(t["result_tco_validated"], mt),
-            f"TCO-validated: {fmt_met(t['met_target_tco_validated'])}; old method "
-            f"{fmt_measure(t['result_old_method'], mt)}: {fmt_met(t['met_target_old_method'])}",
-            "bad" if t["met_target_tco_validated"] is False else "good"))  # fmt: skip
-    dd = sum(r["dd_total"] or 0 for r in data["categories"])
-    non = sum(r["dd_non_tco"] or 0 for r in data["categories"])
-    cards.append(key_figure("Not a TCO", fmt_pct(non / dd) if dd else "\u2014",
-                            f"{non:,} of {dd:,} disruptions and dismantlements", "warn"))  # fmt: skip
+            f"FY{est['fiscal_year']} truly TCO-related (estimate)",
+            f"{fmt_count(est['estimate'])} ({fmt_count(est['lower_bound'])} to "
+            f"{fmt_count(est['upper_bound'])})",
+            f"{conf} interval from the reviewed sample ({est['method']}); published "
+            f"{fmt_count(est['dd_tco_published'])}; target "
+            f"{fmt_count(est['target']) if est['target'] is not None else 'none'}: "
+            f"{est['verdict']}",
+            "bad" if est["verdict"].startswith("missed") else "good"
+            if est["verdict"].startswith("met") else "warn"))  # fmt: skip
+    return cards
+
+
+def header(data: dict, refreshed_at: datetime) -> str:
+    """Title block: the headline first (latest quarter, year to date, accuracy), then as-of."""
+    as_of = data["as_of"]
+    h = data.get("headline")
+    cards = _headline_cards(h)
     cards.append(key_figure("Quarantined SCRs", fmt_count(as_of["quarantined"]),
                             f"of {fmt_count(as_of['scrs'])} SCRs; {fmt_count(as_of['counted'])} "
                             "approved and counted"))  # fmt: skip
+    through = headline.through_text(h) if h else ""
+    banner = (
+        f'<p class="through" id="data-through">{esc(through[:1].upper() + through[1:])}.</p>'
+        if through
+        else ""
+    )
     return (
         f'<header><p class="office">{esc(OFFICE)}</p><h1>{esc(TITLE)}</h1>'
         '<p class="subtitle">Quarterly report on the TCO-validated performance measure</p>'
@@ -323,7 +366,7 @@ def header(data: dict, refreshed_at: datetime) -> str:
         f"last approval {esc(fmt_text(as_of['last_approval']))}; last SCR change "
         f"{esc(fmt_text(as_of['last_change']))}</dd>"
         f'<dt>Refreshed</dt><dd id="refreshed-at">{esc(refreshed_at.strftime("%Y-%m-%d %H:%M UTC"))}'
-        f'</dd></dl><div class="kpis">{"".join(cards)}</div></header>'
+        f'</dd></dl>{banner}<div class="kpis" id="headline">{"".join(cards)}</div></header>'
     )
 
 

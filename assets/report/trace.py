@@ -34,25 +34,41 @@ CHANGE_COLS = [
 
 
 def changes_section(latest: dict) -> str:
-    """Quarter, column, old -> new, the SCRs and the files, for this refresh's restatements."""
-    if latest.get("previous_refresh_id") is None:
-        intro = "This is the first publication: nothing published before could change."
+    """Quarter, column, old -> new, the SCRs and the files, for the latest publication's
+    restatements. Each sentence names the refresh it is about, so it stays true when a later
+    refresh republishes without changing any figure (that is no new publication), and a
+    rebuild from the archive (``scr-pipeline verify``) renders the same words."""
+    run, when = latest.get("refresh_id"), fmt_text(latest.get("computed_at"))
+    if run is None:
+        intro, body = "Nothing has been published yet.", ""
+    elif latest.get("previous_refresh_id") is None:
+        intro = (
+            f"Refresh {run} ({when}) was the first publication: nothing published before could "
+            "change, and no published figure has changed since."
+        )
         body = ""
     elif not latest["changes"]:
         intro = (
-            f"No published figure changed since the previous publication (refresh "
-            f"{latest['previous_refresh_id']}, {fmt_text(latest.get('previous_published_at'))})."
+            f"Refresh {run} ({when}) changed no figure published by refresh "
+            f"{latest['previous_refresh_id']} ({fmt_text(latest.get('previous_published_at'))}),"
+            " and no published figure has changed since."
         )
         body = ""
     else:
         intro = (
             f"Figures published by refresh {latest['previous_refresh_id']} "
-            f"({fmt_text(latest.get('previous_published_at'))}) that this refresh restates, with "
-            "the SCRs whose contribution changed and the files that changed them. Every SCR is "
-            "listed in restatements.parquet with its values before and after."
+            f"({fmt_text(latest.get('previous_published_at'))}) that refresh {run} ({when}) "
+            "restates, with the SCRs whose contribution changed and the files that changed them; "
+            "no published figure has changed since. Every SCR is listed in restatements.parquet "
+            "with its values before and after."
         )
-        body = table(CHANGE_COLS, latest["changes"], "changes-table")
-    return section("changes", "What changed since the last publication", intro, body)
+        body = table(
+            CHANGE_COLS,
+            latest["changes"],
+            "changes-table",
+            "One row per restated quarter and measure column: its value before and now.",
+        )
+    return section("changes", "9. What changed since the last publication", intro, body)
 
 
 def vv_links(con: duckdb.DuckDBPyConnection) -> str:
@@ -112,6 +128,7 @@ def vv_page(r: dict) -> str:
         [Col("file", "Extract file and SHA-256")],
         [{"file": f} for f in r["extract_files"] or []],
         "vv-files",
+        "One row per extract file the year's figures come from.",
     )
     css = (TEMPLATE_DIR / "report.css").read_text(encoding="utf-8")
     return (
@@ -123,7 +140,7 @@ def vv_page(r: dict) -> str:
         '<p><a href="index.html">Back to the quarterly report</a></p></header>'
         f"{elements}"
         f'<section id="facts"><h2>Facts behind this statement</h2>'
-        f"{table(FACT_COLS, _facts(r), 'vv-facts')}{files}</section></main></body></html>\n"
+        f"{table(FACT_COLS, _facts(r), 'vv-facts', 'One row per fact of the year.')}{files}</section></main></body></html>\n"
     )
 
 

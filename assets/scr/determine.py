@@ -17,6 +17,7 @@ import duckdb
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
 from schemas.fiscal import PROGRAM_START
+from schemas.reference import within
 from schemas.rule_blocks import value_sql
 from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_COLUMNS_SQL, TYPED_VIEW_SQL
 from schemas.tco_definition import (
@@ -173,18 +174,23 @@ CHECKS = [
         "tco_indicator_complete",
         asset="scr_current",
         description="Every current SCR created on or after 2023-07-18 carries the TCO-involvement "
-        "checkbox (Y/N). Missing ones are quarantined and listed in validation_findings.",
+        "checkbox (Y/N). Missing ones are quarantined and listed in validation_findings; fails "
+        "when more than max_share of them miss it (schemas/reference/check_thresholds.csv).",
     ),
     dg.AssetCheckSpec(
         "tco_indicator_conflicts",
         asset="scr_current",
         description="Current SCRs whose checkbox disagrees with the TCO definition test on "
-        "subject_count and countries (a warning: the SCR still counts, by the checkbox's 'N').",
+        "subject_count and countries (a warning: the SCR still counts, by the checkbox's 'N'); "
+        "fails when more than max_share of SCRs with a checkbox conflict "
+        "(schemas/reference/check_thresholds.csv).",
     ),
     dg.AssetCheckSpec(
         "schema_validity",
         asset="scr_current",
-        description="Current SCR records that break an error rule (quarantined, never counted).",
+        description="Current SCR records that break an error rule (quarantined, never counted); "
+        "fails when more than max_share of current SCRs are quarantined "
+        "(schemas/reference/check_thresholds.csv).",
     ),
 ]
 
@@ -210,6 +216,7 @@ def scr_current(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
             f"created_at >= TIMESTAMP '{CHECKBOX_FROM}' AND tco_involvement IS NULL",
         )
         counted = _count(con, "scr_current", "counted")
+        with_box = _count(con, "scr_current", "tco_involvement IS NOT NULL")
         context.log.info(
             f"{total:,} SCRs ({stats['scrs_rebuilt']:,} rebuilt): {counted:,} approved and counted, "
             f"{quarantined:,} quarantined, {conflicts:,} indicator conflicts"
@@ -229,21 +236,24 @@ def scr_current(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
                 "determinations": dg.MetadataValue.md(dets),
             }
         )
+    ok, figures = within(post_missing, post, "scr_current", "tco_indicator_complete")
     yield dg.AssetCheckResult(
         check_name="tco_indicator_complete",
-        passed=post_missing == 0,
+        passed=ok,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"created_from_2023_07_18": post, "missing_checkbox": post_missing},
+        metadata={"created_from_2023_07_18": post, "missing_checkbox": post_missing, **figures},
     )
+    ok, figures = within(conflicts, with_box, "scr_current", "tco_indicator_conflicts")
     yield dg.AssetCheckResult(
         check_name="tco_indicator_conflicts",
-        passed=conflicts == 0,
+        passed=ok,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"conflicts": conflicts},
+        metadata={"conflicts": conflicts, "with_checkbox": with_box, **figures},
     )
+    ok, figures = within(quarantined, total, "scr_current", "schema_validity")
     yield dg.AssetCheckResult(
         check_name="schema_validity",
-        passed=quarantined == 0,
+        passed=ok,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"current_scrs": total, "quarantined": quarantined},
+        metadata={"current_scrs": total, "quarantined": quarantined, **figures},
     )

@@ -119,12 +119,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_refresh(args)
 
 
+def automation_lines() -> list[str]:
+    """The sensors and schedules of the code location, each with its status at start."""
+    from pipelines.orchestration.definitions import defs
+
+    lines = []
+    for kind, items in (("sensor", defs.sensors or []), ("schedule", defs.schedules or [])):
+        for item in items:
+            status = getattr(item.default_status, "value", str(item.default_status)).lower()
+            lines.append(f"  {kind} {item.name} ({status})")
+    return lines
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
+    """``dagster dev`` (webserver and daemon: the automation runs) or, with --no-automation,
+    the webserver alone (nothing runs by itself); says which before it starts."""
     os.chdir(settings.PROJECT_ROOT)
     get_instance().dispose()
-    dagster = Path(sys.executable).with_name("dagster")
-    cmd = [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(args.port)]
-    print(f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
+    where = ["-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(args.port)]
+    if args.no_automation:
+        cmd = [str(Path(sys.executable).with_name("dagster-webserver")), *where]
+        print(
+            f"Dagster UI on http://127.0.0.1:{args.port} without the daemon: no sensor or "
+            "schedule runs (launch runs from the UI or run scr-pipeline refresh). Ctrl-C to stop."
+        )
+    else:
+        cmd = [str(Path(sys.executable).with_name("dagster")), "dev", *where]
+        print(
+            f"Dagster UI on http://127.0.0.1:{args.port} with the daemon, which starts these "
+            "sensors and schedules (running ones act at once: a new landing file is ingested, "
+            "a late quarter alerts):"
+        )
+        print("\n".join(automation_lines()))
+        print("Without them: scr-pipeline ui --no-automation (or make ui-quiet). Ctrl-C to stop.")
+    sys.stdout.flush()
     return subprocess.call(cmd)
 
 
@@ -181,8 +209,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="wait for a running refresh")
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
+    p = sub.add_parser(
+        "ui",
+        help="start the Dagster UI on 127.0.0.1 (with its sensors and schedules)",
+        description="Start the Dagster UI with the daemon (dagster dev), which runs the sensors "
+        "and schedules listed at start, or with --no-automation the webserver alone.",
+    )
     p.add_argument("--port", type=int, default=3000)
+    p.add_argument(
+        "--no-automation",
+        action="store_true",
+        help="webserver only: no sensor or schedule runs (no daemon)",
+    )
     p.set_defaults(func=cmd_ui)
 
     cli_audit_draw.register(cli_audit.register(sub))
@@ -205,6 +243,11 @@ def main(argv: list[str] | None = None) -> None:
         warnings.filterwarnings("ignore")
     try:
         code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except BrokenPipeError:  # `scr-pipeline findings | head -1`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        code = 0
     except KeyboardInterrupt:
         if args.debug:
             raise

@@ -21,6 +21,7 @@ from pipelines.demo.catalog import (
     FIELD_OFFICES,
     FISCAL_YEARS,
     INITIAL_TARGETS,
+    LAST_FY,
     LEGACY_CASES,
     QUARTER_WEIGHTS,
     Office,
@@ -229,7 +230,9 @@ def open_case(rng: random.Random, cases: list[Case], created: datetime) -> Case:
 def other_scrs(
     rng: random.Random, cases: list[Case], labels: list[str], scale: float
 ) -> tuple[list[Case], list[Scr]]:
-    """Rejected/withdrawn/returned SCRs, PENDING at the end of FY2024, FY2025 Q1 activity."""
+    """Rejected/withdrawn/returned SCRs; PENDING when the last annual extract (FY2025) is cut,
+    or approved after it, early in FY2026 (they reach the FY2026 quarterly extracts)."""
+    last = LAST_FY - 1  # the last fiscal year with an annual extract
     plans: list[tuple[str, str, date]] = []  # (scr_type, status, day)
     for fy in FISCAL_YEARS:
         for _ in range(round(0.07 * INITIAL_TARGETS[fy] * scale)):
@@ -239,10 +242,12 @@ def other_scrs(
             plans.append((kind, rng.choices(NOT_APPROVED, (50, 30, 20))[0], date_in_fy(rng, fy)))
     for i in range(max(2, round(120 * scale))):
         kind = "INITIAL" if i % 5 < 3 else "DISRUPTION"
-        if i % 2:  # still pending when the FY2024 extract is cut
-            plans.append((kind, "PENDING", business_day(rng, date(2024, 8, 1), date(2024, 9, 27))))
-        else:  # approved after FY2024 closed: shows up in the correction files
-            plans.append((kind, "APPROVED", business_day(rng, date(2024, 10, 1), date(2025, 1, 8))))
+        if i % 2:  # still pending when the last annual extract is cut
+            day = business_day(rng, date(last, 8, 1), date(last, 9, 27))
+            plans.append((kind, "PENDING", day))
+        else:  # approved after that year closed: shows up in the correction files
+            day = business_day(rng, date(last, 10, 1), date(last + 1, 1, 8))
+            plans.append((kind, "APPROVED", day))
     new_cases: list[Case] = []
     scrs: list[Scr] = []
     for kind, status, day in plans:
@@ -256,13 +261,14 @@ def other_scrs(
 
 
 def returned_resubmitted(rng: random.Random, cases: list[Case], n: int) -> list[Scr]:
-    """RETURNED before the FY2024 extract, resubmitted and approved in a correction file."""
+    """RETURNED before the FY2025 extract, resubmitted and approved in a correction file."""
     out: list[Scr] = []
+    last = LAST_FY - 1
     for _ in range(n):
-        resub = business_day(rng, date(2024, 10, 1), date(2024, 12, 2))
+        resub = business_day(rng, date(last, 10, 1), date(last, 12, 2))
         scr = make_scr(rng, None, "DISRUPTION", "APPROVED", resub + timedelta(days=rng.randint(7, 30)))  # fmt: skip
         scr.submitted = resub
-        scr.first_submitted = business_day(rng, date(2024, 8, 5), date(2024, 9, 6))
+        scr.first_submitted = business_day(rng, date(last, 8, 5), date(last, 9, 6))
         scr.returned_on = scr.first_submitted + timedelta(days=rng.randint(5, 20))
         scr.created = at(rng, scr.first_submitted - timedelta(days=rng.randint(0, 4)), 7, 17)
         scr.case = open_case(rng, cases, scr.created)

@@ -52,10 +52,18 @@ SCR_COLUMNS = (
     "status", "created_at", "submitted_date", "approved_date", "tco_involvement",
     "subject_count", "countries", "last_modified_at",
 )  # fmt: skip
-EXTRACT_DAYS = {2017: 13, 2018: 15, 2019: 15, 2020: 14, 2021: 15, 2022: 14, 2023: 13, 2024: 15}
+# One annual extract per fiscal year through FY2025, cut in October; FY2026 (LAST_FY) arrives
+# as quarterly extracts, the first two carrying corrections of published quarters. The last
+# covers through 30 September 2026, the last complete fiscal quarter before the demo was built.
+EXTRACT_DAYS = {2017: 13, 2018: 15, 2019: 15, 2020: 14, 2021: 15, 2022: 14, 2023: 13, 2024: 15,
+                2025: 14}  # fmt: skip
 PARQUET_FY = 2020
-CORRECTIONS = ((date(2024, 11, 15), "scr_extract_2024-11-18.csv"),
-               (date(2025, 1, 10), "scr_extract_2025-01-13.csv"))  # fmt: skip
+CORRECTIONS = ((date(2025, 11, 15), "scr_extract_2025-11-18.csv"),
+               (date(2026, 1, 10), "scr_extract_2026-01-13.csv"),
+               (date(2026, 3, 31), "scr_extract_2026-04-14.csv"),
+               (date(2026, 6, 30), "scr_extract_2026-07-14.csv"),
+               (date(2026, 9, 30), "scr_extract_2026-10-14.csv"))  # fmt: skip
+CORRECTED_FY = 2025  # corrections re-issue SCRs of published years up to this one
 WINDOW_START = datetime(2016, 10, 1)
 INVALID_KINDS = (
     "unknown_scr_type", "misspelled_category", "approved_before_submitted",
@@ -103,14 +111,14 @@ def _flip_indicators(rng: random.Random, scrs: list[Scr], n: int) -> list[str]:
 
 def _correction_stamp(rng: random.Random, i: int) -> str:
     """Alternate between the two correction files' windows so both always carry some."""
-    lo = date(2024, 10, 1) if i % 2 == 0 else CORRECTIONS[0][0] + timedelta(days=1)
+    lo = date(CORRECTED_FY, 10, 1) if i % 2 == 0 else CORRECTIONS[0][0] + timedelta(days=1)
     return at(rng, business_day(rng, lo, CORRECTIONS[i % 2][0])).isoformat()
 
 
 def _corrections(rng: random.Random, scrs: list[Scr], scale: float) -> dict[str, list[str]]:
-    """Re-issue some approved SCRs after FY2024 with a later last_modified_at."""
+    """Re-issue some approved SCRs after FY2025 with a later last_modified_at."""
     pool = [s for s in scrs if s.emit and s.approved and not s.first_submitted
-            and 2019 <= fiscal_year(s.approved) <= 2024]  # fmt: skip
+            and 2019 <= fiscal_year(s.approved) <= CORRECTED_FY]  # fmt: skip
     rng.shuffle(pool)
     done: dict[str, list[str]] = {"late_approval": [], "approved_date_fix": [], "attribute_fix": []}
     for kind, n in (("late_approval", 6), ("approved_date_fix", 8), ("attribute_fix", 8)):
@@ -125,7 +133,7 @@ def _corrections(rng: random.Random, scrs: list[Scr], scale: float) -> dict[str,
                 month = (scr.approved.month - 1) // 3 * 3 + 4  # next (fiscal) quarter start
                 q_end = date(scr.approved.year + (month > 12), (month - 1) % 12 + 1, 1)
                 wrong = q_end + timedelta(days=rng.randint(0, 9))
-                if (q_end - scr.approved).days > 15 or wrong > date(2024, 9, 30):
+                if (q_end - scr.approved).days > 15 or wrong > date(CORRECTED_FY, 9, 30):
                     continue
                 bad = {**scr.versions[-1], "approved_date": wrong.isoformat(),
                        "last_modified_at": at(rng, wrong).isoformat()}  # fmt: skip

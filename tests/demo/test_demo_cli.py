@@ -47,3 +47,26 @@ def test_demo_writes_every_output(tmp_path):
     assert 0 < years[3] < years[2]  # the TCO-validated count is below the old count
     assert cats == 8
     assert errors >= 3  # the demo plants invalid rows at every scale
+    # a reader that stops early (`| head -1`) gets its line and no error, on every command
+    shell = (
+        f"{sys.executable} -m pipelines.cli.main explain --quarter FY2024-Q1 --csv | head -1; "
+        "echo status=${PIPESTATUS[0]}"
+    )
+    piped = subprocess.run(
+        ["bash", "-c", shell], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert piped.stdout.splitlines()[0].startswith("scr_id,case_number,")
+    assert piped.stdout.splitlines()[-1] == "status=0"
+    assert "Error" not in piped.stderr and "Traceback" not in piped.stderr, piped.stderr
+
+
+def test_ui_says_what_it_starts_and_how_to_start_without_it():
+    from pipelines.cli.main import automation_lines, build_parser
+    from pipelines.orchestration.definitions import defs
+
+    lines = automation_lines()
+    names = [s.name for s in defs.sensors] + [s.name for s in defs.schedules]
+    assert len(lines) == len(names) == 6
+    assert all(f" {n} (running)" in line for n, line in zip(names, lines, strict=True))
+    args = build_parser().parse_args(["ui", "--no-automation"])
+    assert args.no_automation and args.port == 3000

@@ -332,7 +332,9 @@ def test_demo_seed_7_over_an_existing_demo_counts_seed_7_only(project, tmp_path,
     assert over == alone
     assert quarterly(project.output) == quarterly(fresh / "output")
     replaced = project.query("SELECT count(*) FROM ingested_files WHERE state = 'replaced'")
-    assert replaced == [(12,)]
+    # every demo file is replaced: 9 annual SCR extracts (FY2017-FY2025), 5 FY2026 quarterly
+    # ones and 2 resource request files (pipelines/demo/extracts.py)
+    assert replaced == [(16,)]
 
 
 def test_manifest_lines_are_json_with_the_documented_fields(project):

@@ -131,13 +131,23 @@ def test_scr_current_metadata_checks_and_log(built):
     warn = dg.AssetCheckSeverity.WARN
     assert checks == {
         # M1 is the one SCR created on or after 2023-07-18, and it has no checkbox
+        # each over its threshold (schemas/reference/check_thresholds.csv): 1 of 1, 1 of the 4
+        # with a checkbox (T2, T3, N1, P1; N1 conflicts), 3 of 10
         "tco_indicator_complete": (
             False,
             warn,
-            {"created_from_2023_07_18": 1, "missing_checkbox": 1},
+            {"created_from_2023_07_18": 1, "missing_checkbox": 1, "share": 1.0, "max_share": 0.01},
         ),
-        "tco_indicator_conflicts": (False, warn, {"conflicts": 1}),
-        "schema_validity": (False, warn, {"current_scrs": 10, "quarantined": 3}),
+        "tco_indicator_conflicts": (
+            False,
+            warn,
+            {"conflicts": 1, "with_checkbox": 4, "share": 0.25, "max_share": 0.02},
+        ),
+        "schema_validity": (
+            False,
+            warn,
+            {"current_scrs": 10, "quarantined": 3, "share": 0.3, "max_share": 0.01},
+        ),
     }
     # found under the names as written (information_schema compares names as strings)
     assert _query(
@@ -163,9 +173,18 @@ def test_scr_current_checks_pass_on_a_clean_warehouse(tmp_path):
         for e in result.get_asset_check_evaluations()
     }
     assert checks == {
-        "tco_indicator_complete": (True, {"created_from_2023_07_18": 0, "missing_checkbox": 0}),
-        "tco_indicator_conflicts": (True, {"conflicts": 0}),
-        "schema_validity": (True, {"current_scrs": 1, "quarantined": 0}),
+        "tco_indicator_complete": (
+            True,
+            {"created_from_2023_07_18": 0, "missing_checkbox": 0, "share": 0.0, "max_share": 0.01},
+        ),
+        "tco_indicator_conflicts": (
+            True,
+            {"conflicts": 0, "with_checkbox": 0, "share": 0.0, "max_share": 0.02},
+        ),
+        "schema_validity": (
+            True,
+            {"current_scrs": 1, "quarantined": 0, "share": 0.0, "max_share": 0.01},
+        ),
     }
 
 

@@ -213,6 +213,7 @@ def test_stale_outputs_are_republished_when_the_warehouse_differs(project):
         con.execute("UPDATE annual_measures SET dd_total = dd_total + 1")
     assert _differences(project) == [
         "annual_measures.parquet: the warehouse implies different content than was published",
+        "oao_workbook: the warehouse implies different content than was published",  # its sheet
         "report: the warehouse implies different content than was published",  # it shows them
     ]
     project.refresh()  # publish recomputes annual_measures from the quarters, then publishes

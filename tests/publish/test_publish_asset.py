@@ -13,7 +13,7 @@ import shutil
 import dagster as dg
 from support.extracts import FILES_A_B
 from support.project import refreshed_warehouse as _base
-from test_publish_inprocess import CAT_Q4, EVERY_FILE, Q2
+from test_publish_inprocess import CAT_Q4, EVERY_FILE, Q2, WORKBOOK
 
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.publish.manifest import read_manifest
@@ -44,9 +44,9 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
         meta = _metadata(first)
         text = page.read_text(encoding="utf-8")
         assert meta == {
-            "files_written": 25,
+            "files_written": 26,
             "files_removed": 0,
-            "files_published": 25,
+            "files_published": 26,
             "partitions_written": 9,  # three tables x three quarters
             "partitions_reused": 0,
             "written": EVERY_FILE,
@@ -66,7 +66,7 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
             "charts": text.count("<svg "),
             "sections": text.count("<section "),
         }
-        assert (meta["charts"], meta["sections"]) == (3, 6)
+        assert (meta["charts"], meta["sections"]) == (3, 9)  # every numbered section: always
         assert read_manifest(out)["refresh_id"] == "refresh-1"  # the refresh, not the run
         first_release = meta["release_id"]
 
@@ -80,13 +80,13 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
         second = dg.materialize([published_outputs], resources=resources, instance=instance)
         meta = _metadata(second)
         assert {k: meta[k] for k in list(meta)[:12]} == {
-            "files_written": 2,
+            "files_written": 3,
             "files_removed": 1,
-            "files_published": 24,
+            "files_published": 25,
             "partitions_written": 1,
             # 9 partitions less the one removed less Q2: not queried or written again
             "partitions_reused": 7,
-            "written": [Q2, "report/index.html"],
+            "written": [WORKBOOK, Q2, "report/index.html"],
             "removed": [CAT_Q4],
             "leftovers_removed": [],
             "release_id": out.resolve().name,
@@ -100,4 +100,4 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
         logged = [
             e.user_message for e in instance.all_logs(second.run_id) if not e.is_dagster_event
         ]
-        assert "published 2 changed file(s), removed 1, 24 file(s) in the manifest" in logged
+        assert "published 3 changed file(s), removed 1, 25 file(s) in the manifest" in logged

@@ -37,6 +37,7 @@ from assets._shared.errors import UnwritablePathError
 from assets._shared.resources import WarehouseResource
 from assets.audit.sample import draw_sample, sample_cases, worksheet_csv
 from assets.audit.worksheet_xlsx import worksheet_xlsx
+from assets.publish import oao_workbook
 from assets.publish import outputs as P
 from assets.publish import release as R
 from assets.publish.manifest import (
@@ -74,10 +75,11 @@ TABLE_ROWS = {
     "vv_statement.parquet": 2,
 }
 PAGES = ["report/index.html", "report/vv_FY2023.html", "report/vv_FY2024.html"]
-EVERY_FILE = sorted([*PARTS, *TABLE_ROWS, *PAGES])
+WORKBOOK = "oao_measures.xlsx"  # assets/publish/oao_workbook.py
+EVERY_FILE = sorted([*PARTS, *TABLE_ROWS, *PAGES, WORKBOOK])
 OUTPUTS = {
     "quarterly_measures", "category_measures", "scr_determinations", *TABLE_ROWS,
-    "report", "audit_sample", "vv_pages", "input:ingested_files",
+    "report", "audit_sample", "vv_pages", "oao_workbook", "input:ingested_files",
 }  # fmt: skip
 DETERMINATIONS = {
     (2023, 4): ["A1"],
@@ -252,7 +254,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     )
     third = _publish(con, out, "refresh-3")
     assert third == {
-        "written": [Q2, "report/index.html"],
+        "written": [WORKBOOK, Q2, "report/index.html"],
         "removed": [],
         "files": 26,
         "leftovers_removed": [],
@@ -271,7 +273,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
             if rel in PARTS:  # hard-linked from the previous release, not written again
                 assert (out / rel).stat().st_ino == inodes[rel], rel
     changed = {k for k in manifest["outputs"] if manifest["outputs"][k] != first["outputs"][k]}
-    assert changed == {"quarterly_measures", "report"}
+    assert changed == {"quarterly_measures", "report", "oao_workbook"}
     earlier = f"report/history/{release.split('/')[-1]}.html"  # the first release's report
     assert _files(out) == sorted([*EVERY_FILE, HISTORY, earlier, MANIFEST])
     assert (out / earlier).read_text() == history.as_history_page(page)
@@ -297,7 +299,7 @@ def test_a_quarter_gone_leftovers_removed_and_files_nobody_published_kept(con, t
     con.execute("DELETE FROM category_measures WHERE fiscal_year = 2023")
     summary = R.publish(con, out, "refresh-2")
     assert {k: summary[k] for k in SUMMARY_KEYS} == {
-        "written": ["report/index.html"],  # the category table on the page lost a quarter
+        "written": [WORKBOOK, "report/index.html"],  # the category table lost a quarter
         "removed": [CAT_Q4],
         "files": 25,
         "leftovers_removed": [
@@ -483,6 +485,7 @@ def test_published_differences_names_each_kind_of_difference(con, tmp_path, monk
         "audit_sample: the warehouse implies different content than was published",
         "category_measures: the warehouse implies different content than was published",
         f"{new}: the warehouse implies different content than was published",
+        "oao_workbook: the warehouse implies different content than was published",
         "report: the warehouse implies different content than was published",
         "retired_output: the warehouse implies different content than was published",
     ]
@@ -492,7 +495,7 @@ def test_published_differences_names_each_kind_of_difference(con, tmp_path, monk
     summary = R.publish(con, out, "refresh-2")
     assert summary["kept"] == [Q2]  # changed after it was published
     assert (summary["written"], summary["removed"]) == (
-        sorted([Q2, "report/index.html", *ONE_SAMPLE, new]),
+        sorted([Q2, "report/index.html", *ONE_SAMPLE, new, WORKBOOK]),
         [CAT_Q4],
     )
     assert pq.read_table(out / new).to_pylist() == [{"x": 1}]
@@ -507,7 +510,8 @@ def test_plan_outputs_paths_and_fingerprints(con):
     pages = trace_html.vv_files(con)
     assert plan.paths == set(EVERY_FILE)
     assert plan.partitions == {t: YQ for t in P.PARTITIONED_TABLES}
-    assert plan.rendered == pages  # the report has a cheaper fingerprint: not rendered
+    workbook = {WORKBOOK: oao_workbook.workbook_bytes(con, P.PUBLISHED_FILES)}
+    assert plan.rendered == pages | workbook  # the report has a cheaper fingerprint: not rendered
     assert plan.queries == {n: P._sql_of(con, e) for n, e in P.PUBLISHED_FILES.items()}
     assert set(plan.fingerprints) == OUTPUTS
     for table in P.PARTITIONED_TABLES:
@@ -538,6 +542,7 @@ def test_plan_outputs_paths_and_fingerprints(con):
     assert rendered.rendered == {
         "report/index.html": history.with_history_link(report.render_page(con)).encode("utf-8"),
         **pages,
+        **workbook,
     }
 
     con.execute("UPDATE ingested_files SET mtime_ns = mtime_ns + 1")  # touched, not changed
@@ -582,7 +587,7 @@ def test_plan_outputs_leaves_out_what_is_not_built(con):
     assert set(plan.fingerprints) == OUTPUTS - {"quarterly_measures", "report"}
     assert set(plan.partitions) == {"category_measures", "scr_determinations"}
     rendered = P.plan_outputs(con, render=True)
-    assert sorted(rendered.rendered) == PAGES[1:]
+    assert sorted(rendered.rendered) == sorted([*PAGES[1:], WORKBOOK])
     assert set(rendered.fingerprints) == set(plan.fingerprints)
 
     with duckdb.connect() as empty:  # nothing built at all
@@ -593,7 +598,8 @@ def test_plan_outputs_leaves_out_what_is_not_built(con):
         {},
         {},
     )
-    assert nothing.fingerprints == {"audit_sample": hashlib.sha256(b"").hexdigest()[:32]}
+    empty_output = hashlib.sha256(b"").hexdigest()[:32]  # a rendered output with no file
+    assert nothing.fingerprints == {"audit_sample": empty_output, "oao_workbook": empty_output}
 
 
 def test_audit_samples_are_published_per_sample(con):
@@ -623,7 +629,8 @@ def test_audit_samples_are_published_per_sample(con):
         assert files[sheet] == worksheet_csv(con, sid)
         assert files[sheet.replace(".csv", ".xlsx")] == worksheet_xlsx(con, sid)
     plan = P.plan_outputs(con)
-    assert plan.rendered == {**files, **trace_html.vv_files(con)}
+    workbook = {WORKBOOK: oao_workbook.workbook_bytes(con, P.PUBLISHED_FILES)}
+    assert plan.rendered == {**files, **trace_html.vv_files(con), **workbook}
     assert plan.paths == {*EVERY_FILE, *files}
     assert (
         plan.fingerprints["audit_sample"]
@@ -669,8 +676,8 @@ def test_query_fingerprint_is_of_the_rows_not_their_order(con):
 def test_report_fingerprint_is_of_its_inputs_and_code(con):
     here = Path(report.__file__).parent
     # every module of the report folder (the trace pages included), then the templates
-    code = [here / f for f in ("__init__.py", "accuracy.py", "build.py", "charts.py", "history.py")]
-    code += [here / "html.py"]
+    code = [here / f for f in ("__init__.py", "accuracy.py", "build.py", "charts.py")]
+    code += [here / "closeout.py", here / "headline.py", here / "history.py", here / "html.py"]
     code += [here / "sections.py"]
     code += [here / "trace.py", here / "templates/report.css", here / "templates/report.html"]
     parts = [P._stable(report.gather(con)), str(report.data_time(con))]

@@ -151,7 +151,8 @@ def test_header_shows_as_of_dates_and_refresh_time(refreshed):
     assert "last approval 2021-05-20; last SCR change 2021-07-01 08:30" in page
     # the refresh ran on a clock starting 2030-01-02 10:00 UTC (support/report.py: REFRESH_CLOCK)
     assert 'Refreshed</dt><dd id="refreshed-at">2030-01-02 10:0' in page
-    assert 'id="resource-requests"' not in page  # no resource requests landed: no section
+    # no resource requests landed: the numbered section says so in one sentence
+    assert "No resource request extract has landed yet." in page
 
 
 def test_resource_request_evidence_section_when_tables_exist(refreshed, tmp_path):

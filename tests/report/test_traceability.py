@@ -274,7 +274,9 @@ def test_vv_statement_facts_and_wording(history):
     assert "2 of 12 SCRs approved in the year (16.7%) are quarantined" in fy24["element_d"]
     assert "restated 6 SCR contribution(s)" in fy24["element_d"]
     assert "No audit sample covers this fiscal year" in fy24["element_d"]
-    assert "recorded 2 errors and 0 warnings; 2 SCRs" in fy24["element_a"]
+    # the one indicator conflict is a warning, as in the report's findings (0 rule warnings + 1)
+    assert "recorded 2 errors (the SCR is quarantined) and 1 warnings" in fy24["element_a"]
+    assert "indicator: 1 conflicts, counted among the warnings" in fy24["element_a"]
     assert sha(p, FIX_NAME) in fy24["element_b"]
     assert "No target is recorded for FY2024" in fy24["element_c"]
     assert "Undetermined SCRs are reported separately (1 in FY2024)" in fy24["element_e"]
