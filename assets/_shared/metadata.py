@@ -279,4 +279,31 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "element_c": "V&V element (C): accuracy required",
     "element_d": "V&V element (D): limitations",
     "element_e": "V&V element (E): how limitations are compensated",
+    # landing reconciliation (a second reader's count)
+    "records_in_file": "Records in the file by an independent count (a second CSV reader, or the "
+    "Parquet footer); must equal rows_read or the file is refused",
+    # reviewer agreement (first vs second review of the same case)
+    "item": "What two reviewers are compared on: prong A (association_of_individuals), prong B "
+    "(crosses_international_border) or the verdict",
+    "cases": "Cases reviewed by both a first and a second reviewer, each with a verdict",
+    "agree": "Of those cases, how many the two reviewers answered alike",
+    "agreement": "Share of cases on which the two reviewers agree (agree / cases)",
+    "kappa": "Cohen's kappa: agreement beyond what chance alone would give (1 perfect, 0 chance)",
+    # stratified validation samples (strata.parquet, frame.parquet)
+    "stratum": "Stratum of a stratified validation sample: determination / criminal category "
+    "(small categories merged into '<determination> / other categories')",
+    "spares": "Spare SCRs drawn after the sample in this stratum, used in rank order when a "
+    "sampled case cannot be reviewed",
+    "anticipated_rate": "TCO share expected in the stratum when the sample was planned (from the "
+    "latest reviewed sample, else a conservative default)",
+    "rank": "Place of the SCR in its stratum's order by SHA-256 of '<seed>:<scr_id>'",
+    "role": "sample (drawn), spare (drawn as a replacement) or none (in the frame only)",
+    "second_review": "Whether the case was drawn for an independent second review",
+    # the V&V statement's accuracy facts (vv_statement.parquet)
+    "tco_method": "Estimator behind the year's accuracy statement: stratified (validation sample "
+    "of the published count) or ratio (simple random sample of cases)",
+    "tco_sample_scrs": "SCRs of the stratified validation sample behind the estimate",
+    "tco_strata": "Strata of that stratified validation sample",
+    "tco_planned_half_width": "Half-width of the interval the sample was planned for, in SCRs",
+    "tco_achieved_half_width": "Half-width of the interval the reviews achieved, in SCRs",
 }

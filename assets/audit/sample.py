@@ -221,8 +221,10 @@ def worksheet_rows(con: duckdb.DuckDBPyConnection, sample_id: int) -> tuple[list
     """Header and rows of the review worksheet (CSV and .xlsx): one row per sampled case, its
     SCRs, and the review columns (empty, for the analysts). A stratified sample's rows are its
     sampled and spare cases with their stratum, spare and second-review marks."""
-    method = con.execute("SELECT method FROM audit_samples WHERE sample_id = ?", [sample_id])
-    if (method.fetchone() or ("",))[0] == "stratified":
+    method = con.execute(
+        "SELECT method FROM audit_samples WHERE sample_id = ?", [sample_id]
+    ).fetchall()
+    if method and method[0][0] == "stratified":
         cur = con.execute(WORKSHEET_SQL, [sample_id])
         header = [d[0] for d in cur.description] + list(STRATIFIED_REVIEW_COLUMNS)
         return header, [row + ("",) * len(STRATIFIED_REVIEW_COLUMNS) for row in cur.fetchall()]

@@ -44,9 +44,9 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
         meta = _metadata(first)
         text = page.read_text(encoding="utf-8")
         assert meta == {
-            "files_written": 26,
+            "files_written": 27,
             "files_removed": 0,
-            "files_published": 26,
+            "files_published": 27,
             "partitions_written": 9,  # three tables x three quarters
             "partitions_reused": 0,
             "written": EVERY_FILE,
@@ -82,7 +82,7 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
         assert {k: meta[k] for k in list(meta)[:12]} == {
             "files_written": 3,
             "files_removed": 1,
-            "files_published": 25,
+            "files_published": 26,
             "partitions_written": 1,
             # 9 partitions less the one removed less Q2: not queried or written again
             "partitions_reused": 7,
@@ -100,4 +100,4 @@ def test_published_outputs_metadata_for_a_first_publish_and_a_correction(tmp_pat
         logged = [
             e.user_message for e in instance.all_logs(second.run_id) if not e.is_dagster_event
         ]
-        assert "published 3 changed file(s), removed 1, 25 file(s) in the manifest" in logged
+        assert "published 3 changed file(s), removed 1, 26 file(s) in the manifest" in logged

@@ -154,7 +154,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert summary == {
         "written": EVERY_FILE,
         "removed": [],
-        "files": 26,
+        "files": 27,
         "leftovers_removed": [],
         "partitions_reused": 0,
     }
@@ -240,7 +240,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert _publish(con, out, "refresh-2") == {
         "written": [],
         "removed": [],
-        "files": 26,
+        "files": 27,
         "leftovers_removed": [],
         "partitions_reused": 9,  # not even queried again
     }
@@ -256,7 +256,7 @@ def test_first_publish_writes_every_output_a_second_nothing_a_correction_its_qua
     assert third == {
         "written": [WORKBOOK, Q2, "report/index.html"],
         "removed": [],
-        "files": 26,
+        "files": 27,
         "leftovers_removed": [],
         "partitions_reused": 8,  # every partition but Q2
     }
@@ -301,7 +301,7 @@ def test_a_quarter_gone_leftovers_removed_and_files_nobody_published_kept(con, t
     assert {k: summary[k] for k in SUMMARY_KEYS} == {
         "written": [WORKBOOK, "report/index.html"],  # the category table lost a quarter
         "removed": [CAT_Q4],
-        "files": 25,
+        "files": 26,
         "leftovers_removed": [
             ".out.link-0a1b2c3d",
             "out.releases/.pruning-old",
