@@ -106,7 +106,8 @@ def validation_loop(
 
     latest, reviewed = due_year()
     if latest is None or latest in reviewed:
-        print("demo: validation loop skipped: no fiscal year is due for a validation sample")
+        why = f"FY{latest} already has a reviewed sample" if latest else "no published year"
+        print(f"demo: validation loop skipped: {why} (nothing drawn, no reviews landed)")
         return 0
     argv = draw_argv(latest, args.seed)
     draw_args = parse(argv)

@@ -146,6 +146,23 @@ def test_every_check_of_the_last_refresh_passed(looped):
     assert due["latest_fiscal_year"] == FY and f"FY{FY}" in due["reviewed_fiscal_years"]
 
 
+def test_a_second_demo_draws_no_second_sample(looped):
+    """The same demo again: nothing new to refresh, and the year already has its reviewed sample."""
+    root, _ = looped
+    buf = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        use_env(mp, root)
+        with contextlib.redirect_stdout(buf), pytest.raises(SystemExit) as exc:
+            main(["demo", "--scale", "0.05", "--seed", str(SEED)])
+    assert exc.value.code == 0
+    assert buf.getvalue().splitlines()[-1] == (
+        f"demo: validation loop skipped: FY{FY} already has a reviewed sample "
+        "(nothing drawn, no reviews landed)"
+    )
+    assert query(root / "warehouse.duckdb", "SELECT count(*) FROM audit_samples") == [(1,)]
+    assert len(list((root / "landing").glob("case_reviews_*"))) == 1
+
+
 def test_no_review_stops_after_the_first_refresh(tmp_path, monkeypatch, capsys):
     use_env(monkeypatch, tmp_path)
     code, out = _demo(tmp_path, capsys, "--no-review")
