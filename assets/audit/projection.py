@@ -112,18 +112,40 @@ def build_projection(con: duckdb.DuckDBPyConnection) -> pa.Table:
     return table
 
 
+# The cases of the latest sample that need a verdict. A stratified sample's worksheet also lists
+# spares: per stratum only the first n_h sample-or-spare SCRs in rank order whose case is not
+# unreviewable are needed (as in measure_estimates), and an unreviewable case there is resolved
+# (its spare takes its place). Every case of a simple sample needs a verdict.
+NEEDED_SQL = """
+WITH latest AS (SELECT max(sample_id) AS sid FROM audit_samples),
+unreviewable AS (SELECT case_number FROM case_review_current WHERE status = 'unreviewable'),
+eff AS (
+    SELECT f.case_number, f.stratum,
+        row_number() OVER (PARTITION BY f.stratum ORDER BY f.rank) AS k
+    FROM audit_sample_frame f JOIN latest ON f.sample_id = latest.sid
+    WHERE f.role IN ('sample', 'spare')
+        AND f.case_number NOT IN (SELECT case_number FROM unreviewable)
+), needed AS (
+    SELECT c.sample_id, c.case_number, c.draw_order,
+        a.method = 'stratified' AND u.case_number IS NOT NULL AS resolved
+    FROM audit_sample_cases c JOIN latest ON c.sample_id = latest.sid
+    JOIN audit_samples a ON a.sample_id = c.sample_id
+    LEFT JOIN unreviewable u ON u.case_number = c.case_number
+    WHERE a.method <> 'stratified' OR u.case_number IS NOT NULL OR c.case_number IN (
+        SELECT e.case_number FROM eff e JOIN audit_sample_strata s
+        ON s.sample_id = (SELECT sid FROM latest) AND s.stratum = e.stratum
+        WHERE e.k <= s.sample_size)
+)
+SELECT n.sample_id, count(*), count(*) FILTER (n.resolved OR r.case_number IS NOT NULL),
+    list(n.case_number ORDER BY n.draw_order) FILTER (NOT n.resolved AND r.case_number IS NULL)
+FROM needed n LEFT JOIN case_review_current r ON r.case_number = n.case_number AND NOT r.rejected
+GROUP BY n.sample_id
+"""
+
+
 def latest_sample_status(con: duckdb.DuckDBPyConnection) -> dict | None:
     """Reviewed / missing cases of the latest sample (None when no sample was drawn)."""
-    row = (
-        con.execute(
-            "SELECT c.sample_id, count(*), count(r.case_number), "
-            "list(c.case_number ORDER BY c.draw_order) FILTER (r.case_number IS NULL) "
-            "FROM audit_sample_cases c LEFT JOIN case_review_current r "
-            "ON r.case_number = c.case_number AND NOT r.rejected "
-            "WHERE c.sample_id = (SELECT max(sample_id) FROM audit_samples) GROUP BY c.sample_id"
-        ).fetchall()
-        or [None]
-    )[0]
+    row = (con.execute(NEEDED_SQL).fetchall() or [None])[0]
     if row is None:
         return None
     sample_id, sampled, reviewed, missing = row

@@ -32,8 +32,9 @@ def sizing_help() -> str:
     )
 
 
-def cmd_draw(args: argparse.Namespace) -> int:
-    """Handle `audit draw`: run the `audit_draw` Dagster job in-process under the refresh lock."""
+def draw(args: argparse.Namespace) -> dict:
+    """Run the `audit_draw` Dagster job in-process under the refresh lock; return its summary
+    (also the demo's draw: one code path)."""
     from assets._shared.errors import PipelineError
     from pipelines.cli.refresh import QUIET, failure_message, run_publish
     from pipelines.orchestration.definitions import defs
@@ -69,7 +70,12 @@ def cmd_draw(args: argparse.Namespace) -> int:
         if not result.success:
             raise PipelineError(failure_message(result))
         run_publish(defs, instance, debug=args.debug)  # the sample's files, through the registry
-    res = result.output_for_node("draw_audit_sample")
+    return result.output_for_node("draw_audit_sample")
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    """Handle `audit draw`: draw, then print what was recorded and what to do next."""
+    res = draw(args)
     if args.json:
         print(json.dumps(res))
         return 0

@@ -116,7 +116,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(
         f"demo: wrote {len(files)} extract file(s) to {landing} (seed {args.seed}, scale {args.scale})"
     )
-    return cmd_refresh(args)
+    code = cmd_refresh(args)
+    if code or args.no_review:
+        return code
+    from pipelines.cli.demo import validation_loop
+
+    return validation_loop(
+        args, summary["case_truths"], build_parser().parse_args, lambda: cmd_refresh(args)
+    )
 
 
 def automation_lines() -> list[str]:
@@ -179,9 +186,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_refresh)
 
-    p = sub.add_parser("demo", help="write realistic demo extracts, then refresh")
+    p = sub.add_parser(
+        "demo",
+        help="write realistic demo extracts, refresh, then run the validation loop",
+        description="Write realistic demo extracts into the landing dir and refresh. Then, as an "
+        "analyst would, draw the stratified validation sample of the latest fiscal year with "
+        "published counts (audit draw --design stratified --precision 0.1 --second-review 0.1 "
+        "--seed SEED), land its filled worksheet as case_reviews_<date>.csv (the demo's ground "
+        "truth with a few answers wrong, second reviews, one adjudication, one unreviewable "
+        "case) and refresh again: the report's headline shows the estimate and its interval.",
+    )
     p.add_argument("--seed", type=int, default=2023, help="random seed (same seed, same files)")
     p.add_argument("--scale", type=float, default=1.0, help="multiply the number of cases")
+    p.add_argument(
+        "--no-review",
+        action="store_true",
+        help="stop after the first refresh: no sample drawn, no reviews landed",
+    )
     p.add_argument("--wait", action="store_true", help="wait for a running refresh")
     p.set_defaults(func=cmd_demo)
 

@@ -322,6 +322,8 @@ def write_demo_extracts(landing_dir: Path, seed: int = 2023, scale: float = 1.0)
         "indicator_conflict_scr_ids": conflicts,
         "corrected_scr_ids": corrected | {"returned_resubmitted": sorted(s.scr_id for s in extra)},
         "resource_requests": requests,
+        # each case's truth ('' = a TCO, else the failed prong(s)): the demo analysts' answers
+        "case_truths": {c.number: c.reason for c in cases + new_cases if c.number},
     }
 
 
@@ -335,4 +337,5 @@ if __name__ == "__main__":  # python -m pipelines.demo.extracts [landing_dir] [s
         seed=int(args[1]) if len(args) > 1 else 2023,
         scale=float(args[2]) if len(args) > 2 else 1.0,
     )
+    summary.pop("case_truths")  # one entry per case: too long to print
     print(json.dumps(summary, indent=2))

@@ -1,6 +1,8 @@
-"""Checks fail only when someone must act (issue 30): on the healthy demo every asset check
-passes, with its counts kept as metadata, except ``validation_sample_due``, which asks for the
-year's validation sample (recommendation 2) until one is drawn and reviewed. A threshold of
+"""Checks fail only when someone must act (issue 30): on the healthy demo's extracts refreshed
+alone (``scr-pipeline demo --no-review``) every asset check passes, with its counts kept as
+metadata, except ``validation_sample_due``, which asks for the year's validation sample
+(recommendation 2) until one is drawn and reviewed (the demo's own loop does that:
+test_demo_validation_loop.py). A threshold of
 zero (schemas/reference/check_thresholds.csv) makes the same data fail: the thresholds, not
 luck, decide."""
 
