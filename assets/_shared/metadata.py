@@ -140,6 +140,10 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "failed_prong": "Which prong failed: association, border or both",
     "reviewer": "Who reviewed the case",
     "review_role": "first, second (independent) or adjudication review",
+    "review_outcome": "REVIEWED (or empty): the prongs were assessed; UNREVIEWABLE: the case file "
+    "could not be reviewed (its SCRs are replaced by spares in a stratified sample)",
+    "invalid_reviews": "Review rows of the case that broke a rule: findings, ignored (the latest "
+    "valid review stands)",
     "analyst_verdict": "TCO when the review meets both prongs, else NOT_TCO",
     # resource requests
     "request_id": "Identifier of the resource request",
