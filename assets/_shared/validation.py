@@ -3,24 +3,23 @@ store each failure as a finding; ``findings_asset`` makes the findings asset of 
 
 Rows are streamed from DuckDB in Arrow batches (bounded memory) and validated lazily, so a row
 with three problems yields three findings. Only failures leave the database, and rules are
-re-run over everything when the rule catalogue, reference data or rule code change.
+re-run over every stored file when the asset's code version changes (the extract's schema
+module, every project module it imports and the reference data: assets/_shared/code_version.py).
 """
 
-import ast
-import hashlib
 import inspect
 from collections.abc import Callable
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
 
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
 from schemas.extracts import ExtractSpec
-from schemas.reference import REFERENCE_DIR, rules, rules_markdown
+from schemas.reference import rules, rules_markdown
 from schemas.rule_blocks import finding_value_column, header_rule
 
 if TYPE_CHECKING:  # pandera and polars are imported when rows are validated (~0.6 s)
@@ -42,34 +41,6 @@ FINDINGS_COLUMNS = (
     "case_number VARCHAR, rule_id VARCHAR, severity VARCHAR, column_name VARCHAR, "
     "failure_value VARCHAR, message VARCHAR"
 )
-
-
-def schema_modules(*code_files: str) -> list[Path]:
-    """``code_files`` and every ``schemas`` module they import, transitively: a rule built from a
-    shared block (``schemas/rule_blocks.py``) changes when that block does."""
-    schemas_dir = REFERENCE_DIR.parent
-    seen: dict[Path, None] = {}
-    todo = [Path(f).resolve() for f in code_files]
-    while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen[path] = None
-        for node in ast.walk(ast.parse(path.read_bytes())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("schemas."):
-                todo.append(schemas_dir / (node.module.split(".", 1)[1].replace(".", "/") + ".py"))
-    return sorted(seen)
-
-
-def rules_fingerprint(*code_files: str) -> str:
-    """Changes whenever a rule, a reference list or the schema code (the extract's module and
-    every schemas module it imports) changes: stored files are then validated again."""
-    h = hashlib.sha256()
-    for path in sorted(REFERENCE_DIR.glob("*.csv")):
-        h.update(path.name.encode() + path.read_bytes())
-    for path in schema_modules(*code_files):
-        h.update(path.name.encode() + path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def failures_of_batch(
@@ -162,7 +133,8 @@ def validate_new_files(
     schema,
     fingerprint: str,
 ) -> dict[str, int]:
-    """Validate rows of files not yet checked under ``fingerprint``; replaces their findings.
+    """Validate rows of files not yet checked under ``fingerprint`` (the findings asset's code
+    version); replaces their findings.
 
     ``schema``: the pandera schema, or the function that builds it (called only when a file
     needs validating, so a refresh with nothing new does not import pandera)."""
@@ -254,9 +226,11 @@ def findings_asset(
     prepare: Callable[[duckdb.DuckDBPyConnection], str] | None = None,
 ) -> dg.AssetsDefinition:
     """The findings asset of one extract: ``module`` holds its typed view (``TYPED_VIEW_SQL``),
-    ``schema`` makes its pandera schema over ``view``; its rules are re-run on every stored file whenever the
-    fingerprint of the rule code and catalogue changes. ``prepare`` (optional) sets up what the
-    rules read and returns more fingerprint (the audit samples a case review is checked against).
+    ``schema`` makes its pandera schema over ``view``; its rules are re-run on every stored file
+    whenever the asset's code version (``module`` and this machinery, with what they import and
+    the reference data) differs from the one a file was validated under. ``prepare`` (optional)
+    sets up what the rules read and returns data it depends on (the audit samples a case review
+    is checked against), kept beside the code version.
     """
 
     @dg.asset(
@@ -266,12 +240,13 @@ def findings_asset(
         owners=OWNERS,
         description=description,
         metadata={"rule_catalogue": dg.MetadataValue.md(rules_markdown(spec.rule_prefix))},
+        code_version=code_version_of(module, __name__),
     )
     def _findings(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         with warehouse.connect() as con:
-            fingerprint = rules_fingerprint(module.__file__)
+            fingerprint = context.assets_def.get_asset_spec(context.asset_key).code_version
             if prepare is not None:
                 fingerprint += ":" + prepare(con)
             stats = validate_new_files(

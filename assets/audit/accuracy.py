@@ -23,6 +23,7 @@ counted apart (``not_compared``), never as agreement or disagreement (``AGREEMEN
 import dagster as dg
 import duckdb
 
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.sample import ensure_audit_tables
@@ -157,6 +158,7 @@ def _latest_metrics(con: duckdb.DuckDBPyConnection) -> dict[str, dg.MetadataValu
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=["case_review_current", "audit_samples", "scr_current"],
     kinds={"duckdb", "parquet"},
     owners=OWNERS,

@@ -31,6 +31,7 @@ import dagster as dg
 import duckdb
 
 import schemas.case_review
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
 from assets._shared.validation import findings_asset
@@ -191,6 +192,7 @@ def _review_findings(con: duckdb.DuckDBPyConnection) -> dict[str, dg.MetadataVal
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=["case_review_findings"],
     kinds={"duckdb"},
     owners=OWNERS,

@@ -19,6 +19,7 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, existing_tables, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.accuracy import DD, REVIEWED_CASES_SQL
@@ -238,6 +239,7 @@ def headline(row: dict | None) -> str:
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=["case_review_current", "audit_samples", "scr_current"],
     kinds={"duckdb", "parquet"},
     owners=OWNERS,

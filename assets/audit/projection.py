@@ -19,6 +19,7 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.sample import ensure_audit_tables
@@ -170,6 +171,7 @@ def headline(table: pa.Table, sample_id: int) -> str:
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=["case_review_current", "audit_samples"],
     check_specs=[
         dg.AssetCheckSpec(

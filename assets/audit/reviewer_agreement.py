@@ -17,6 +17,7 @@ Published as ``reviewer_agreement.parquet``.
 import dagster as dg
 import duckdb
 
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, existing_tables, markdown_preview, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.accuracy import agreement_kappa_sql
@@ -117,6 +118,7 @@ def agreement_sentence(agreement: dict | None) -> str:
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=["case_review_current", "audit_samples"],
     kinds={"duckdb", "parquet"},
     owners=OWNERS,

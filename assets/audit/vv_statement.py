@@ -12,6 +12,7 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, existing_tables, table_metadata
 from assets._shared.resources import WarehouseResource
 from assets.audit.projection import CONFIDENCE
@@ -310,6 +311,7 @@ def statement_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=[
         "scr_determinations",
         "restatements",

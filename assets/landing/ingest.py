@@ -14,6 +14,7 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
+from assets._shared.code_version import code_version_of
 from assets._shared.errors import BadExtractError, PipelineError
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
@@ -408,6 +409,7 @@ def _outputs() -> Iterator[dg.AssetSpec]:
             f"Downstream reads {lifecycle.active_view(spec.raw_table)} (rows of active files).",
             kinds={"duckdb"},
             owners=OWNERS,
+            code_version=code_version_of(__name__),
         )
 
 

@@ -7,6 +7,7 @@ add up, which would mean the pipeline lost or double-counted a row.
 import dagster as dg
 import duckdb
 
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, existing_tables, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
 from schemas.extracts import EXTRACTS
@@ -84,6 +85,7 @@ def reconcile_problems(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=["scr_current", "resource_request_findings", "case_review_findings"],
     check_specs=[
         dg.AssetCheckSpec(

@@ -7,6 +7,7 @@ method. Targets are reference data (schemas/reference/annual_targets.csv).
 
 import dagster as dg
 
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
 from assets.measures.quarterly import ensure_tables
@@ -52,6 +53,7 @@ ORDER BY fiscal_year
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=["quarterly_measures"],
     kinds={"duckdb"},
     owners=OWNERS,

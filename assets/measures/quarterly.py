@@ -9,6 +9,7 @@ later quarters of the same year change too).
 import dagster as dg
 import duckdb
 
+from assets._shared.code_version import code_version_of
 from assets._shared.errors import PipelineError
 from assets._shared.metadata import OWNERS, table_metadata
 from assets._shared.partitions import FISCAL_QUARTERS
@@ -174,6 +175,7 @@ def drop_quarters_outside(
 
 @dg.asset(
     deps=["scr_current"],
+    code_version=code_version_of(__name__),
     kinds={"duckdb"},
     owners=OWNERS,
     description="Which fiscal quarters' measures differ from what was last materialized "
@@ -257,6 +259,7 @@ PARTITIONED_MEASURE = {
     "backfill_policy": dg.BackfillPolicy.single_run(),
     "kinds": {"duckdb"},
     "owners": OWNERS,
+    "code_version": code_version_of(__name__),
 }
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import duckdb
 
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, existing_tables, table_metadata
 from assets._shared.resources import WarehouseResource
 from assets.measures.determinations import MEASURE_FILTERS
@@ -249,6 +250,7 @@ def latest_changes(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=[DETERMINATIONS],
     kinds={"duckdb"},
     owners=OWNERS,

@@ -8,6 +8,7 @@ reads the ``context`` annotation as a type, not a string.)
 
 import dagster as dg
 
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, table_metadata
 from assets._shared.partitions import FISCAL_QUARTERS
 from assets._shared.resources import WarehouseResource
@@ -26,6 +27,7 @@ CHECK = dg.AssetCheckSpec(
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=["changed_quarters", "quarterly_measures", "category_measures"],
     partitions_def=FISCAL_QUARTERS,
     backfill_policy=dg.BackfillPolicy.single_run(),

@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, existing_tables
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.sample import SAMPLE_DIR, sample_cases, worksheet_files
@@ -93,11 +94,13 @@ def audit_sample_files(con: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
     return out
 
 
+# The report's code version: its modules, what they import and its templates
+REPORT_CODE_VERSION = code_version_of(report, history)
+
+
 def report_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
-    """The report's inputs (its small queries) and code, without rendering it (seconds)."""
-    code = sorted(Path(report.__file__).parent.glob("*.py")) + sorted(report.TEMPLATE_DIR.iterdir())
-    sources = [hashlib.sha256(p.read_bytes()).hexdigest() for p in code]
-    return _digest(_stable(report.gather(con)), report.data_time(con), *sources)
+    """The report's inputs (its small queries) and code version, without rendering it (seconds)."""
+    return _digest(_stable(report.gather(con)), report.data_time(con), REPORT_CODE_VERSION)
 
 
 def _stable(value: object) -> str:
@@ -163,12 +166,12 @@ def _combined(groups: list[tuple]) -> tuple[int, int | None, int | None]:
 
 def partition_writer() -> str:
     """What else decides a partition file's bytes: the code that selects, orders and writes it
-    (this module and export.py) and the pyarrow that encodes it. A change to either rewrites
-    every partition once, so published bytes are always what this code writes."""
+    (this module and export.py, their own code version: not what they import, so a changed
+    report template reuses every partition) and the pyarrow that encodes it. A change to either
+    rewrites every partition once, so published bytes are always what this code writes."""
     from assets.publish import export
 
-    code = [Path(__file__).read_bytes(), Path(export.__file__).read_bytes()]
-    return _digest(pa.__version__, *(hashlib.sha256(c).hexdigest() for c in code))
+    return _digest(pa.__version__, code_version_of(__file__, export.__file__, imports=False))
 
 
 def _sql_of(con: duckdb.DuckDBPyConnection, entry) -> str:
@@ -281,6 +284,7 @@ def published_differences(output_dir: Path, con: duckdb.DuckDBPyConnection) -> l
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=[
         "ingest_reconciliation",  # its blocking check rows_reconcile must pass first
         "annual_measures",

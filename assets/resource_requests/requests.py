@@ -17,6 +17,7 @@ import dagster as dg
 import duckdb
 
 import schemas.resource_request
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
 from assets._shared.validation import findings_asset
@@ -120,6 +121,7 @@ resource_request_findings = findings_asset(
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=["resource_request_findings"],
     check_specs=[
         dg.AssetCheckSpec(
@@ -165,6 +167,7 @@ def resource_request_current(context: dg.AssetExecutionContext, warehouse: Wareh
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=["resource_request_current", "scr_current"],
     check_specs=[
         dg.AssetCheckSpec(
@@ -220,6 +223,7 @@ def resource_request_evidence(context: dg.AssetExecutionContext, warehouse: Ware
 
 
 @dg.asset(
+    code_version=code_version_of(__name__),
     deps=["resource_request_evidence"],
     kinds={"duckdb"},
     owners=OWNERS,

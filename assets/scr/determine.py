@@ -9,11 +9,10 @@ valid version. Only rows of active files are versions (a replaced or retracted f
 count); only SCRs in files that are new or changed state are rebuilt.
 """
 
-import hashlib
-
 import dagster as dg
 import duckdb
 
+from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
 from schemas.fiscal import PROGRAM_START
@@ -114,27 +113,39 @@ FROM cur
 )
 
 
-def _logic_changed(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
-    """True when the determination SQL differs from the one that built the stored table."""
+# scr_current's code version: what Dagster records, and what build_state compares
+CODE_VERSION = code_version_of(__name__)
+
+
+def built_version(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """The code version that built table ``name`` (``build_state`` holds code versions only)."""
     con.execute(
-        "CREATE TABLE IF NOT EXISTS build_state (name VARCHAR PRIMARY KEY, fingerprint VARCHAR)"
+        "CREATE TABLE IF NOT EXISTS build_state (name VARCHAR PRIMARY KEY, code_version VARCHAR)"
     )
-    stored = (
-        con.execute("SELECT fingerprint FROM build_state WHERE name = 'scr_current'").fetchall()
-        or [None]
-    )[0]
-    return stored is None or stored[0] != hashlib.sha256(sql.encode()).hexdigest()[:16]
+    if "fingerprint" in {
+        c
+        for (c,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'build_state'"
+        ).fetchall()
+    }:  # a warehouse from before code versions: its hash of the SQL is no version
+        con.execute("DROP TABLE build_state")
+        return built_version(con, name)
+    stored = con.execute("SELECT code_version FROM build_state WHERE name = ?", [name]).fetchall()
+    return stored[0][0] if stored else None
 
 
-def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def build_current(con: duckdb.DuckDBPyConnection, code_version: str = "") -> dict[str, int]:
     """(Re)build current records for SCRs in files not yet reflected; returns counts.
 
-    Everything is rebuilt when the table is new or the determination logic changed.
+    Everything is rebuilt when the table is new or was built by another code version of
+    ``scr_current`` (this module, the schemas it imports, the reference data); the asset
+    passes the one Dagster records, callers without a context get ``CODE_VERSION``.
     """
+    code_version = code_version or CODE_VERSION
     con.execute(TYPED_VIEW_SQL)
     sql = CURRENT_SQL
     full = (
-        _logic_changed(con, sql)
+        built_version(con, "scr_current") != code_version
         or not con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'scr_current'"
         ).fetchall()[0][0]
@@ -151,10 +162,7 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.execute("BEGIN TRANSACTION")
     if full:
         con.execute(f"CREATE OR REPLACE TABLE scr_current AS {sql}", {"partial": False})
-        con.execute(
-            "INSERT OR REPLACE INTO build_state VALUES ('scr_current', ?)",
-            [hashlib.sha256(sql.encode()).hexdigest()[:16]],
-        )
+        con.execute("INSERT OR REPLACE INTO build_state VALUES ('scr_current', ?)", [code_version])
     elif affected:
         con.execute("DELETE FROM scr_current WHERE scr_id IN (SELECT scr_id FROM __affected)")
         con.execute(f"INSERT INTO scr_current {sql}", {"partial": True})
@@ -202,10 +210,13 @@ CHECKS = [
     owners=OWNERS,
     description="One row per SCR: its current version, quarantine status, TCO determination "
     "(TCO / NON_TCO + reason / UNDETERMINED) and the fiscal quarter it counts in.",
+    code_version=CODE_VERSION,
 )
 def scr_current(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect() as con:
-        stats = build_current(con)
+        stats = build_current(
+            con, context.assets_def.get_asset_spec(context.asset_key).code_version
+        )
         total = _count(con, "scr_current")
         quarantined = _count(con, "scr_current", "quarantined")
         conflicts = _count(con, "scr_current", "indicator_conflict")

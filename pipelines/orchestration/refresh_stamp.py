@@ -24,12 +24,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from assets._shared.code_version import all_code_versions
 from assets._shared.errors import WarehouseBusyError, unwritable
 from assets._shared.settings import DEFAULTS as SETTINGS
 from assets._shared.settings import PROJECT_ROOT, REFRESH_STAMP_SUFFIX, path_from_env
 from assets._shared.settings import value as settings_value
 
-_CODE_DIRS = ("assets", "schemas", "pipelines")
 # settings that change how long a refresh waits, never what it computes
 _NOT_IN_RESULT = frozenset({"SCR_SETTLE_SECONDS"})
 
@@ -68,15 +68,12 @@ def stamp_path() -> Path:
     return Path(str(path_from_env("SCR_WAREHOUSE")) + REFRESH_STAMP_SUFFIX)
 
 
-def code_fingerprint() -> str:
-    """The project's code and reference data (rules, catalogues, templates): a new rule or a
-    changed measure query must be applied by the next refresh even with no new files."""
-    h = hashlib.sha256()
-    for top in _CODE_DIRS:
-        for path in sorted((PROJECT_ROOT / top).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                h.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
+def code_fingerprint() -> dict[str, str]:
+    """The code version of every asset module (the function each asset's ``code_version`` comes
+    from, assets/_shared/code_version.py): a new rule, a changed measure query or template must
+    be applied by the next refresh even with no new files. Code that only decides when runs
+    happen (pipelines/) changes no result and is not in it."""
+    return all_code_versions(PROJECT_ROOT)
 
 
 def _listing(folder: Path, recursive: bool) -> list[str]:

@@ -11,7 +11,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets._shared.validation import rules_fingerprint, validate_new_files
+from assets._shared.code_version import code_version_of
+from assets._shared.validation import validate_new_files
 from assets.landing.ingest import ingest_new_files
 from benchmarks.generate import CORRECTION_QUARTER, write_correction, write_extracts
 from schemas.extracts import SCR
@@ -50,7 +51,7 @@ def ingest_and_validate(landing: Path, warehouse: Path) -> duckdb.DuckDBPyConnec
         TYPED_VIEW_SQL,
         "scr_versions",
         scr_version_schema(),
-        rules_fingerprint(module.__file__),
+        code_version_of(module),
     )
     con.execute(TYPED_VIEW_SQL)
     return con

@@ -493,14 +493,14 @@ def test_ensure_tables_makes_empty_tables_named_as_written(tmp_path):
 
 
 def test_a_changed_determination_logic_or_a_lost_table_rebuilds_everything(tmp_path):
-    """build_current rebuilds every SCR when the stored fingerprint of the determination SQL
+    """build_current rebuilds every SCR when the stored code version of scr_current
     differs (a new version of the logic) or scr_current is gone, even with no new file; with
     neither, a build without new files rebuilds nothing."""
     wh = Warehouse(tmp_path / "w.duckdb")
     wh.add_file("scr_extract_a.csv", ROWS, ERRORS)
     assert build_current(wh.con) == {"scrs_rebuilt": 10}  # new table: all ten SCRs
     assert build_current(wh.con) == {"scrs_rebuilt": 0}  # nothing new
-    wh.con.execute("UPDATE build_state SET fingerprint = 'an older logic'")
+    wh.con.execute("UPDATE build_state SET code_version = 'an older logic'")
     assert build_current(wh.con) == {"scrs_rebuilt": 10}
     wh.con.execute("DROP TABLE scr_current")
     assert build_current(wh.con) == {"scrs_rebuilt": 10}
