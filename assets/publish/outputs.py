@@ -133,8 +133,10 @@ RENDERED_FILES: dict[str, Rendered] = {
     "oao_workbook": Rendered(oao_workbook.workbook_files(PUBLISHED_FILES)),
 }
 
-# Warehouse tables whose change alone means "publish again" (volatile columns left out).
-INPUT_TABLES = {"ingested_files": ("mtime_ns",)}
+# Warehouse tables whose change alone means "publish again" (volatile columns left out: the code
+# version a file was validated under and whether scr_current reflects it are bookkeeping; what
+# re-validation changes shows in validation_findings and the measures)
+INPUT_TABLES = {"ingested_files": ("mtime_ns", "validated_rules", "current_built")}
 
 
 def _digest(*parts: object) -> str:
@@ -279,6 +281,14 @@ def published_differences(output_dir: Path, con: duckdb.DuckDBPyConnection) -> l
         f"{name}: the warehouse implies different content than was published"
         for name in sorted(set(plan.fingerprints) | set(old))
         if plan.fingerprints.get(name) != old.get(name)
+    ]
+    # a partition written by other code (the partition writer's code version, pyarrow): same
+    # rows, other bytes; rewritten once
+    entries = manifest["files"]
+    diffs += [
+        f"{rel}: written by another version of the partition writer"
+        for rel, fp in sorted(plan.partition_fingerprints.items())
+        if rel in entries and entries[rel].get("fingerprint") not in (None, fp)
     ]
     return diffs
 
