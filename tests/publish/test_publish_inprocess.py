@@ -33,6 +33,7 @@ import pytest
 from support.extracts import FILES_A_B
 from support.project import refreshed_warehouse as _base
 
+from assets._shared.code_version import code_files, code_version_of
 from assets._shared.errors import UnwritablePathError
 from assets._shared.resources import WarehouseResource
 from assets.audit.sample import draw_sample, sample_cases, worksheet_csv
@@ -529,10 +530,10 @@ def test_plan_outputs_paths_and_fingerprints(con):
     )
     columns = (
         '"file_id", "extract_type", "source_file", "content_sha256", "size_bytes", "rows_read", '
-        '"extra_columns", "ingested_at", "run_id", "validated_rules", "current_built", '
+        '"extra_columns", "ingested_at", "run_id", '
         '"records_in_file", "state", '
         '"landed_seq", "removed_at", "state_changed_at", "state_reason"'
-    )  # every column but mtime_ns
+    )  # every column but mtime_ns and the bookkeeping validated_rules, current_built
     assert plan.fingerprints["input:ingested_files"] == P.query_fingerprint(
         con, f"SELECT {columns} FROM ingested_files"
     )
@@ -680,8 +681,10 @@ def test_report_fingerprint_is_of_its_inputs_and_code(con):
     code += [here / "closeout.py", here / "headline.py", here / "history.py", here / "html.py"]
     code += [here / "sections.py"]
     code += [here / "trace.py", here / "templates/report.css", here / "templates/report.html"]
+    # the report's code version reads every one of them (and what they import)
+    assert {p.resolve() for p in code} <= set(code_files(report, history))
     parts = [P._stable(report.gather(con)), str(report.data_time(con))]
-    parts += [_sha(p) for p in code]
+    parts += [code_version_of(report, history)]
     expected = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
     assert P.report_fingerprint(con) == expected
     con.execute("UPDATE quarterly_measures SET dd_total = 99 WHERE fiscal_year = 2023")
