@@ -51,11 +51,13 @@ def _root_of_folder(folder: Path) -> Path:
     return folder
 
 
+@lru_cache(maxsize=8192)
 def _module_file(root: Path, dotted: str) -> Path | None:
-    base = root.joinpath(*dotted.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
+    """The file of a dotted module name under ``root`` (cached: a process sees one tree)."""
+    base = os.path.join(root, *dotted.split("."))
+    for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(candidate):
+            return Path(candidate).resolve()
     return None
 
 
