@@ -124,6 +124,12 @@ def _start(item: CodeInput) -> Path:
     return Path(item).resolve()
 
 
+@lru_cache(maxsize=8192)
+def _digest(path: Path, mtime_ns: int, size: int) -> str:
+    """A file's sha256, read once per process while its mtime and size hold."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 class _Scan:
     """One read of the project's files: the modules each module imports and the data files
     beside it, shared by the versions computed together (the stamp computes them all)."""
@@ -162,7 +168,8 @@ class _Scan:
         h = hashlib.sha256()
         for path in files:
             if path not in self.digests:
-                self.digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+                st = path.stat()
+                self.digests[path] = _digest(path, st.st_mtime_ns, st.st_size)
             rel = path.relative_to(_project_of(path)).as_posix()
             h.update(rel.encode() + b"\0" + self.digests[path].encode())
         return h.hexdigest()[:16]
