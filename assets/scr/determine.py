@@ -122,12 +122,10 @@ def built_version(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     con.execute(
         "CREATE TABLE IF NOT EXISTS build_state (name VARCHAR PRIMARY KEY, code_version VARCHAR)"
     )
-    if "fingerprint" in {
-        c
-        for (c,) in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'build_state'"
-        ).fetchall()
-    }:  # a warehouse from before code versions: its hash of the SQL is no version
+    columns = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'build_state'"
+    ).fetchall()
+    if ("fingerprint",) in columns:  # from before code versions: a hash of SQL, no version
         con.execute("DROP TABLE build_state")
         return built_version(con, name)
     stored = con.execute("SELECT code_version FROM build_state WHERE name = ?", [name]).fetchall()

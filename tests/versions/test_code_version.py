@@ -180,3 +180,24 @@ def test_stale_stages_names_the_stages_whose_code_changed(project):
     assert dg.AssetKey("audit_samples") not in stale_assets(
         edited("audit_samples"), project.instance
     )
+
+
+def test_build_state_holds_code_versions_and_drops_a_pre_version_table(tmp_path):
+    """A warehouse from before code versions kept a hash of the determination SQL in
+    ``build_state.fingerprint``: that is no code version, so the table is made anew (one full
+    rebuild of scr_current follows) and holds code versions only."""
+    import duckdb
+
+    from assets.scr.determine import built_version
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("CREATE TABLE build_state (name VARCHAR PRIMARY KEY, fingerprint VARCHAR)")
+        con.execute("INSERT INTO build_state VALUES ('scr_current', 'a1b2c3d4e5f60718')")
+        assert built_version(con, "scr_current") is None
+        columns = con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'build_state' ORDER BY ordinal_position"
+        ).fetchall()
+        assert columns == [("name",), ("code_version",)]
+        con.execute("INSERT INTO build_state VALUES ('scr_current', 'v1')")
+        assert built_version(con, "scr_current") == "v1"
