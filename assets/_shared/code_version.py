@@ -8,11 +8,12 @@ report) compare the same value with what they recorded; the refresh stamp hashes
 asset module. Imports no Dagster (the stamp's "nothing new" answer must stay cheap).
 
 What a version covers: the given modules, every project module (``assets.*``, ``schemas.*``)
-they import, transitively (read with ``ast``, nothing is imported), and the data files beside
-each of them (files that are not Python in its folder and in sub-folders that are no package:
-``schemas/reference/*.csv``, ``assets/report/templates/*``, ``.sql`` files beside a module).
-Plumbing that decides no result (the connection, error types, run-tag names, this module) is
-left out, so editing it re-runs nothing.
+they import, transitively (import statements read as text, nothing is imported), and the data
+files beside each of them (files that are not Python in its folder and in sub-folders that are
+no package: ``schemas/reference/*.csv``, ``assets/report/templates/*``, ``.sql`` files beside a
+module). Plumbing that decides no result (the connection, error types, run-tag names, this
+module) is left out, so editing it re-runs nothing. Third-party versions are not in it (the
+partition writer adds pyarrow's itself: assets/publish/outputs.py).
 """
 
 from __future__ import annotations
