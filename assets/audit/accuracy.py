@@ -26,10 +26,8 @@ import duckdb
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.sample import ensure_audit_tables
-from assets.measures.determinations import MEASURE_FILTERS
 
 OUTPUT_FILE = "determination_accuracy.parquet"
-DD = MEASURE_FILTERS["dd_total"].format(p="s.")
 
 # One row per (sample, reviewed case): the analysts' verdict (TCO when both prongs are Y). Only
 # cases with a verdict in force (status 'reviewed'): not disputed, unreviewable or rejected ones
@@ -46,7 +44,7 @@ scrs AS (
     SELECT v.sample_id, s.fiscal_year, v.analyst_verdict,
         s.determination, coalesce(s.tco_involvement, '') AS checkbox
     FROM reviewed v JOIN audit_samples a USING (sample_id)
-    JOIN scr_current s ON s.case_number = v.case_number AND s.counted AND {DD}
+    JOIN scr_current s ON s.case_number = v.case_number AND s.counted AND is_dd(s.scr_type)
         AND s.fiscal_year BETWEEN a.fiscal_year_from AND a.fiscal_year_to
 )
 SELECT CAST(sample_id AS INTEGER) AS sample_id, CAST(fiscal_year AS INTEGER) AS fiscal_year,

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from assets._shared.metadata import OWNERS, existing_tables, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
-from assets.audit.accuracy import DD, REVIEWED_CASES_SQL
+from assets.audit.accuracy import REVIEWED_CASES_SQL
 from assets.audit.projection import CONFIDENCE
 from assets.audit.sample import ensure_audit_tables
 from assets.audit.stats import _z, ratio_estimate
@@ -39,7 +39,7 @@ years AS (
 ), dd AS (
     SELECT case_number, fiscal_year, count(*) AS x,
         count(*) FILTER (determination = 'TCO') AS tco
-    FROM scr_current s WHERE s.counted AND {DD} GROUP BY ALL
+    FROM scr_current s WHERE s.counted AND is_dd(s.scr_type) GROUP BY ALL
 ), totals AS (
     SELECT fiscal_year, sum(x) AS dd_total, sum(tco) AS dd_tco_published FROM dd GROUP BY ALL
 ), cases AS (
@@ -136,10 +136,10 @@ LEFT JOIN cell c ON c.sample_id = fr.sample_id AND c.stratum = fr.stratum
 ORDER BY fr.sample_id, fr.stratum, fr.criminal_category
 """
 
-TOTALS_SQL = f"""
+TOTALS_SQL = """
 SELECT fiscal_year, coalesce(criminal_category, '(none)') AS criminal_category, count(*) AS dd_total,
     count(*) FILTER (determination = 'TCO') AS dd_tco
-FROM scr_current s WHERE s.counted AND {DD} GROUP BY ALL
+FROM scr_current s WHERE s.counted AND is_dd(s.scr_type) GROUP BY ALL
 """
 
 

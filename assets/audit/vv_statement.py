@@ -31,14 +31,16 @@ ELEMENTS = {
 }
 
 FACTS_SQL = """
-WITH d AS (SELECT *, scr_type IN ('DISRUPTION', 'DISMANTLEMENT') AS is_dd FROM scr_determinations),
+WITH d AS (SELECT *, is_dd(scr_type) AS is_dd FROM scr_determinations),
 y AS (
     SELECT fiscal_year, count(*) AS scrs_with_approval, count(*) FILTER (counted) AS counted,
         count(*) FILTER (quarantined) AS quarantined,
         count(*) FILTER (counted AND is_dd) AS dd_total,
-        count(*) FILTER (counted AND is_dd AND determination = 'TCO') AS dd_tco,
-        count(*) FILTER (counted AND is_dd AND determination = 'NON_TCO') AS dd_non_tco,
-        count(*) FILTER (counted AND is_dd AND determination = 'UNDETERMINED') AS dd_undetermined,
+        count(*) FILTER (counted AND counts_in('dd_tco', scr_type, determination, non_tco_reason)) AS dd_tco,
+        count(*) FILTER (counted AND counts_in('dd_non_tco', scr_type, determination, non_tco_reason))
+            AS dd_non_tco,
+        count(*) FILTER (counted AND counts_in('dd_undetermined', scr_type, determination, non_tco_reason))
+            AS dd_undetermined,
         count(*) FILTER (counted AND determination = 'UNDETERMINED') AS undetermined,
         count(*) FILTER (indicator_conflict) AS indicator_conflicts,
         list(DISTINCT source_file || ' sha256:' || coalesce(content_sha256, '?')
