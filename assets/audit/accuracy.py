@@ -44,7 +44,7 @@ scrs AS (
     SELECT v.sample_id, s.fiscal_year, v.analyst_verdict,
         s.determination, coalesce(s.tco_involvement, '') AS checkbox
     FROM reviewed v JOIN audit_samples a USING (sample_id)
-    JOIN scr_current s ON s.case_number = v.case_number AND s.counted AND is_dd(s.scr_type)
+    JOIN scr_current s ON s.case_number = v.case_number AND s.counted AND s.is_dd
         AND s.fiscal_year BETWEEN a.fiscal_year_from AND a.fiscal_year_to
 )
 SELECT CAST(sample_id AS INTEGER) AS sample_id, CAST(fiscal_year AS INTEGER) AS fiscal_year,

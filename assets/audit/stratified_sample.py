@@ -52,7 +52,7 @@ STRATIFIED_DDL = (
 FRAME_SQL = """
 SELECT s.scr_id, s.case_number, s.determination, s.criminal_category
 FROM scr_current s
-WHERE s.counted AND is_dd(s.scr_type) AND s.fiscal_year = $fy
+WHERE s.counted AND s.is_dd AND s.fiscal_year = $fy
     AND s.case_number IS NOT NULL
 """
 

@@ -20,6 +20,7 @@ from assets.audit.sample import ensure_audit_tables
 from assets.audit.stats import _z
 from assets.audit.stratified import METHOD as STRATIFIED
 from assets.measures.restatements import ensure_tables as ensure_restatement_tables
+from schemas.counting import COUNTING_MACROS
 from schemas.reference import rules
 
 ELEMENTS = {
@@ -282,6 +283,7 @@ def _element_e(f: dict) -> str:
 
 def statement_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """One row per fiscal year: the facts and the five elements written from them."""
+    con.execute(COUNTING_MACROS)  # also on a connection the warehouse resource did not open
     ensure_audit_tables(con)
     ensure_restatement_tables(con)
     have = existing_tables(con)

@@ -29,7 +29,7 @@ FROM n FULL JOIN o USING (fiscal_year, fiscal_quarter)
 
 -- name: quarterly_mismatches
 -- Quarters whose quarterly_measures counts differ from a recount of the counted SCR-level rows
--- (a measure row of zeros has no SCR behind it: compared as absent).
+-- (a measure row of zeros with no SCR behind it compares 0 with 0: no mismatch).
 WITH d AS (
     SELECT fiscal_year, fiscal_quarter,
         count(*) FILTER (counts_in('initial_approved', scr_type, determination, non_tco_reason))
@@ -59,14 +59,6 @@ WITH d AS (
         CAST("dd_undetermined" AS BIGINT) AS "dd_undetermined",
         CAST("initial_tco" AS BIGINT) AS "initial_tco"
     FROM quarterly_measures
-    WHERE "initial_approved" > 0
-        OR "disruptions" > 0
-        OR "dismantlements" > 0
-        OR "dd_total" > 0
-        OR "dd_tco" > 0
-        OR "dd_non_tco" > 0
-        OR "dd_undetermined" > 0
-        OR "initial_tco" > 0
 )
 SELECT fiscal_year, fiscal_quarter,
     coalesce(d."initial_approved", 0) || ' vs ' || coalesce(m."initial_approved", 0) AS "initial_approved",
@@ -118,14 +110,6 @@ WITH d AS (
         CAST("indicator_no" AS BIGINT) AS "indicator_no",
         CAST("dd_undetermined" AS BIGINT) AS "dd_undetermined"
     FROM category_measures
-    WHERE "dd_total" > 0
-        OR "dd_tco" > 0
-        OR "dd_non_tco" > 0
-        OR "no_association" > 0
-        OR "no_border_crossing" > 0
-        OR "both" > 0
-        OR "indicator_no" > 0
-        OR "dd_undetermined" > 0
 )
 SELECT fiscal_year, fiscal_quarter, criminal_category,
     coalesce(d."dd_total", 0) || ' vs ' || coalesce(m."dd_total", 0) AS "dd_total",

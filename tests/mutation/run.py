@@ -28,7 +28,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".mutation"
 RESULTS = ROOT / "benchmarks" / "results"
-SQL_TESTS = ["tests/measures/test_measure_sql.py", "tests/measures/test_mutants_sql.py"]
 # mutmut's statuses; "timeout" is a kill (the mutant made the tests hang), as mutmut counts it
 MUTMUT_KILLED = {"killed", "timeout"}
 MUTMUT_NOT_RUN = {"skipped"}
@@ -42,8 +41,9 @@ def _pct(k: int, n: int) -> str:
     return f"{100.0 * k / n:.1f}%" if n else "n/a"
 
 
-def run_sql(jobs: int, tests: list[str]) -> dict:
-    """All SQL mutants over ``jobs`` workers; returns the part's summary."""
+def run_sql(jobs: int, tests: list[str] | None) -> dict:
+    """All SQL mutants over ``jobs`` workers, each against the tests that pin its statement
+    (``sql_mutants.TARGETS``) unless ``tests`` is given; returns the part's summary."""
     WORK.mkdir(exist_ok=True)
     outs = [WORK / f"sql-{i}.jsonl" for i in range(jobs)]
     for o in outs:
@@ -51,7 +51,7 @@ def run_sql(jobs: int, tests: list[str]) -> dict:
     worker = ROOT / "tests" / "mutation" / "sql_worker.py"
     procs = [
         subprocess.Popen(
-            [_python(), str(worker), str(i), str(jobs), str(outs[i]), "--", *tests],
+            [_python(), str(worker), str(i), str(jobs), str(outs[i]), *(["--", *tests] if tests else [])],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=open(WORK / f"sql-{i}.log", "w"),  # noqa: SIM115 - closed with the process
@@ -67,13 +67,24 @@ def run_sql(jobs: int, tests: list[str]) -> dict:
     mutants = sorted((r for r in rows if r["index"] >= 0), key=lambda r: r["index"])
     killed = [r for r in mutants if r["outcome"] == "killed"]
     return {
-        "tests": tests,
+        "tests": tests or "per statement (tests/mutation/sql_mutants.py TARGETS)",
         "killed": len(killed),
+        "by_statement": _by_statement(mutants),
         "total": len(mutants),
         "survivors": [r["label"] for r in mutants if r["outcome"] != "killed"],
         "baseline_seconds": [b["seconds"] for b in baselines],
         "mutants": mutants,
     }
+
+
+def _by_statement(mutants: list[dict]) -> dict[str, str]:
+    """'killed/total' per statement (the label up to its first ': ')."""
+    out: dict[str, list[int]] = {}
+    for r in mutants:
+        k = out.setdefault(r["label"].split(": ")[0], [0, 0])
+        k[0] += r["outcome"] == "killed"
+        k[1] += 1
+    return {name: f"{k}/{n}" for name, (k, n) in out.items()}
 
 
 def run_mutmut(jobs: int, keep_cache: bool) -> dict:
@@ -138,6 +149,10 @@ def write_summary(parts: dict, seconds: dict) -> tuple[int, int]:
         f"| **together** | **{k}** | **{n}** | **{_pct(k, n)}** | {sum(seconds.values()):.0f} |"
     ]
     for name, p in parts.items():
+        if "by_statement" in p:
+            lines += ["", f"## {name} mutants per statement (killed/total)", ""]
+            lines += [f"- `{k}`: {v}" for k, v in p["by_statement"].items()]
+    for name, p in parts.items():
         lines += ["", f"## Surviving {name} mutants ({len(p['survivors'])})", ""]
         lines += [f"- `{s}`" for s in p["survivors"]] or ["none"]
     (RESULTS / "mutation.md").write_text("\n".join(lines) + "\n")
@@ -162,9 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--sql-tests",
         nargs="+",
-        default=SQL_TESTS,
+        default=None,
         metavar="TEST",
-        help=f"test selection run per SQL mutant (default: {' '.join(SQL_TESTS)})",
+        help="test selection run for every SQL mutant (default: each statement's own tests, "
+        "tests/mutation/sql_mutants.py TARGETS)",
     )
     ap.add_argument(
         "--keep-mutmut-cache",
