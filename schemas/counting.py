@@ -11,7 +11,7 @@ test_counting.py`` pins every macro by hand and greps the tree so each literal a
 - ``is_counted(quarantined, status, approved_date)``: the SCR counts (not quarantined, approved,
   with an approval date). ``scr_current.counted`` is this.
 - ``is_dd(scr_type)``: a disruption or a dismantlement (the measure's numerator).
-- ``is_tco(determination)``: determined TCO-related.
+- ``is_tco(determination)``, ``is_undetermined(determination)``: the determination.
 - ``counts_in(measure, scr_type, determination, non_tco_reason)``: a counted SCR is in the
   published column ``measure`` (one of ``QUARTERLY_COLUMNS`` or ``CATEGORY_COLUMNS``); NULL for
   another name. With ``measure`` a constant DuckDB folds the CASE away.
@@ -36,6 +36,7 @@ CREATE OR REPLACE TEMP MACRO is_counted(quarantined, status, approved_date) AS
 CREATE OR REPLACE TEMP MACRO is_initial(scr_type) AS scr_type = 'INITIAL';
 CREATE OR REPLACE TEMP MACRO is_dd(scr_type) AS scr_type IN ('DISRUPTION', 'DISMANTLEMENT');
 CREATE OR REPLACE TEMP MACRO is_tco(determination) AS determination = 'TCO';
+CREATE OR REPLACE TEMP MACRO is_undetermined(determination) AS determination = 'UNDETERMINED';
 CREATE OR REPLACE TEMP MACRO counts_in(measure, scr_type, determination, non_tco_reason) AS
     CASE measure
         WHEN 'initial_approved' THEN is_initial(scr_type)
@@ -44,7 +45,7 @@ CREATE OR REPLACE TEMP MACRO counts_in(measure, scr_type, determination, non_tco
         WHEN 'dd_total' THEN is_dd(scr_type)
         WHEN 'dd_tco' THEN is_dd(scr_type) AND is_tco(determination)
         WHEN 'dd_non_tco' THEN is_dd(scr_type) AND determination = 'NON_TCO'
-        WHEN 'dd_undetermined' THEN is_dd(scr_type) AND determination = 'UNDETERMINED'
+        WHEN 'dd_undetermined' THEN is_dd(scr_type) AND is_undetermined(determination)
         WHEN 'initial_tco' THEN is_initial(scr_type) AND is_tco(determination)
         WHEN 'no_association' THEN is_dd(scr_type) AND non_tco_reason = 'no_association'
         WHEN 'no_border_crossing' THEN is_dd(scr_type) AND non_tco_reason = 'no_border_crossing'

@@ -42,7 +42,7 @@ y AS (
             AS dd_non_tco,
         count(*) FILTER (counted AND counts_in('dd_undetermined', scr_type, determination, non_tco_reason))
             AS dd_undetermined,
-        count(*) FILTER (counted AND determination = 'UNDETERMINED') AS undetermined,
+        count(*) FILTER (counted AND is_undetermined(determination)) AS undetermined,
         count(*) FILTER (indicator_conflict) AS indicator_conflicts,
         list(DISTINCT source_file || ' sha256:' || coalesce(content_sha256, '?')
              ORDER BY source_file || ' sha256:' || coalesce(content_sha256, '?')) AS extract_files

@@ -141,7 +141,12 @@ def partition_notes(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str
     wanted = {parse_quarter_key(k) for k in keys}
     pending = pending_restatements(con).to_arrow_table()
     mine = pa.array(
-        [(fy, q) in wanted for fy, q in zip(*pending.select(["fiscal_year", "fiscal_quarter"]).to_pydict().values(), strict=True)],
+        [
+            (fy, q) in wanted
+            for fy, q in zip(
+                *pending.select(["fiscal_year", "fiscal_quarter"]).to_pydict().values(), strict=True
+            )
+        ],
         type=pa.bool_(),
     )
     changes = column_changes(con, pending.filter(mine))

@@ -51,7 +51,14 @@ def run_sql(jobs: int, tests: list[str] | None) -> dict:
     worker = ROOT / "tests" / "mutation" / "sql_worker.py"
     procs = [
         subprocess.Popen(
-            [_python(), str(worker), str(i), str(jobs), str(outs[i]), *(["--", *tests] if tests else [])],
+            [
+                _python(),
+                str(worker),
+                str(i),
+                str(jobs),
+                str(outs[i]),
+                *(["--", *tests] if tests else []),
+            ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=open(WORK / f"sql-{i}.log", "w"),  # noqa: SIM115 - closed with the process
