@@ -278,7 +278,7 @@ def test_scrs_of_a_quarter_without_measures_are_a_mismatch(con):
 
 
 # --- restatements ------------------------------------------------------------------------------------
-T1, T2 = dt.datetime(2024, 4, 1, 9), dt.datetime(2024, 5, 1, 9)
+T1, T2, T3 = dt.datetime(2024, 4, 1, 9), dt.datetime(2024, 5, 1, 9), dt.datetime(2024, 6, 1, 9)
 
 
 @pytest.fixture
@@ -367,3 +367,41 @@ def test_column_changes_by_hand(restated):
         "FY2024-Q2": "disruptions 2 -> 3, dd_total 3 -> 4, dd_non_tco 3 -> 4 "
         "(SCR A4; scr_extract_a.csv)"
     }
+
+
+def test_a_move_across_fiscal_years_is_restated_against_the_latest_publication(con):
+    """A9 (a Q2 NON_TCO disruption) moves to FY2023 Q2, a quarter never published (r2 restates
+    FY2024 Q2 only), then back after r2 published FY2023 Q2 too: r3 restates both quarters
+    against r2, the latest publication. Kills dropping either side's ``fiscal_year`` conjunct
+    (same quarter number, another year) and ASC for the last publication."""
+    a9 = [s for s in SCRS if s[0] == "A9"][0]
+    moved = [(*a9[:4], dt.date(2023, 2, 15), *a9[5:]) if s[0] == "A9" else s for s in SCRS]
+    keys = ["FY2023-Q2", *KEYS]
+
+    def changes(refresh_id, at):
+        restatements.stage_restatements(con, refresh_id, at)
+        latest = restatements.latest_changes(con)
+        rows = [
+            (c["fiscal_year"], c["fiscal_quarter"], c["measure"], c["old_value"], c["new_value"])
+            for c in latest["changes"]
+        ]
+        assert {s for c in latest["changes"] for s in c["scrs"]} == {"A9"}
+        return latest["previous_refresh_id"], rows
+
+    restatements.record_publication(con, "r1", T1)
+    _scr_current(con, moved)
+    _measure(con, keys)
+    assert changes("r2", T2) == ("r1", [
+        (2024, 2, "disruptions", 2, 1), (2024, 2, "dd_total", 3, 2), (2024, 2, "dd_non_tco", 3, 2),
+    ])  # fmt: skip
+    restatements.record_publication(con, "r2", T2)
+    _scr_current(con, SCRS)
+    _measure(con, keys)
+    pending = restatements.pending_restatements(con, "r3", T3).fetchall()
+    assert [(r[0], r[1], r[2], r[6]) for r in pending] == [
+        (2023, 2, "r2", "A9"), (2024, 2, "r2", "A9"),
+    ]  # fmt: skip
+    assert changes("r3", T3) == ("r2", [
+        (2023, 2, "disruptions", 1, 0), (2023, 2, "dd_total", 1, 0), (2023, 2, "dd_non_tco", 1, 0),
+        (2024, 2, "disruptions", 1, 2), (2024, 2, "dd_total", 2, 3), (2024, 2, "dd_non_tco", 2, 3),
+    ])  # fmt: skip

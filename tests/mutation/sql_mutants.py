@@ -24,12 +24,37 @@ from sqlglot import exp
 ROOT = Path(__file__).resolve().parents[2]
 
 # The fast tests that pin each statement (a mutant runs only the selection of its statement).
+# Ordered cheapest first: the selection stops at the first failure (-x).
 MEASURE_TESTS = ("tests/measures/test_mutants_sql.py", "tests/measures/test_measure_sql.py")
-COUNTING_TESTS = ("tests/measures/test_counting.py",)
+_C = "tests/measures/test_counting.py::test_"
+COUNTING_TESTS = (
+    _C + "counts_in_is_every_published_column_by_hand",
+    _C + "is_counted_needs_no_quarantine_approved_and_a_date",
+    _C + "type_and_determination_macros",
+    _C + "hand_scr_current_measures_by_hand",
+    _C + "the_recount_agrees_with_the_measures",
+    MEASURE_TESTS[0],
+)
+DETERMINATION_TESTS = (
+    _C + "determination_rows_are_the_scrs_with_a_quarter",
+    _C + "the_recount_agrees_with_the_measures",
+    _C + "scrs_of_a_quarter_without_measures_are_a_mismatch",
+    _C + "a_quarterly_count_off_by_one_is_named_with_both_numbers",
+    _C + "a_category_count_off_by_one_is_named_with_both_numbers",
+)
+RESTATEMENT_TESTS = (
+    _C + "pending_restatements_by_hand",
+    _C + "column_changes_by_hand",
+    _C + "republishing_the_same_determinations_is_no_publication",
+    _C + "an_unpublished_quarter_is_not_restated",
+    _C + "a_move_across_fiscal_years_is_restated_against_the_latest_publication",
+)
+_R = "tests/rules/test_scr_rules_fast.py::test_"
 RULE_TESTS = (
-    "tests/rules/test_scr_rules_fast.py::test_typed_values_by_hand",
-    "tests/measures/test_mutants_sql.py",
-    "tests/rules/test_scr_rules_fast.py::test_one_batch_yields_exactly_the_findings_worked_out_by_hand",
+    _R + "one_sided_padding_is_trimmed_in_every_column",
+    _R + "typed_values_by_hand",
+    "tests/measures/test_mutants_sql.py::test_typed_view_keeps_the_value_as_written_only_where_cleaning_changed_it",
+    _R + "one_batch_yields_exactly_the_findings_worked_out_by_hand",
 )
 
 # Where the SQL that decides a row's fate or a count lives, and the tests that pin it:
@@ -40,16 +65,16 @@ RULE_TESTS = (
 # its own site.
 TARGETS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("schemas.scr_extract", ("TYPED_COLUMNS_SQL",), RULE_TESTS),
-    ("schemas.counting", ("COUNTING_MACROS",), COUNTING_TESTS + MEASURE_TESTS[:1]),
+    ("schemas.counting", ("COUNTING_MACROS",), COUNTING_TESTS),
     ("assets.scr.determine", ("CURRENT_SQL",), MEASURE_TESTS),
     ("assets/measures/quarterly.sql", ("quarter_rows", "category_rows", "changed_quarters",
                                        "present_quarters"), MEASURE_TESTS),
     ("assets/measures/determinations.sql", ("determination_rows", "changed_keys",
                                             "quarterly_mismatches", "category_mismatches"),
-     COUNTING_TESTS),
+     DETERMINATION_TESTS),
     ("assets/measures/restatements.sql", ("pending", "republishes_the_last", "column_changes"),
-     COUNTING_TESTS),
-    ("assets.measures.annual", ("ANNUAL_SQL",), MEASURE_TESTS[:1]),
+     RESTATEMENT_TESTS),
+    ("assets/measures/annual.sql", ("annual_rows",), MEASURE_TESTS[:1]),
 )  # fmt: skip
 MULTI_STATEMENT = {"COUNTING_MACROS"}  # constants of several statements, each ending ";\n"
 # A constant a function builds afresh for its tests: the mutant replaces the function's result too.

@@ -307,6 +307,23 @@ def test_one_batch_yields_exactly_the_findings_worked_out_by_hand():
     assert got == expected
 
 
+def test_one_sided_padding_is_trimmed_in_every_column():
+    """The trim's fast path (``ord(v) > 32 AND ord(reverse(v)) > 32``: nothing to trim) in every
+    column: a space (ord 32) on the left only and on the right only gives the typed row of the
+    unpadded value, and only that column's ``__untrimmed`` shows the value as written. Kills,
+    per column, ``> 32`` -> ``>= 32`` on either side, AND -> OR and dropping either side (240
+    SQL mutants of the typed select list)."""
+    plain = {**BASE, "scr_id": "P-1", "subcategory": "Street gangs"}
+    padded = [(c, v) for c in SCR.columns for v in (f" {plain[c]}", f"{plain[c]} ")]
+    names, got = _typed([plain] + [{**plain, c: v} for c, v in padded])
+    raw = [i for i, n in enumerate(names) if n.endswith("__untrimmed") or n == "source_row"]
+    want = [v for i, v in enumerate(got[0]) if i not in raw]
+    for (column, value), row in zip(padded, got[1:], strict=True):
+        assert [v for i, v in enumerate(row) if i not in raw] == want, (column, value)
+        shown = {n: row[i] for i, n in enumerate(names) if n.endswith("__untrimmed") and row[i]}
+        assert shown == {f"{column}__untrimmed": value}
+
+
 def test_typed_values_by_hand():
     rows = [
         {"scr_id": " ab-1 ", "case_number": "CN", "field_office": "sac houston"},
