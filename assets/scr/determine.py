@@ -16,6 +16,7 @@ import duckdb
 
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
+from schemas.counting import COUNTING_MACROS
 from schemas.fiscal import PROGRAM_START
 from schemas.reference import within
 from schemas.rule_blocks import value_sql
@@ -130,8 +131,9 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """
     con.execute(TYPED_VIEW_SQL)
     sql = CURRENT_SQL
+    logic = COUNTING_MACROS + sql  # is_counted / is_dd are macros: a change to them rebuilds too
     full = (
-        _logic_changed(con, sql)
+        _logic_changed(con, logic)
         or not con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'scr_current'"
         ).fetchall()[0][0]
@@ -150,7 +152,7 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         con.execute(f"CREATE OR REPLACE TABLE scr_current AS {sql}", {"partial": False})
         con.execute(
             "INSERT OR REPLACE INTO build_state VALUES ('scr_current', ?)",
-            [hashlib.sha256(sql.encode()).hexdigest()[:16]],
+            [hashlib.sha256(logic.encode()).hexdigest()[:16]],
         )
     elif affected:
         con.execute("DELETE FROM scr_current WHERE scr_id IN (SELECT scr_id FROM __affected)")
