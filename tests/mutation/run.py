@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".mutation"
 RESULTS = ROOT / "benchmarks" / "results"
+ONLY_ENV = "SQL_MUTANTS_ONLY"  # a JSON list of mutant indexes: the workers run only those
 # mutmut's statuses; "timeout" is a kill (the mutant made the tests hang), as mutmut counts it
 MUTMUT_KILLED = {"killed", "timeout"}
 MUTMUT_NOT_RUN = {"skipped"}
@@ -41,13 +42,33 @@ def _pct(k: int, n: int) -> str:
     return f"{100.0 * k / n:.1f}%" if n else "n/a"
 
 
-def run_sql(jobs: int, tests: list[str] | None) -> dict:
+def _previous_sql_rows() -> list[dict]:
+    """The mutant rows of the last SQL run (``.mutation/sql-*.jsonl``)."""
+    rows = [
+        json.loads(line) for o in WORK.glob("sql-*.jsonl") for line in o.read_text().splitlines()
+    ]
+    return [r for r in rows if r["index"] >= 0]
+
+
+def run_sql(jobs: int, tests: list[str] | None, rerun_survivors: bool = False) -> dict:
     """All SQL mutants over ``jobs`` workers, each against the tests that pin its statement
-    (``sql_mutants.TARGETS``) unless ``tests`` is given; returns the part's summary."""
+    (``sql_mutants.TARGETS``) unless ``tests`` is given; returns the part's summary. With
+    ``rerun_survivors`` only the last run's survivors run again (after tests were added) and the
+    last run's kills are kept: tests only ever get stronger, so a kill stays a kill."""
     WORK.mkdir(exist_ok=True)
+    kept: list[dict] = []
+    os.environ.pop(ONLY_ENV, None)
+    if rerun_survivors:
+        previous = _previous_sql_rows()
+        if not previous:
+            sys.exit("no earlier SQL run in .mutation/ to re-run the survivors of")
+        kept = [r for r in previous if r["outcome"] == "killed"]
+        only = WORK / "sql-only.json"
+        only.write_text(json.dumps([r["index"] for r in previous if r["outcome"] != "killed"]))
+        os.environ[ONLY_ENV] = str(only)
     outs = [WORK / f"sql-{i}.jsonl" for i in range(jobs)]
-    for o in outs:
-        o.unlink(missing_ok=True)
+    for o in WORK.glob("sql-*.jsonl"):
+        o.unlink()
     worker = ROOT / "tests" / "mutation" / "sql_worker.py"
     procs = [
         subprocess.Popen(
@@ -72,6 +93,9 @@ def run_sql(jobs: int, tests: list[str] | None) -> dict:
         logs = "\n".join((WORK / f"sql-{i}.log").read_text()[-2000:] for i in range(jobs))
         sys.exit(f"SQL mutation workers failed (exit codes {codes}):\n{logs}")
     mutants = sorted((r for r in rows if r["index"] >= 0), key=lambda r: r["index"])
+    if kept:  # the earlier kills, written back so that a further re-run sees them
+        mutants = sorted(kept + mutants, key=lambda r: r["index"])
+        (WORK / "sql-kept.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
     killed = [r for r in mutants if r["outcome"] == "killed"]
     return {
         "tests": tests or "per statement (tests/mutation/sql_mutants.py TARGETS)",
@@ -194,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="reuse mutants/ from an earlier run (mutmut re-tests only what changed)",
     )
+    ap.add_argument(
+        "--rerun-survivors",
+        action="store_true",
+        help="SQL part: run only the survivors of the last SQL run again, keep its kills",
+    )
     ap.add_argument("--list", action="store_true", help="list the SQL mutants and exit")
     args = ap.parse_args(argv)
 
@@ -213,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds["mutmut"] = round(time.monotonic() - t0, 1)
     if not args.mutmut:
         t0 = time.monotonic()
-        parts["sql"] = run_sql(args.jobs, args.sql_tests)
+        parts["sql"] = run_sql(args.jobs, args.sql_tests, args.rerun_survivors)
         seconds["sql"] = round(time.monotonic() - t0, 1)
 
     k, n = write_summary(parts, seconds)

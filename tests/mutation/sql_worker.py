@@ -42,7 +42,12 @@ def main() -> None:
     given = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
     sites = sql_mutants.sites()
     mutants = [m for s in sites for m in sql_mutants.mutants(s, sites)]
-    every = list(dict.fromkeys(t for s in sites for t in s.tests))
+    if os.environ.get("SQL_MUTANTS_ONLY"):  # run.py --rerun-survivors
+        only = set(json.loads(Path(os.environ["SQL_MUTANTS_ONLY"]).read_text()))
+    else:
+        only = None
+    chosen = [m for i, m in enumerate(mutants) if only is None or i in only]
+    every = list(dict.fromkeys(t for m in chosen for t in m.site.tests))  # the baseline's tests
     mutant_file = out.with_suffix(".mutant.json")
     with open(out, "a") as fh:
         outer_first = sorted(sites, key=lambda s: -len(s.text))  # inner SQL stays findable
@@ -59,6 +64,8 @@ def main() -> None:
             sys.exit("baseline failed: the regenerated SQL does not pass the selection")
         for i in range(start, len(mutants), step):
             m = mutants[i]
+            if only is not None and i not in only:
+                continue
             tests = given or list(m.site.tests)
             t0 = time.monotonic()
             mutant_file.write_text(json.dumps({"old": m.site.text, "new": m.mutated}))
