@@ -52,6 +52,7 @@ RESTATEMENT_TESTS = (
 _R = "tests/rules/test_scr_rules_fast.py::test_"
 RULE_TESTS = (
     _R + "one_sided_padding_is_trimmed_in_every_column",
+    _R + "one_sided_padding_of_a_lower_case_identity_is_shown_trimmed",
     _R + "typed_values_by_hand",
     "tests/measures/test_mutants_sql.py::test_typed_view_keeps_the_value_as_written_only_where_cleaning_changed_it",
     _R + "one_batch_yields_exactly_the_findings_worked_out_by_hand",

@@ -324,6 +324,16 @@ def test_one_sided_padding_is_trimmed_in_every_column():
         assert shown == {f"{column}__untrimmed": value}
 
 
+def test_one_sided_padding_of_a_lower_case_identity_is_shown_trimmed():
+    """``<id>__cased`` (the value before upper-casing) is the trimmed value, whichever side the
+    space was on: kills the trim's fast-path mutants in the THEN branch of ``__cased``."""
+    plain = {**BASE, "scr_id": "P-1"}
+    for column in ("scr_id", "case_number"):
+        names, got = _typed([{**plain, column: " p-1"}, {**plain, column: "p-1 "}])
+        assert [r[names.index(f"{column}__cased")] for r in got] == ["p-1", "p-1"], column
+        assert [r[names.index(column)] for r in got] == ["P-1", "P-1"], column
+
+
 def test_typed_values_by_hand():
     rows = [
         {"scr_id": " ab-1 ", "case_number": "CN", "field_office": "sac houston"},
