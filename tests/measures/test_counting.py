@@ -159,7 +159,8 @@ def _scr_current(con, scrs) -> None:
             CASE WHEN quarantined THEN 'scr.x' END AS quarantine_rules, determination,
             non_tco_reason, 'Y' AS tco_involvement, false AS indicator_conflict,
             2 AS subject_count, 'US;MX' AS countries, TIMESTAMP '2024-03-01' AS last_modified_at,
-            'scr_extract_a.csv' AS source_file, CAST(substr(scr_id, 2) AS INTEGER) AS source_row,
+            'scr_extract_' || lower(scr_id) || '.csv' AS source_file,
+            CAST(substr(scr_id, 2) AS INTEGER) AS source_row,
             1 AS file_id, fiscal_year(approved_date) AS fiscal_year,
             fiscal_quarter(approved_date) AS fiscal_quarter
         FROM raw
@@ -324,9 +325,10 @@ def test_pending_restatements_by_hand(restated):
         (1, "A7", False, True, 1, 1, "counted, determination"),
         (2, "A4", True, True, 1, 2, "fiscal_quarter"),  # ... and entered Q2
     ]
-    assert {(r["previous_refresh_id"], r["new_refresh_id"], r["cause_file"]) for r in got} == {
-        ("r1", "r2", "scr_extract_a.csv")
-    }
+    assert {(r["previous_refresh_id"], r["new_refresh_id"]) for r in got} == {("r1", "r2")}
+    assert [r["cause_file"] for r in got] == [
+        f"scr_extract_{s}.csv" for s in ("a2", "a3", "a4", "a7", "a4")
+    ]
     assert [r["cause_row"] for r in got] == [2, 3, 4, 7, 4]
 
 
@@ -352,20 +354,23 @@ def test_column_changes_by_hand(restated):
         (c["fiscal_quarter"], c["measure"], c["old_value"], c["new_value"], c["scrs"], c["files"])
         for c in restatements.latest_changes(restated)["changes"]
     ]
-    f = ["scr_extract_a.csv"]
+
+    def f(*scrs):  # each SCR's file (the fixture names one file per SCR)
+        return [f"scr_extract_{s.lower()}.csv" for s in scrs]
+
     assert got == [
-        (1, "disruptions", 2, 2, ["A4", "A7"], f),
-        (1, "dd_total", 3, 3, ["A4", "A7"], f),
-        (1, "dd_tco", 1, 1, ["A3", "A7"], f),
-        (1, "dd_non_tco", 1, 1, ["A3", "A4"], f),
-        (2, "disruptions", 2, 3, ["A4"], f),
-        (2, "dd_total", 3, 4, ["A4"], f),
-        (2, "dd_non_tco", 3, 4, ["A4"], f),
+        (1, "disruptions", 2, 2, ["A4", "A7"], f("A4", "A7")),
+        (1, "dd_total", 3, 3, ["A4", "A7"], f("A4", "A7")),
+        (1, "dd_tco", 1, 1, ["A3", "A7"], f("A3", "A7")),
+        (1, "dd_non_tco", 1, 1, ["A3", "A4"], f("A3", "A4")),
+        (2, "disruptions", 2, 3, ["A4"], f("A4")),
+        (2, "dd_total", 3, 4, ["A4"], f("A4")),
+        (2, "dd_non_tco", 3, 4, ["A4"], f("A4")),
     ]
     notes = restatements.partition_notes(restated, ["FY2024-Q2"])
     assert notes == {
         "FY2024-Q2": "disruptions 2 -> 3, dd_total 3 -> 4, dd_non_tco 3 -> 4 "
-        "(SCR A4; scr_extract_a.csv)"
+        "(SCR A4; scr_extract_a4.csv)"
     }
 
 
