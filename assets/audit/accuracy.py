@@ -26,6 +26,7 @@ import duckdb
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.sample import ensure_audit_tables
+from schemas.counting import COUNTING_MACROS
 
 OUTPUT_FILE = "determination_accuracy.parquet"
 
@@ -44,7 +45,7 @@ scrs AS (
     SELECT v.sample_id, s.fiscal_year, v.analyst_verdict,
         s.determination, coalesce(s.tco_involvement, '') AS checkbox
     FROM reviewed v JOIN audit_samples a USING (sample_id)
-    JOIN scr_current s ON s.case_number = v.case_number AND s.counted AND s.is_dd
+    JOIN scr_current s ON s.case_number = v.case_number AND s.counted AND is_dd(s.scr_type)
         AND s.fiscal_year BETWEEN a.fiscal_year_from AND a.fiscal_year_to
 )
 SELECT CAST(sample_id AS INTEGER) AS sample_id, CAST(fiscal_year AS INTEGER) AS fiscal_year,
@@ -110,6 +111,7 @@ ORDER BY sample_id, fiscal_year NULLS LAST, source DESC
 def build_accuracy(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)compute ``determination_accuracy`` and ``determination_agreement`` in the warehouse."""
     ensure_audit_tables(con)
+    con.execute(COUNTING_MACROS)  # is_dd, also on a connection the warehouse resource did not open
     con.execute(f"CREATE OR REPLACE TABLE determination_accuracy AS {ACCURACY_SQL}")
     con.execute(f"CREATE OR REPLACE TABLE determination_agreement AS {AGREEMENT_SQL}")
 

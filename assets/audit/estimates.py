@@ -40,7 +40,7 @@ years AS (
 ), dd AS (
     SELECT case_number, fiscal_year, count(*) AS x,
         count(*) FILTER (is_tco(determination)) AS tco
-    FROM scr_current s WHERE s.counted AND s.is_dd GROUP BY ALL
+    FROM scr_current s WHERE s.counted AND is_dd(s.scr_type) GROUP BY ALL
 ), totals AS (
     SELECT fiscal_year, sum(x) AS dd_total, sum(tco) AS dd_tco_published FROM dd GROUP BY ALL
 ), cases AS (
@@ -140,7 +140,7 @@ ORDER BY fr.sample_id, fr.stratum, fr.criminal_category
 TOTALS_SQL = """
 SELECT fiscal_year, coalesce(criminal_category, '(none)') AS criminal_category, count(*) AS dd_total,
     count(*) FILTER (is_tco(determination)) AS dd_tco
-FROM scr_current s WHERE s.counted AND s.is_dd GROUP BY ALL
+FROM scr_current s WHERE s.counted AND is_dd(s.scr_type) GROUP BY ALL
 """
 
 

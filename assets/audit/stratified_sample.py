@@ -37,6 +37,7 @@ from assets.audit.stratified import (
     merge_strata,
     plan,
 )
+from schemas.counting import COUNTING_MACROS
 
 STRATIFIED_DDL = (
     """CREATE TABLE IF NOT EXISTS audit_sample_strata (
@@ -52,7 +53,7 @@ STRATIFIED_DDL = (
 FRAME_SQL = """
 SELECT s.scr_id, s.case_number, s.determination, s.criminal_category
 FROM scr_current s
-WHERE s.counted AND s.is_dd AND s.fiscal_year = $fy
+WHERE s.counted AND is_dd(s.scr_type) AND s.fiscal_year = $fy
     AND s.case_number IS NOT NULL
 """
 
@@ -80,6 +81,7 @@ def _frame(con: duckdb.DuckDBPyConnection, fiscal_year: int) -> dict[tuple[str, 
             "the warehouse holds no SCRs yet (table scr_current is missing); run "
             "`scr-pipeline refresh` first"
         )
+    con.execute(COUNTING_MACROS)  # is_dd, also on a connection the resource did not open
     con.execute(f"CREATE OR REPLACE TEMP TABLE __frame AS {FRAME_SQL}", {"fy": fiscal_year})
     cells = con.execute(
         "SELECT determination, criminal_category, count(*) FROM __frame GROUP BY ALL ORDER BY ALL"
