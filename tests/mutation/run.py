@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".mutation"
 RESULTS = ROOT / "benchmarks" / "results"
-ONLY_ENV = "SQL_MUTANTS_ONLY"  # a JSON list of mutant indexes: the workers run only those
+SKIP_ENV = "SQL_MUTANTS_SKIP"  # a JSON list of mutant keys the workers do not run (killed before)
 # mutmut's statuses; "timeout" is a kill (the mutant made the tests hang), as mutmut counts it
 MUTMUT_KILLED = {"killed", "timeout"}
 MUTMUT_NOT_RUN = {"skipped"}
@@ -53,19 +53,25 @@ def _previous_sql_rows() -> list[dict]:
 def run_sql(jobs: int, tests: list[str] | None, rerun_survivors: bool = False) -> dict:
     """All SQL mutants over ``jobs`` workers, each against the tests that pin its statement
     (``sql_mutants.TARGETS``) unless ``tests`` is given; returns the part's summary. With
-    ``rerun_survivors`` only the last run's survivors run again (after tests were added) and the
-    last run's kills are kept: tests only ever get stronger, so a kill stays a kill."""
+    ``rerun_survivors`` the mutants the last run killed are not run again (tests only ever get
+    stronger, so a kill stays a kill); every other mutant runs: the survivors, and every mutant
+    of a statement that changed since (a mutant is known by its key: statement and text)."""
     WORK.mkdir(exist_ok=True)
     kept: list[dict] = []
-    os.environ.pop(ONLY_ENV, None)
+    os.environ.pop(SKIP_ENV, None)
     if rerun_survivors:
         previous = _previous_sql_rows()
-        if not previous:
-            sys.exit("no earlier SQL run in .mutation/ to re-run the survivors of")
-        kept = [r for r in previous if r["outcome"] == "killed"]
-        only = WORK / "sql-only.json"
-        only.write_text(json.dumps([r["index"] for r in previous if r["outcome"] != "killed"]))
-        os.environ[ONLY_ENV] = str(only)
+        if not previous or any("key" not in r for r in previous):
+            sys.exit("no earlier SQL run with mutant keys in .mutation/ to re-run the survivors of")
+        sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "mutation")]
+        import sql_mutants
+
+        now = {m.key: i for i, m in enumerate(sql_mutants.all_mutants())}
+        kept = [{**r, "index": now[r["key"]]} for r in previous
+                if r["outcome"] == "killed" and r["key"] in now]  # fmt: skip
+        skip = WORK / "sql-skip.json"
+        skip.write_text(json.dumps([r["key"] for r in kept]))
+        os.environ[SKIP_ENV] = str(skip)
     outs = [WORK / f"sql-{i}.jsonl" for i in range(jobs)]
     for o in WORK.glob("sql-*.jsonl"):
         o.unlink()

@@ -10,6 +10,7 @@ no file is rewritten); ``run.py`` drives the workers and counts the result.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 import sys
@@ -97,6 +98,12 @@ class Mutant:
     op: str
     detail: str
     mutated: str  # full replacement text for site.text
+
+    @property
+    def key(self) -> str:
+        """Stable across runs while the statement is unchanged (``run.py --rerun-survivors``)."""
+        text = f"{self.site.module}|{self.site.name}|{self.mutated}"
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
 
     @property
     def label(self) -> str:

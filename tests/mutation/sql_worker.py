@@ -42,11 +42,10 @@ def main() -> None:
     given = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
     sites = sql_mutants.sites()
     mutants = [m for s in sites for m in sql_mutants.mutants(s, sites)]
-    if os.environ.get("SQL_MUTANTS_ONLY"):  # run.py --rerun-survivors
-        only = set(json.loads(Path(os.environ["SQL_MUTANTS_ONLY"]).read_text()))
-    else:
-        only = None
-    chosen = [m for i, m in enumerate(mutants) if only is None or i in only]
+    skip = set()
+    if os.environ.get("SQL_MUTANTS_SKIP"):  # run.py --rerun-survivors: killed by the last run
+        skip = set(json.loads(Path(os.environ["SQL_MUTANTS_SKIP"]).read_text()))
+    chosen = [m for m in mutants if m.key not in skip]
     every = list(dict.fromkeys(t for m in chosen for t in m.site.tests))  # the baseline's tests
     mutant_file = out.with_suffix(".mutant.json")
     with open(out, "a") as fh:
@@ -64,7 +63,7 @@ def main() -> None:
             sys.exit("baseline failed: the regenerated SQL does not pass the selection")
         for i in range(start, len(mutants), step):
             m = mutants[i]
-            if only is not None and i not in only:
+            if m.key in skip:
                 continue
             tests = given or list(m.site.tests)
             t0 = time.monotonic()
@@ -77,7 +76,7 @@ def main() -> None:
                 revert()
                 del os.environ[MUTANT_ENV]
             outcome = "survived" if code == 0 else "killed"
-            fh.write(json.dumps({"index": i, "label": m.label, "outcome": outcome, "tests": tests,
+            fh.write(json.dumps({"index": i, "label": m.label, "key": m.key, "outcome": outcome, "tests": tests,
                                  "seconds": round(time.monotonic() - t0, 1)}) + "\n")  # fmt: skip
             fh.flush()
 
