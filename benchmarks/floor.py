@@ -17,13 +17,16 @@ from pathlib import Path
 
 import duckdb
 
+from assets._shared.sql import load_sql
+from schemas.counting import COUNTING_MACROS
 from schemas.fiscal import SQL_MACROS
 from schemas.reference import country_codes, criminal_categories
+
+MEASURES_SQL = Path(__file__).resolve().parents[1] / "assets" / "measures" / "quarterly.sql"
 
 # The same constants as schemas/scr_extract.py (tests pin them equal); copied so that the floor
 # does not import pandera and polars, which is framework start-up time the floor should not pay.
 SCR_TYPES = ("INITIAL", "DISRUPTION", "DISMANTLEMENT")
-DD_TYPES = ("DISRUPTION", "DISMANTLEMENT")
 STATUSES = ("APPROVED", "PENDING", "RETURNED", "REJECTED", "WITHDRAWN")
 CHECKBOX_FROM = dt.datetime(2023, 7, 18)
 _DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -124,49 +127,15 @@ SELECT scr_id, case_number, scr_type, criminal_category, status, approved_d, qua
             CASE WHEN NOT association AND NOT international THEN 'both'
                  WHEN NOT association THEN 'no_association' ELSE 'no_border_crossing' END
          END AS non_tco_reason,
-    NOT quarantined AND status = 'APPROVED' AND approved_d IS NOT NULL AS counted,
-    list_contains($dd_types, scr_type) AS is_dd,
+    is_counted(quarantined, status, approved_d) AS counted, is_dd(scr_type) AS is_dd,
     fiscal_year(approved_d) AS fiscal_year, fiscal_quarter(approved_d) AS fiscal_quarter
 FROM cur
 """
 
-QUARTERLY_SQL = """
-WITH q AS (
-    SELECT fiscal_year, fiscal_quarter,
-        count(*) FILTER (scr_type = 'INITIAL') AS initial_approved,
-        count(*) FILTER (scr_type = 'DISRUPTION') AS disruptions,
-        count(*) FILTER (scr_type = 'DISMANTLEMENT') AS dismantlements,
-        count(*) FILTER (is_dd) AS dd_total,
-        count(*) FILTER (is_dd AND determination = 'TCO') AS dd_tco,
-        count(*) FILTER (is_dd AND determination = 'NON_TCO') AS dd_non_tco,
-        count(*) FILTER (is_dd AND determination = 'UNDETERMINED') AS dd_undetermined,
-        count(*) FILTER (scr_type = 'INITIAL' AND determination = 'TCO') AS initial_tco
-    FROM scr_current WHERE counted GROUP BY ALL
-)
-SELECT *, quarter_start(fiscal_year, fiscal_quarter) AS quarter_start,
-    quarter_end(fiscal_year, fiscal_quarter) AS quarter_end,
-    sum(initial_approved) OVER w AS fytd_initial_approved, sum(dd_total) OVER w AS fytd_dd_total,
-    sum(dd_tco) OVER w AS fytd_dd_tco, sum(initial_tco) OVER w AS fytd_initial_tco,
-    CASE WHEN fytd_initial_approved > 0 THEN fytd_dd_total / fytd_initial_approved END AS pct_all,
-    CASE WHEN fytd_initial_tco > 0 THEN fytd_dd_tco / fytd_initial_tco END AS pct_tco
-FROM q WINDOW w AS (PARTITION BY fiscal_year ORDER BY fiscal_quarter)
-"""
-
-CATEGORY_SQL = """
-SELECT fiscal_year, fiscal_quarter, c.criminal_category,
-    count(d.scr_id) AS dd_total,
-    count(d.scr_id) FILTER (d.determination = 'TCO') AS dd_tco,
-    count(d.scr_id) FILTER (d.determination = 'NON_TCO') AS dd_non_tco,
-    count(d.scr_id) FILTER (d.non_tco_reason = 'no_association') AS no_association,
-    count(d.scr_id) FILTER (d.non_tco_reason = 'no_border_crossing') AS no_border_crossing,
-    count(d.scr_id) FILTER (d.non_tco_reason = 'both') AS both,
-    count(d.scr_id) FILTER (d.non_tco_reason = 'indicator_no') AS indicator_no,
-    count(d.scr_id) FILTER (d.determination = 'UNDETERMINED') AS dd_undetermined
-FROM (SELECT DISTINCT fiscal_year, fiscal_quarter FROM scr_current WHERE counted) q
-CROSS JOIN (SELECT unnest($categories) AS criminal_category) c
-LEFT JOIN (SELECT * FROM scr_current WHERE counted AND is_dd) d USING (fiscal_year, fiscal_quarter, criminal_category)
-GROUP BY ALL
-"""
+# The measures are the pipeline's own named SQL (assets/measures/quarterly.sql), over this
+# floor's scr_current, with the counting macros of schemas/counting.py: the same rules, once.
+QUARTERLY_SQL = load_sql(MEASURES_SQL, "quarter_rows")
+CATEGORY_SQL = load_sql(MEASURES_SQL, "category_rows")
 
 
 def params(sql: str) -> dict:
@@ -176,7 +145,8 @@ def params(sql: str) -> dict:
         "categories": list(criminal_categories()),
         "codes": sorted(country_codes()),
         "checkbox_from": CHECKBOX_FROM,
-        "dd_types": list(DD_TYPES),
+        "filtered": False,
+        "years": [],
     }
     return {k: v for k, v in values.items() if f"${k}" in sql}
 
@@ -185,6 +155,7 @@ def run(landing: Path, out: Path, memory_limit: str | None, threads: int | None)
     config = {k: v for k, v in (("memory_limit", memory_limit), ("threads", threads)) if v}
     con = duckdb.connect(config=config)
     con.execute(SQL_MACROS)
+    con.execute(COUNTING_MACROS)
     files = sorted(landing.glob("scr_extract_*.csv"))
     steps: dict[str, float] = {}
     t = time.monotonic()

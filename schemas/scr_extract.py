@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     import polars as pl
 
 SCR_TYPES = ("INITIAL", "DISRUPTION", "DISMANTLEMENT")
-DD_TYPES = ("DISRUPTION", "DISMANTLEMENT")
 STATUSES = ("APPROVED", "PENDING", "RETURNED", "REJECTED", "WITHDRAWN")
 CHECKBOX_FROM = dt.datetime(2023, 7, 18)  # ICM made "TCO involvement" mandatory on this day
 INDICATOR_CONFLICT_RULE = "scr.tco_involvement.conflict"  # a warning on current records only

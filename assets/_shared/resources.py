@@ -17,6 +17,7 @@ from pydantic import Field
 
 from assets._shared import settings
 from assets._shared.errors import WarehouseBusyError, unwritable
+from schemas.counting import COUNTING_MACROS
 from schemas.fiscal import SQL_MACROS
 
 # Runs that write the DuckDB warehouse carry this tag; the run queue admits one at a time
@@ -85,6 +86,7 @@ class WarehouseResource(dg.ConfigurableResource):
         try:
             con.execute("SET preserve_insertion_order = false")
             con.execute(SQL_MACROS)
+            con.execute(COUNTING_MACROS)
             yield con
         finally:
             con.close()

@@ -27,10 +27,9 @@ from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.sample import ensure_audit_tables
-from assets.measures.determinations import MEASURE_FILTERS
+from schemas.counting import COUNTING_MACROS
 
 OUTPUT_FILE = "determination_accuracy.parquet"
-DD = MEASURE_FILTERS["dd_total"].format(p="s.")
 
 # One row per (sample, reviewed case): the analysts' verdict (TCO when both prongs are Y). Only
 # cases with a verdict in force (status 'reviewed'): not disputed, unreviewable or rejected ones
@@ -47,7 +46,7 @@ scrs AS (
     SELECT v.sample_id, s.fiscal_year, v.analyst_verdict,
         s.determination, coalesce(s.tco_involvement, '') AS checkbox
     FROM reviewed v JOIN audit_samples a USING (sample_id)
-    JOIN scr_current s ON s.case_number = v.case_number AND s.counted AND {DD}
+    JOIN scr_current s ON s.case_number = v.case_number AND s.counted AND is_dd(s.scr_type)
         AND s.fiscal_year BETWEEN a.fiscal_year_from AND a.fiscal_year_to
 )
 SELECT CAST(sample_id AS INTEGER) AS sample_id, CAST(fiscal_year AS INTEGER) AS fiscal_year,
@@ -113,6 +112,7 @@ ORDER BY sample_id, fiscal_year NULLS LAST, source DESC
 def build_accuracy(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)compute ``determination_accuracy`` and ``determination_agreement`` in the warehouse."""
     ensure_audit_tables(con)
+    con.execute(COUNTING_MACROS)  # is_dd, also on a connection the warehouse resource did not open
     con.execute(f"CREATE OR REPLACE TABLE determination_accuracy AS {ACCURACY_SQL}")
     con.execute(f"CREATE OR REPLACE TABLE determination_agreement AS {AGREEMENT_SQL}")
 

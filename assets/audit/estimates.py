@@ -22,12 +22,13 @@ import pyarrow as pa
 from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, existing_tables, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
-from assets.audit.accuracy import DD, REVIEWED_CASES_SQL
+from assets.audit.accuracy import REVIEWED_CASES_SQL
 from assets.audit.projection import CONFIDENCE
 from assets.audit.sample import ensure_audit_tables
 from assets.audit.stats import _z, ratio_estimate
 from assets.audit.stratified import METHOD as STRATIFIED
 from assets.audit.stratified import estimate_bounds
+from schemas.counting import COUNTING_MACROS
 
 OUTPUT_FILE = "measure_estimates.parquet"
 
@@ -39,8 +40,8 @@ years AS (
     WHERE a.method <> 'stratified'  -- a stratified sample of SCRs has its own estimator
 ), dd AS (
     SELECT case_number, fiscal_year, count(*) AS x,
-        count(*) FILTER (determination = 'TCO') AS tco
-    FROM scr_current s WHERE s.counted AND {DD} GROUP BY ALL
+        count(*) FILTER (is_tco(determination)) AS tco
+    FROM scr_current s WHERE s.counted AND is_dd(s.scr_type) GROUP BY ALL
 ), totals AS (
     SELECT fiscal_year, sum(x) AS dd_total, sum(tco) AS dd_tco_published FROM dd GROUP BY ALL
 ), cases AS (
@@ -137,10 +138,10 @@ LEFT JOIN cell c ON c.sample_id = fr.sample_id AND c.stratum = fr.stratum
 ORDER BY fr.sample_id, fr.stratum, fr.criminal_category
 """
 
-TOTALS_SQL = f"""
+TOTALS_SQL = """
 SELECT fiscal_year, coalesce(criminal_category, '(none)') AS criminal_category, count(*) AS dd_total,
-    count(*) FILTER (determination = 'TCO') AS dd_tco
-FROM scr_current s WHERE s.counted AND {DD} GROUP BY ALL
+    count(*) FILTER (is_tco(determination)) AS dd_tco
+FROM scr_current s WHERE s.counted AND is_dd(s.scr_type) GROUP BY ALL
 """
 
 
@@ -214,6 +215,7 @@ def stratified_rows(con: duckdb.DuckDBPyConnection) -> list[dict]:
 
 def build_estimates(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """(Re)compute ``measure_estimates`` from the recorded samples and the current reviews."""
+    con.execute(COUNTING_MACROS)  # is_tco, also on a connection the warehouse resource did not open
     ensure_audit_tables(con)
     table = estimate_rows(con.sql(CASES_SQL).to_arrow_table())
     table = pa.concat_tables([table, pa.Table.from_pylist(stratified_rows(con), schema=SCHEMA)])

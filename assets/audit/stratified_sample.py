@@ -7,7 +7,7 @@ determination) and by criminal category. Anyone must be able to redraw it from t
 rule:
 
 - **frame**: the year's counted disruption/dismantlement SCRs (the ``dd_total`` predicate of
-  ``assets.measures.determinations.MEASURE_FILTERS``, over ``scr_current``);
+  ``is_dd`` of ``schemas/counting.py``, over ``scr_current``);
 - **strata**: determination x criminal category, small cells merged by
   :func:`assets.audit.stratified.merge_strata`;
 - **rank**: within a stratum, by the hex SHA-256 of ``"<seed>:<scr_id>"`` (then scr_id); the
@@ -37,7 +37,7 @@ from assets.audit.stratified import (
     merge_strata,
     plan,
 )
-from assets.measures.determinations import MEASURE_FILTERS
+from schemas.counting import COUNTING_MACROS
 
 STRATIFIED_DDL = (
     """CREATE TABLE IF NOT EXISTS audit_sample_strata (
@@ -50,10 +50,10 @@ STRATIFIED_DDL = (
         second_review BOOLEAN NOT NULL, determination VARCHAR, criminal_category VARCHAR)""",
 )
 
-FRAME_SQL = f"""
+FRAME_SQL = """
 SELECT s.scr_id, s.case_number, s.determination, s.criminal_category
 FROM scr_current s
-WHERE s.counted AND {MEASURE_FILTERS["dd_total"].format(p="s.")} AND s.fiscal_year = $fy
+WHERE s.counted AND is_dd(s.scr_type) AND s.fiscal_year = $fy
     AND s.case_number IS NOT NULL
 """
 
@@ -81,6 +81,7 @@ def _frame(con: duckdb.DuckDBPyConnection, fiscal_year: int) -> dict[tuple[str, 
             "the warehouse holds no SCRs yet (table scr_current is missing); run "
             "`scr-pipeline refresh` first"
         )
+    con.execute(COUNTING_MACROS)  # is_dd, also on a connection the resource did not open
     con.execute(f"CREATE OR REPLACE TEMP TABLE __frame AS {FRAME_SQL}", {"fy": fiscal_year})
     cells = con.execute(
         "SELECT determination, criminal_category, count(*) FROM __frame GROUP BY ALL ORDER BY ALL"

@@ -21,6 +21,7 @@ from assets.audit.sample import ensure_audit_tables
 from assets.audit.stats import _z
 from assets.audit.stratified import METHOD as STRATIFIED
 from assets.measures.restatements import ensure_tables as ensure_restatement_tables
+from schemas.counting import COUNTING_MACROS
 from schemas.reference import rules
 
 ELEMENTS = {
@@ -32,15 +33,17 @@ ELEMENTS = {
 }
 
 FACTS_SQL = """
-WITH d AS (SELECT *, scr_type IN ('DISRUPTION', 'DISMANTLEMENT') AS is_dd FROM scr_determinations),
+WITH d AS (SELECT *, is_dd(scr_type) AS is_dd FROM scr_determinations),
 y AS (
     SELECT fiscal_year, count(*) AS scrs_with_approval, count(*) FILTER (counted) AS counted,
         count(*) FILTER (quarantined) AS quarantined,
         count(*) FILTER (counted AND is_dd) AS dd_total,
-        count(*) FILTER (counted AND is_dd AND determination = 'TCO') AS dd_tco,
-        count(*) FILTER (counted AND is_dd AND determination = 'NON_TCO') AS dd_non_tco,
-        count(*) FILTER (counted AND is_dd AND determination = 'UNDETERMINED') AS dd_undetermined,
-        count(*) FILTER (counted AND determination = 'UNDETERMINED') AS undetermined,
+        count(*) FILTER (counted AND counts_in('dd_tco', scr_type, determination, non_tco_reason)) AS dd_tco,
+        count(*) FILTER (counted AND counts_in('dd_non_tco', scr_type, determination, non_tco_reason))
+            AS dd_non_tco,
+        count(*) FILTER (counted AND counts_in('dd_undetermined', scr_type, determination, non_tco_reason))
+            AS dd_undetermined,
+        count(*) FILTER (counted AND is_undetermined(determination)) AS undetermined,
         count(*) FILTER (indicator_conflict) AS indicator_conflicts,
         list(DISTINCT source_file || ' sha256:' || coalesce(content_sha256, '?')
              ORDER BY source_file || ' sha256:' || coalesce(content_sha256, '?')) AS extract_files
@@ -281,6 +284,7 @@ def _element_e(f: dict) -> str:
 
 def statement_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """One row per fiscal year: the facts and the five elements written from them."""
+    con.execute(COUNTING_MACROS)  # also on a connection the warehouse resource did not open
     ensure_audit_tables(con)
     ensure_restatement_tables(con)
     have = existing_tables(con)

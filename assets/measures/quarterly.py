@@ -14,93 +14,30 @@ from assets._shared.errors import PipelineError
 from assets._shared.metadata import OWNERS, table_metadata
 from assets._shared.partitions import FISCAL_QUARTERS
 from assets._shared.resources import WarehouseResource
+from assets._shared.sql import load_sql
 from assets.measures.determinations import replace_quarters, with_determination_keys
 from schemas.fiscal import parse_quarter_key, quarter_key
 from schemas.reference import criminal_categories
 
-# One row per fiscal quarter with any counted SCR, for the fiscal years in $years.
-QUARTER_ROWS_SQL = """
-WITH q AS (
-    SELECT fiscal_year, fiscal_quarter,
-        count(*) FILTER (scr_type = 'INITIAL') AS initial_approved,
-        count(*) FILTER (scr_type = 'DISRUPTION') AS disruptions,
-        count(*) FILTER (scr_type = 'DISMANTLEMENT') AS dismantlements,
-        count(*) FILTER (is_dd) AS dd_total,
-        count(*) FILTER (is_dd AND determination = 'TCO') AS dd_tco,
-        count(*) FILTER (is_dd AND determination = 'NON_TCO') AS dd_non_tco,
-        count(*) FILTER (is_dd AND determination = 'UNDETERMINED') AS dd_undetermined,
-        count(*) FILTER (scr_type = 'INITIAL' AND determination = 'TCO') AS initial_tco
-    FROM scr_current
-    WHERE counted AND (NOT $filtered OR list_contains($years, fiscal_year))
-    GROUP BY ALL
-), fytd AS (
-    SELECT *,
-        sum(initial_approved) OVER w AS fytd_initial_approved,
-        sum(dd_total) OVER w AS fytd_dd_total,
-        sum(dd_tco) OVER w AS fytd_dd_tco,
-        sum(initial_tco) OVER w AS fytd_initial_tco
-    FROM q
-    WINDOW w AS (PARTITION BY fiscal_year ORDER BY fiscal_quarter)
-)
-SELECT CAST(fiscal_year AS INTEGER) AS fiscal_year, CAST(fiscal_quarter AS INTEGER) AS fiscal_quarter,
-    quarter_start(fiscal_year, fiscal_quarter) AS quarter_start,
-    quarter_end(fiscal_year, fiscal_quarter) AS quarter_end,
-    initial_approved, disruptions, dismantlements, dd_total, dd_tco, dd_non_tco, dd_undetermined,
-    initial_tco,
-    CAST(fytd_initial_approved AS BIGINT) AS fytd_initial_approved,
-    CAST(fytd_dd_total AS BIGINT) AS fytd_dd_total,
-    CAST(fytd_dd_tco AS BIGINT) AS fytd_dd_tco,
-    CAST(fytd_initial_tco AS BIGINT) AS fytd_initial_tco,
-    CASE WHEN fytd_initial_approved > 0 THEN fytd_dd_total / fytd_initial_approved END AS pct_all,
-    CASE WHEN fytd_initial_tco > 0 THEN fytd_dd_tco / fytd_initial_tco END AS pct_tco
-FROM fytd
-"""
-
-# Per quarter and criminal category (all categories, zeros included): the audit's Table 2.
-CATEGORY_ROWS_SQL = """
-WITH quarters AS (
-    SELECT DISTINCT fiscal_year, fiscal_quarter FROM scr_current
-    WHERE counted AND (NOT $filtered OR list_contains($years, fiscal_year))
-), cats AS (SELECT unnest($categories) AS criminal_category),
-dd AS (
-    SELECT * FROM scr_current
-    WHERE counted AND is_dd AND (NOT $filtered OR list_contains($years, fiscal_year))
-)
-SELECT CAST(q.fiscal_year AS INTEGER) AS fiscal_year, CAST(q.fiscal_quarter AS INTEGER) AS fiscal_quarter,
-    c.criminal_category,
-    count(d.scr_id) AS dd_total,
-    count(d.scr_id) FILTER (d.determination = 'TCO') AS dd_tco,
-    count(d.scr_id) FILTER (d.determination = 'NON_TCO') AS dd_non_tco,
-    count(d.scr_id) FILTER (d.non_tco_reason = 'no_association') AS no_association,
-    count(d.scr_id) FILTER (d.non_tco_reason = 'no_border_crossing') AS no_border_crossing,
-    count(d.scr_id) FILTER (d.non_tco_reason = 'both') AS both,
-    count(d.scr_id) FILTER (d.non_tco_reason = 'indicator_no') AS indicator_no,
-    count(d.scr_id) FILTER (d.determination = 'UNDETERMINED') AS dd_undetermined
-FROM quarters q CROSS JOIN cats c
-LEFT JOIN dd d ON d.fiscal_year = q.fiscal_year AND d.fiscal_quarter = q.fiscal_quarter
-    AND d.criminal_category = c.criminal_category
-GROUP BY ALL
-"""
+# The SQL behind every measure is named SQL in quarterly.sql beside this module.
+QUARTER_ROWS_SQL = load_sql(__file__, "quarter_rows")
+CATEGORY_ROWS_SQL = load_sql(__file__, "category_rows")
+CHANGED_QUARTERS_SQL = load_sql(__file__, "changed_quarters")
+PRESENT_QUARTERS_SQL = load_sql(__file__, "present_quarters")
 
 
-def _sql(template: str, years: list[int] | None) -> tuple[str, dict]:
-    params: dict = {"filtered": years is not None, "years": years or []}
-    if "$categories" in template:
-        params["categories"] = list(criminal_categories())
-    return template, params
+def _params(years: list[int] | None) -> dict:
+    return {"filtered": years is not None, "years": years or []}
 
 
 def quarter_rows(con: duckdb.DuckDBPyConnection, years: list[int] | None = None):
     """Arrow table of quarterly rows (all fiscal years when ``years`` is None)."""
-    sql, params = _sql(QUARTER_ROWS_SQL, years)
-    return con.sql(sql + " ORDER BY fiscal_year, fiscal_quarter", params=params).to_arrow_table()
+    return con.sql(QUARTER_ROWS_SQL, params=_params(years)).to_arrow_table()
 
 
 def category_rows(con: duckdb.DuckDBPyConnection, years: list[int] | None = None):
-    sql, params = _sql(CATEGORY_ROWS_SQL, years)
-    return con.sql(
-        sql + " ORDER BY fiscal_year, fiscal_quarter, criminal_category", params=params
-    ).to_arrow_table()
+    params = {**_params(years), "categories": list(criminal_categories())}
+    return con.sql(CATEGORY_ROWS_SQL, params=params).to_arrow_table()
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -120,24 +57,8 @@ def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], lis
     ensure_tables(con)
     con.register("__q_new", quarter_rows(con))
     con.register("__c_new", category_rows(con))
-    diff = """
-        SELECT DISTINCT fiscal_year, fiscal_quarter FROM (
-            (SELECT * FROM __q_new EXCEPT SELECT * FROM quarterly_measures)
-            UNION ALL (SELECT * FROM quarterly_measures EXCEPT SELECT * FROM __q_new)
-        ) UNION
-        SELECT DISTINCT fiscal_year, fiscal_quarter FROM (
-            (SELECT * FROM __c_new EXCEPT SELECT * FROM category_measures)
-            UNION ALL (SELECT * FROM category_measures EXCEPT SELECT * FROM __c_new)
-        )
-    """
-    changed = sorted(quarter_key(fy, q) for fy, q in con.execute(diff).fetchall())
-    present = sorted(
-        quarter_key(fy, q)
-        for fy, q in con.execute(
-            "SELECT fiscal_year, fiscal_quarter FROM __q_new UNION "
-            "SELECT fiscal_year, fiscal_quarter FROM quarterly_measures"
-        ).fetchall()
-    )
+    changed = sorted(quarter_key(fy, q) for fy, q in con.execute(CHANGED_QUARTERS_SQL).fetchall())
+    present = sorted(quarter_key(fy, q) for fy, q in con.execute(PRESENT_QUARTERS_SQL).fetchall())
     con.unregister("__q_new")
     con.unregister("__c_new")
     return with_determination_keys(con, present, changed)

@@ -17,80 +17,32 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
+import pyarrow as pa
 
 from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, existing_tables, table_metadata
 from assets._shared.resources import WarehouseResource
-from assets.measures.determinations import MEASURE_FILTERS
+from assets._shared.sql import load_sql
 from assets.measures.determinations import TABLE as DETERMINATIONS
 from assets.measures.determinations import ensure_table as ensure_determinations
+from schemas.counting import COUNTING_MACROS, QUARTERLY_COLUMNS
 from schemas.fiscal import parse_quarter_key, quarter_key
 
-CONTRIBUTION = (
-    "counted", "scr_type", "criminal_category", "determination", "non_tco_reason",
-    "fiscal_year", "fiscal_quarter", "source_file", "source_row",
-)  # fmt: skip
-COMPARED = ("scr_type", "criminal_category", "determination", "non_tco_reason", "fiscal_year",
-            "fiscal_quarter")  # fmt: skip
-SHOWN = ("counted", *COMPARED)
-
-DDL = f"""
-CREATE TABLE IF NOT EXISTS publications (refresh_id VARCHAR PRIMARY KEY, published_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS published_contributions AS
-    SELECT {", ".join(CONTRIBUTION)} , scr_id FROM {DETERMINATIONS} LIMIT 0;
-CREATE TABLE IF NOT EXISTS restatement_runs (
-    refresh_id VARCHAR, computed_at TIMESTAMP, previous_refresh_id VARCHAR, restatements BIGINT);
-"""
-
-# Rows: one per (published quarter, SCR) whose contribution changed since the last publication.
-PENDING_SQL = f"""
-WITH prev AS (SELECT * FROM published_contributions),
-cur AS (SELECT scr_id, {", ".join(CONTRIBUTION)} FROM {DETERMINATIONS}),
-last_pub AS (SELECT refresh_id, published_at FROM publications ORDER BY published_at DESC LIMIT 1),
-published AS (SELECT DISTINCT fiscal_year, fiscal_quarter FROM prev WHERE counted),
-diff AS (
-    SELECT coalesce(p.scr_id, c.scr_id) AS scr_id,
-        {", ".join(f"p.{c} AS before_{c}, c.{c} AS after_{c}" for c in (*SHOWN, "source_file", "source_row"))}
-    FROM prev p FULL JOIN cur c USING (scr_id)
-    WHERE CASE WHEN coalesce(p.counted, false) THEN ({", ".join(f"p.{c}" for c in COMPARED)}) END
-        IS DISTINCT FROM
-        CASE WHEN coalesce(c.counted, false) THEN ({", ".join(f"c.{c}" for c in COMPARED)}) END
-), quarters AS (
-    SELECT d.*, q.fiscal_year, q.fiscal_quarter FROM diff d, LATERAL (
-        SELECT DISTINCT * FROM (VALUES
-            (CASE WHEN d.before_counted THEN d.before_fiscal_year END,
-             CASE WHEN d.before_counted THEN d.before_fiscal_quarter END),
-            (CASE WHEN d.after_counted THEN d.after_fiscal_year END,
-             CASE WHEN d.after_counted THEN d.after_fiscal_quarter END)
-        ) v(fiscal_year, fiscal_quarter) WHERE fiscal_year IS NOT NULL
-    ) q
-    WHERE EXISTS (SELECT 1 FROM published p
-                  WHERE p.fiscal_year = q.fiscal_year AND p.fiscal_quarter = q.fiscal_quarter)
-)
-SELECT CAST(q.fiscal_year AS INTEGER) AS fiscal_year, CAST(q.fiscal_quarter AS INTEGER) AS fiscal_quarter,
-    (SELECT refresh_id FROM last_pub) AS previous_refresh_id,
-    (SELECT published_at FROM last_pub) AS previous_published_at,
-    CAST($refresh_id AS VARCHAR) AS new_refresh_id, CAST($at AS TIMESTAMP) AS new_refreshed_at,
-    q.scr_id,
-    coalesce(q.before_counted, false) AS before_counted, coalesce(q.after_counted, false) AS after_counted,
-    {", ".join(f"q.before_{c}, q.after_{c}" for c in SHOWN[1:])},
-    coalesce(q.after_source_file, q.before_source_file) AS cause_file,
-    CASE WHEN q.after_source_file IS NOT NULL THEN q.after_source_row ELSE q.before_source_row END
-        AS cause_row,
-    array_to_string(list_filter([{", ".join(f"CASE WHEN q.before_{c} IS DISTINCT FROM q.after_{c} THEN '{c}' END" for c in SHOWN)}],
-        lambda x: x IS NOT NULL), ', ') AS changed_fields
-FROM quarters q
-"""
-ORDER = " ORDER BY fiscal_year, fiscal_quarter, scr_id"
+# The SQL is named SQL in restatements.sql beside this module.
+DDL = load_sql(__file__, "ddl")
+CONTRIBUTIONS_SQL = load_sql(__file__, "contributions")
+PENDING_SQL = load_sql(__file__, "pending")
+REPUBLISHES_SQL = load_sql(__file__, "republishes_the_last")
+COLUMN_CHANGES_SQL = load_sql(__file__, "column_changes")
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     ensure_determinations(con)
     con.execute(DDL)
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS restatements AS SELECT * FROM (" + PENDING_SQL + ") LIMIT 0",
-        {"refresh_id": None, "at": None},
-    )
+    con.execute(CONTRIBUTIONS_SQL)
+    if "restatements" not in existing_tables(con):
+        rows = con.sql(PENDING_SQL, params={"refresh_id": None, "at": None}).limit(0)
+        rows.create("restatements")
 
 
 def pending_restatements(
@@ -98,7 +50,7 @@ def pending_restatements(
 ) -> duckdb.DuckDBPyRelation:
     """Restatements the current determinations would publish against the last publication."""
     ensure_tables(con)
-    return con.sql(PENDING_SQL + ORDER, params={"refresh_id": refresh_id, "at": at})
+    return con.sql(PENDING_SQL, params={"refresh_id": refresh_id, "at": at})
 
 
 def _now() -> datetime:
@@ -111,12 +63,7 @@ def republishes_the_last(con: duckdb.DuckDBPyConnection) -> bool:
     "What changed since the last publication" keeps describing the last one)."""
     if not con.execute("SELECT count(*) FROM publications").fetchall()[0][0]:
         return False
-    cols = ", ".join((*CONTRIBUTION, "scr_id"))
-    cur = f"SELECT {cols} FROM {DETERMINATIONS}"
-    prev = f"SELECT {cols} FROM published_contributions"
-    differ = con.execute(
-        f"SELECT EXISTS ({cur} EXCEPT ALL {prev}) OR EXISTS ({prev} EXCEPT ALL {cur})"
-    ).fetchall()[0][0]
+    differ = not con.execute(REPUBLISHES_SQL).fetchall()[0][0]
     return not differ
 
 
@@ -130,7 +77,7 @@ def stage_restatements(con: duckdb.DuckDBPyConnection, refresh_id: str, at: date
     con.execute(
         "DELETE FROM restatements WHERE new_refresh_id NOT IN (SELECT refresh_id FROM publications)"
     )
-    con.execute("INSERT INTO restatements " + PENDING_SQL, {"refresh_id": refresh_id, "at": at})
+    con.sql(PENDING_SQL, params={"refresh_id": refresh_id, "at": at}).insert_into("restatements")
     n = con.execute(
         "SELECT count(*) FROM restatements WHERE new_refresh_id = ?", [refresh_id]
     ).fetchall()[0][0]
@@ -156,46 +103,24 @@ def record_publication(
         if republishes_the_last(con):
             return  # nothing changed since the last publication: it stays the last one
         stage_restatements(con, refresh_id, published_at)
-    cols = ", ".join((*CONTRIBUTION, "scr_id"))
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM published_contributions")
-    con.execute(f"INSERT INTO published_contributions SELECT {cols} FROM {DETERMINATIONS}")
+    con.execute("INSERT INTO published_contributions SELECT * FROM current_contributions")
     con.execute("INSERT OR REPLACE INTO publications VALUES (?, ?)", [refresh_id, published_at])
     con.execute("COMMIT")
 
 
-def column_changes(con: duckdb.DuckDBPyConnection, rows_sql: str, params=None) -> list[dict]:
-    """Per restated quarter and measure column: old -> new value, the SCRs and the files.
-
-    New values are the current quarterly_measures; old = new minus the change the restatement
-    rows account for (every SCR whose contribution to the quarter changed is among them)."""
-    parts = []
-    for col, pred in MEASURE_FILTERS.items():
-        before = f"(before_counted AND before_fiscal_year = fiscal_year AND before_fiscal_quarter = fiscal_quarter AND {pred.format(p='before_')})"
-        after = f"(after_counted AND after_fiscal_year = fiscal_year AND after_fiscal_quarter = fiscal_quarter AND {pred.format(p='after_')})"
-        parts.append(
-            f"SELECT fiscal_year, fiscal_quarter, '{col}' AS measure, {len(parts)} AS ord, "
-            f"count(*) FILTER (coalesce({after}, false)) - count(*) FILTER (coalesce({before}, false)) AS delta, "
-            f"list(DISTINCT scr_id ORDER BY scr_id) FILTER (coalesce({before}, false) <> coalesce({after}, false)) AS scrs, "
-            f"list(DISTINCT cause_file ORDER BY cause_file) FILTER (coalesce({before}, false) <> coalesce({after}, false)) AS files "
-            f"FROM r GROUP BY fiscal_year, fiscal_quarter"
-        )
-    sql = f"""
-        WITH r AS ({rows_sql}), c AS ({" UNION ALL ".join(parts)})
-        SELECT c.fiscal_year, c.fiscal_quarter, c.measure,
-            coalesce(m.value, 0) - c.delta AS old_value, coalesce(m.value, 0) AS new_value,
-            c.scrs, c.files
-        FROM c LEFT JOIN (UNPIVOT (SELECT fiscal_year, fiscal_quarter,
-                {", ".join(f"CAST({k} AS BIGINT) AS {k}" for k in MEASURE_FILTERS)}
-                FROM quarterly_measures) ON {", ".join(MEASURE_FILTERS)}
-                INTO NAME measure VALUE value) m
-            USING (fiscal_year, fiscal_quarter, measure)
-        WHERE len(c.scrs) > 0
-        ORDER BY c.fiscal_year, c.fiscal_quarter, c.ord
-    """
-    cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+def column_changes(con: duckdb.DuckDBPyConnection, restated) -> list[dict]:
+    """Per restated quarter and measure column: old -> new value, the SCRs and the files, from
+    the restatement rows ``restated`` (an Arrow table of ``restatements`` rows)."""
+    con.execute(COUNTING_MACROS)  # also on a connection not opened by the warehouse resource
+    con.register("__restated", restated)
+    try:
+        cur = con.execute(COLUMN_CHANGES_SQL, {"measures": list(QUARTERLY_COLUMNS)})
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        con.unregister("__restated")
 
 
 def short_note(changes: list[dict]) -> str:
@@ -214,11 +139,18 @@ def short_note(changes: list[dict]) -> str:
 def partition_notes(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, str]:
     """Short text per restated quarter among ``keys`` (the partitions' Dagster metadata)."""
     ensure_tables(con)
-    pairs = [list(parse_quarter_key(k)) for k in keys]
-    rows_sql = (
-        f"SELECT * FROM ({PENDING_SQL}) WHERE list_contains($pairs, [fiscal_year, fiscal_quarter])"
+    wanted = {parse_quarter_key(k) for k in keys}
+    pending = pending_restatements(con).to_arrow_table()
+    mine = pa.array(
+        [
+            (fy, q) in wanted
+            for fy, q in zip(
+                *pending.select(["fiscal_year", "fiscal_quarter"]).to_pydict().values(), strict=True
+            )
+        ],
+        type=pa.bool_(),
     )
-    changes = column_changes(con, rows_sql, {"refresh_id": None, "at": None, "pairs": pairs})
+    changes = column_changes(con, pending.filter(mine))
     by_key: dict[str, list[dict]] = {}
     for c in changes:
         by_key.setdefault(quarter_key(c["fiscal_year"], c["fiscal_quarter"]), []).append(c)
@@ -239,7 +171,8 @@ def latest_changes(con: duckdb.DuckDBPyConnection) -> dict:
     )[0]
     if run is None:
         return {"refresh_id": None, "previous_refresh_id": None, "changes": []}
-    changes = column_changes(con, "SELECT * FROM restatements WHERE new_refresh_id = ?", [run[0]])
+    rows = con.sql("SELECT * FROM restatements WHERE new_refresh_id = ?", params=[run[0]])
+    changes = column_changes(con, rows.to_arrow_table())
     return {
         "refresh_id": run[0],
         "computed_at": run[1],

@@ -60,7 +60,7 @@ WITH req AS (
 ), scrs AS (
     SELECT fiscal_year, criminal_category, count(*) AS approved_scrs,
         count(*) FILTER (is_dd) AS dd_total,
-        count(*) FILTER (is_dd AND determination = 'TCO') AS dd_tco
+        count(*) FILTER (counts_in('dd_tco', scr_type, determination, non_tco_reason)) AS dd_tco
     FROM scr_current WHERE counted GROUP BY ALL
 ), ev AS (
     SELECT l.request_id, sum(s.approved_scrs) AS approved_scrs, sum(s.dd_total) AS dd_total,

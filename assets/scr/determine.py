@@ -18,7 +18,7 @@ from assets._shared.resources import WarehouseResource
 from schemas.fiscal import PROGRAM_START
 from schemas.reference import within
 from schemas.rule_blocks import value_sql
-from schemas.scr_extract import CHECKBOX_FROM, DD_TYPES, TYPED_COLUMNS_SQL, TYPED_VIEW_SQL
+from schemas.scr_extract import CHECKBOX_FROM, TYPED_COLUMNS_SQL, TYPED_VIEW_SQL
 from schemas.tco_definition import (
     ASSOCIATION_SQL,
     DETERMINATION_SQL,
@@ -28,7 +28,6 @@ from schemas.tco_definition import (
     TESTABLE_SQL,
 )
 
-DD_TYPES_SQL = str(DD_TYPES)  # ('DISRUPTION', 'DISMANTLEMENT') as a SQL list
 # An approved date has a fiscal quarter only when it passes ``scr.approved_date.before_program``
 # and ``.future``: a typo such as 9999-12-31 or 0001-01-03 is a finding on its row and falls in
 # no partition (a counted SCR always has a quarter; the partition keys cover every such date).
@@ -98,10 +97,8 @@ SELECT scr_id, case_number, scr_type, criminal_category, subcategory, field_offi
     """
     + INDICATOR_CONFLICT_SQL
     + """ AS indicator_conflict,
-    NOT quarantined AND status = 'APPROVED' AND approved_d IS NOT NULL AS counted,
-    scr_type IN """
-    + DD_TYPES_SQL
-    + """ AS is_dd,
+    is_counted(quarantined, status, approved_d) AS counted,
+    is_dd(scr_type) AS is_dd,
     CASE WHEN """
     + IN_PROGRAM_SQL
     + """ THEN fiscal_year(approved_d) END AS fiscal_year,

@@ -14,6 +14,7 @@ import sys
 from assets._shared import settings
 from assets._shared.errors import PipelineError
 from pipelines.cli.findings import _table, open_read_only
+from schemas.counting import COUNTING_MACROS, QUARTERLY_COLUMNS
 from schemas.fiscal import parse_quarter_key, quarter_key
 from schemas.spreadsheet_text import protect
 
@@ -41,9 +42,8 @@ FROM audit_sample_cases c JOIN case_review_current r
 WHERE c.case_number = ? ORDER BY c.sample_id
 """
 AGREES = {("TCO", "TCO"), ("NON_TCO", "NOT_TCO")}
-# the quarterly_measures columns a quarter can be explained by (assets.measures.determinations.MEASURE_FILTERS)
-COLUMNS = ("initial_approved", "disruptions", "dismantlements", "dd_total", "dd_tco", "dd_non_tco",
-           "dd_undetermined", "initial_tco")  # fmt: skip
+# the quarterly_measures columns a quarter can be explained by (schemas/counting.py: counts_in)
+COLUMNS = QUARTERLY_COLUMNS
 QUARTER_COLUMNS = (
     "scr_id", "case_number", "scr_type", "criminal_category", "determination", "non_tco_reason",
     "tco_involvement", "subject_count", "countries", "source_file", "source_row",
@@ -74,16 +74,13 @@ def _rows(con, sql: str, params: list) -> list[dict]:
 
 
 def _counts_in(con, scr_id: str) -> list[str]:
-    from assets.measures.determinations import MEASURE_FILTERS
-
-    cols = ", ".join(f"{pred.format(p='')} AS {name}" for name, pred in MEASURE_FILTERS.items())
-    row = (
-        con.execute(
-            f"SELECT {cols} FROM {DETERMINATIONS} WHERE counted AND scr_id = ?", [scr_id]
-        ).fetchall()
-        or [None]
-    )[0]
-    return [name for name, hit in zip(MEASURE_FILTERS, row or [], strict=False) if hit]
+    rows = con.execute(
+        f"SELECT m FROM {DETERMINATIONS}, unnest(?) AS u(m) WHERE counted AND scr_id = ? "
+        "AND counts_in(m, scr_type, determination, non_tco_reason)",
+        [list(COLUMNS), scr_id],
+    ).fetchall()
+    hit = {r[0] for r in rows}
+    return [name for name in COLUMNS if name in hit]
 
 
 def explain_scr(con, scr_id: str) -> str:
@@ -157,8 +154,6 @@ def analyst_lines(con, c: dict) -> list[str]:
 
 def quarter_scrs(con, key: str, column: str) -> tuple[int | None, list[tuple]]:
     """(the published count of ``column`` in quarter ``key``, the SCRs behind it)."""
-    from assets.measures.determinations import MEASURE_FILTERS
-
     fy, q = parse_quarter_key(key)
     published = (
         con.execute(
@@ -169,9 +164,9 @@ def quarter_scrs(con, key: str, column: str) -> tuple[int | None, list[tuple]]:
     )[0]
     scrs = con.execute(
         f"SELECT {', '.join(QUARTER_COLUMNS)} FROM {DETERMINATIONS} WHERE counted "
-        f"AND fiscal_year = ? AND fiscal_quarter = ? AND {MEASURE_FILTERS[column].format(p='')} "
-        "ORDER BY scr_id",
-        [fy, q],
+        "AND fiscal_year = ? AND fiscal_quarter = ? "
+        "AND counts_in(?, scr_type, determination, non_tco_reason) ORDER BY scr_id",
+        [fy, q, column],
     ).fetchall()
     return (None if published is None else int(published[0])), scrs
 
@@ -188,6 +183,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     path = settings.path_from_env("SCR_WAREHOUSE")
     con = open_read_only(path)
     try:
+        con.execute(COUNTING_MACROS)
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if DETERMINATIONS not in tables or "scr_current" not in tables:
             raise PipelineError(f"the warehouse {path} has no determinations; run a refresh first")

@@ -506,3 +506,17 @@ def test_a_changed_determination_logic_or_a_lost_table_rebuilds_everything(tmp_p
     assert build_current(wh.con) == {"scrs_rebuilt": 10}
     assert wh.con.execute("SELECT count(*) FROM scr_current").fetchall() == [(10,)]
     wh.close()
+
+
+def test_a_changed_counting_macro_rebuilds_every_scr(tmp_path, monkeypatch):
+    """``counted`` and ``is_dd`` of scr_current are the macros of schemas/counting.py, so a new
+    version of a macro is a new determination logic: every SCR is rebuilt with it."""
+    from assets.scr import determine
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.add_file("scr_extract_a.csv", ROWS, ERRORS)
+    assert build_current(wh.con) == {"scrs_rebuilt": 10}
+    assert build_current(wh.con) == {"scrs_rebuilt": 0}
+    monkeypatch.setattr(determine, "COUNTING_MACROS", determine.COUNTING_MACROS + "\n-- v2\n")
+    assert build_current(wh.con) == {"scrs_rebuilt": 10}
+    wh.close()

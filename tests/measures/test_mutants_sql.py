@@ -428,7 +428,7 @@ def test_changed_quarter_keys_compares_both_tables_both_ways(measured):
 def _annual(con, targets: str, tmp_path: Path) -> dict[int, dict]:
     path = tmp_path / "targets.csv"
     path.write_text(targets)
-    rows = con.sql(annual.ANNUAL_SQL.replace("?", f"'{path}'")).to_arrow_table().to_pylist()
+    rows = con.sql(annual.ANNUAL_SQL, params={"targets": str(path)}).to_arrow_table().to_pylist()
     return {r["fiscal_year"]: r for r in rows}, [r["fiscal_year"] for r in rows]
 
 

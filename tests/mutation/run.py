@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".mutation"
 RESULTS = ROOT / "benchmarks" / "results"
-SQL_TESTS = ["tests/measures/test_measure_sql.py", "tests/measures/test_mutants_sql.py"]
+SKIP_ENV = "SQL_MUTANTS_SKIP"  # a JSON list of mutant keys the workers do not run (killed before)
 # mutmut's statuses; "timeout" is a kill (the mutant made the tests hang), as mutmut counts it
 MUTMUT_KILLED = {"killed", "timeout"}
 MUTMUT_NOT_RUN = {"skipped"}
@@ -42,16 +42,50 @@ def _pct(k: int, n: int) -> str:
     return f"{100.0 * k / n:.1f}%" if n else "n/a"
 
 
-def run_sql(jobs: int, tests: list[str]) -> dict:
-    """All SQL mutants over ``jobs`` workers; returns the part's summary."""
+def _previous_sql_rows() -> list[dict]:
+    """The mutant rows of the last SQL run (``.mutation/sql-*.jsonl``)."""
+    rows = [
+        json.loads(line) for o in WORK.glob("sql-*.jsonl") for line in o.read_text().splitlines()
+    ]
+    return [r for r in rows if r["index"] >= 0]
+
+
+def run_sql(jobs: int, tests: list[str] | None, rerun_survivors: bool = False) -> dict:
+    """All SQL mutants over ``jobs`` workers, each against the tests that pin its statement
+    (``sql_mutants.TARGETS``) unless ``tests`` is given; returns the part's summary. With
+    ``rerun_survivors`` the mutants the last run killed are not run again (tests only ever get
+    stronger, so a kill stays a kill); every other mutant runs: the survivors, and every mutant
+    of a statement that changed since (a mutant is known by its key: statement and text)."""
     WORK.mkdir(exist_ok=True)
+    kept: list[dict] = []
+    os.environ.pop(SKIP_ENV, None)
+    if rerun_survivors:
+        previous = _previous_sql_rows()
+        if not previous or any("key" not in r for r in previous):
+            sys.exit("no earlier SQL run with mutant keys in .mutation/ to re-run the survivors of")
+        sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "mutation")]
+        import sql_mutants
+
+        now = {m.key: i for i, m in enumerate(sql_mutants.all_mutants())}
+        kept = [{**r, "index": now[r["key"]]} for r in previous
+                if r["outcome"] == "killed" and r["key"] in now]  # fmt: skip
+        skip = WORK / "sql-skip.json"
+        skip.write_text(json.dumps([r["key"] for r in kept]))
+        os.environ[SKIP_ENV] = str(skip)
     outs = [WORK / f"sql-{i}.jsonl" for i in range(jobs)]
-    for o in outs:
-        o.unlink(missing_ok=True)
+    for o in WORK.glob("sql-*.jsonl"):
+        o.unlink()
     worker = ROOT / "tests" / "mutation" / "sql_worker.py"
     procs = [
         subprocess.Popen(
-            [_python(), str(worker), str(i), str(jobs), str(outs[i]), "--", *tests],
+            [
+                _python(),
+                str(worker),
+                str(i),
+                str(jobs),
+                str(outs[i]),
+                *(["--", *tests] if tests else []),
+            ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=open(WORK / f"sql-{i}.log", "w"),  # noqa: SIM115 - closed with the process
@@ -65,15 +99,29 @@ def run_sql(jobs: int, tests: list[str]) -> dict:
         logs = "\n".join((WORK / f"sql-{i}.log").read_text()[-2000:] for i in range(jobs))
         sys.exit(f"SQL mutation workers failed (exit codes {codes}):\n{logs}")
     mutants = sorted((r for r in rows if r["index"] >= 0), key=lambda r: r["index"])
+    if kept:  # the earlier kills, written back so that a further re-run sees them
+        mutants = sorted(kept + mutants, key=lambda r: r["index"])
+        (WORK / "sql-kept.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
     killed = [r for r in mutants if r["outcome"] == "killed"]
     return {
-        "tests": tests,
+        "tests": tests or "per statement (tests/mutation/sql_mutants.py TARGETS)",
         "killed": len(killed),
+        "by_statement": _by_statement(mutants),
         "total": len(mutants),
         "survivors": [r["label"] for r in mutants if r["outcome"] != "killed"],
         "baseline_seconds": [b["seconds"] for b in baselines],
         "mutants": mutants,
     }
+
+
+def _by_statement(mutants: list[dict]) -> dict[str, str]:
+    """'killed/total' per statement (the label up to its first ': ')."""
+    out: dict[str, list[int]] = {}
+    for r in mutants:
+        k = out.setdefault(r["label"].split(": ")[0], [0, 0])
+        k[0] += r["outcome"] == "killed"
+        k[1] += 1
+    return {name: f"{k}/{n}" for name, (k, n) in out.items()}
 
 
 def run_mutmut(jobs: int, keep_cache: bool) -> dict:
@@ -138,6 +186,10 @@ def write_summary(parts: dict, seconds: dict) -> tuple[int, int]:
         f"| **together** | **{k}** | **{n}** | **{_pct(k, n)}** | {sum(seconds.values()):.0f} |"
     ]
     for name, p in parts.items():
+        if "by_statement" in p:
+            lines += ["", f"## {name} mutants per statement (killed/total)", ""]
+            lines += [f"- `{k}`: {v}" for k, v in p["by_statement"].items()]
+    for name, p in parts.items():
         lines += ["", f"## Surviving {name} mutants ({len(p['survivors'])})", ""]
         lines += [f"- `{s}`" for s in p["survivors"]] or ["none"]
     (RESULTS / "mutation.md").write_text("\n".join(lines) + "\n")
@@ -162,14 +214,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--sql-tests",
         nargs="+",
-        default=SQL_TESTS,
+        default=None,
         metavar="TEST",
-        help=f"test selection run per SQL mutant (default: {' '.join(SQL_TESTS)})",
+        help="test selection run for every SQL mutant (default: each statement's own tests, "
+        "tests/mutation/sql_mutants.py TARGETS)",
     )
     ap.add_argument(
         "--keep-mutmut-cache",
         action="store_true",
         help="reuse mutants/ from an earlier run (mutmut re-tests only what changed)",
+    )
+    ap.add_argument(
+        "--rerun-survivors",
+        action="store_true",
+        help="SQL part: run only the survivors of the last SQL run again, keep its kills",
     )
     ap.add_argument("--list", action="store_true", help="list the SQL mutants and exit")
     args = ap.parse_args(argv)
@@ -190,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds["mutmut"] = round(time.monotonic() - t0, 1)
     if not args.mutmut:
         t0 = time.monotonic()
-        parts["sql"] = run_sql(args.jobs, args.sql_tests)
+        parts["sql"] = run_sql(args.jobs, args.sql_tests, args.rerun_survivors)
         seconds["sql"] = round(time.monotonic() - t0, 1)
 
     k, n = write_summary(parts, seconds)

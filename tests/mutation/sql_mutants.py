@@ -10,36 +10,86 @@ no file is rewritten); ``run.py`` drives the workers and counts the result.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
+import sys
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlglot
 from sqlglot import exp
 
-# (module, names of its SQL): module-level constants, or "fn:<function>" for SQL literals
-# inside a function. Smaller SQL embedded in larger SQL (TYPED_COLUMNS_SQL inside CURRENT_SQL)
-# is mutated once, at its own site.
-TARGETS: dict[str, tuple[str, ...]] = {
-    "schemas.scr_extract": ("TYPED_COLUMNS_SQL",),
-    "assets.scr.determine": ("CURRENT_SQL",),
-    "assets.measures.quarterly": (
-        "QUARTER_ROWS_SQL",
-        "CATEGORY_ROWS_SQL",
-        "fn:changed_quarter_keys",
-    ),
-    "assets.measures.annual": ("ANNUAL_SQL",),
-}
+ROOT = Path(__file__).resolve().parents[2]
+
+# The fast tests that pin each statement (a mutant runs only the selection of its statement).
+# Ordered cheapest first: the selection stops at the first failure (-x).
+MEASURE_TESTS = ("tests/measures/test_mutants_sql.py", "tests/measures/test_measure_sql.py")
+_C = "tests/measures/test_counting.py::test_"
+COUNTING_TESTS = (
+    _C + "counts_in_is_every_published_column_by_hand",
+    _C + "is_counted_needs_no_quarantine_approved_and_a_date",
+    _C + "type_and_determination_macros",
+    _C + "hand_scr_current_measures_by_hand",
+    _C + "the_recount_agrees_with_the_measures",
+    MEASURE_TESTS[0],
+)
+DETERMINATION_TESTS = (
+    _C + "determination_rows_are_the_scrs_with_a_quarter",
+    _C + "the_recount_agrees_with_the_measures",
+    _C + "scrs_of_a_quarter_without_measures_are_a_mismatch",
+    _C + "a_quarterly_count_off_by_one_is_named_with_both_numbers",
+    _C + "a_category_count_off_by_one_is_named_with_both_numbers",
+)
+RESTATEMENT_TESTS = (
+    _C + "pending_restatements_by_hand",
+    _C + "column_changes_by_hand",
+    _C + "republishing_the_same_determinations_is_no_publication",
+    _C + "an_unpublished_quarter_is_not_restated",
+    _C + "a_move_across_fiscal_years_is_restated_against_the_latest_publication",
+)
+_R = "tests/rules/test_scr_rules_fast.py::test_"
+RULE_TESTS = (
+    _R + "one_sided_padding_is_trimmed_in_every_column",
+    _R + "one_sided_padding_of_a_lower_case_identity_is_shown_trimmed",
+    _R + "typed_values_by_hand",
+    "tests/measures/test_mutants_sql.py::test_typed_view_keeps_the_value_as_written_only_where_cleaning_changed_it",
+    _R + "one_batch_yields_exactly_the_findings_worked_out_by_hand",
+)
+
+# Where the SQL that decides a row's fate or a count lives, and the tests that pin it:
+# (where, names, tests). ``where`` is a module (its constants, or "fn:<function>" for SQL literals
+# inside a function) or a ``.sql`` file of named statements (assets/_shared/sql.py). A constant
+# holding several statements (MULTI_STATEMENT: the counting macros) is one site per statement.
+# Smaller SQL embedded in larger SQL (TYPED_COLUMNS_SQL inside CURRENT_SQL) is mutated once, at
+# its own site.
+TARGETS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("schemas.scr_extract", ("TYPED_COLUMNS_SQL",), RULE_TESTS),
+    ("schemas.counting", ("COUNTING_MACROS",), COUNTING_TESTS),
+    ("assets.scr.determine", ("CURRENT_SQL",), MEASURE_TESTS),
+    ("assets/measures/quarterly.sql", ("quarter_rows", "category_rows", "changed_quarters",
+                                       "present_quarters"), MEASURE_TESTS),
+    ("assets/measures/determinations.sql", ("determination_rows", "changed_keys",
+                                            "quarterly_mismatches", "category_mismatches"),
+     DETERMINATION_TESTS),
+    ("assets/measures/restatements.sql", ("pending", "republishes_the_last", "column_changes"),
+     RESTATEMENT_TESTS),
+    ("assets/measures/annual.sql", ("annual_rows",), MEASURE_TESTS[:1]),
+)  # fmt: skip
+MULTI_STATEMENT = {"COUNTING_MACROS"}  # constants of several statements, each ending ";\n"
+# A constant a function builds afresh for its tests: the mutant replaces the function's result too.
+BUILDERS = {("schemas.scr_extract", "TYPED_COLUMNS_SQL"): "typed_columns_sql"}
 WRAP = ("SELECT ", " FROM __wrapped")  # a bare select list parses inside this
 
 
 @dataclass(frozen=True)
 class Site:
-    module: str
+    module: str  # a module name or a .sql file relative to the project
     name: str
     text: str  # the SQL exactly as it is in memory after import
+    tests: tuple[str, ...] = ()  # the fast tests that pin it
 
 
 @dataclass(frozen=True)
@@ -50,22 +100,38 @@ class Mutant:
     mutated: str  # full replacement text for site.text
 
     @property
+    def key(self) -> str:
+        """Stable across runs while the statement is unchanged (``run.py --rerun-survivors``)."""
+        text = f"{self.site.module}|{self.site.name}|{self.mutated}"
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+    @property
     def label(self) -> str:
         return f"{self.site.module}.{self.site.name}: {self.op} {self.detail}"
 
 
 def sites() -> list[Site]:
+    from assets._shared.sql import load_sql
+
     found = []
-    for mod_name, names in TARGETS.items():
-        mod = importlib.import_module(mod_name)
+    for where, names, tests in TARGETS:
+        if where.endswith(".sql"):
+            found += [Site(where, n, load_sql(ROOT / where, n), tests) for n in names]
+            continue
+        mod = importlib.import_module(where)
         for name in names:
             if name.startswith("fn:"):
                 fn = getattr(mod, name[3:])
                 for text in _code_strings(fn.__code__):
                     if "SELECT" in text.upper():
-                        found.append(Site(mod_name, name, text))
+                        found.append(Site(where, name, text, tests))
+            elif name in MULTI_STATEMENT:
+                for part in (p.strip() for p in getattr(mod, name).split(";\n")):
+                    if part:
+                        macro = part.split("(")[0].split()[-1]
+                        found.append(Site(where, f"{name}[{macro}]", part, tests))
             else:
-                found.append(Site(mod_name, name, getattr(mod, name)))
+                found.append(Site(where, name, getattr(mod, name), tests))
     return found
 
 
@@ -149,6 +215,11 @@ def _edits(node: exp.Expression) -> Iterator[tuple[str, str, callable]]:
                             "expressions", [e for j, e in enumerate(n.args["order"].expressions) if j != i]
                         )
                     )  # fmt: skip
+    if isinstance(node, exp.In) and len(node.expressions) >= 2:
+        for i, item in enumerate(node.expressions):
+            yield "drop-in-item", f"{item.sql(dialect='duckdb')!r} in {short!r}", (
+                lambda n, i=i: n.set("expressions", [e for j, e in enumerate(n.expressions) if j != i])
+            )  # fmt: skip
     if isinstance(node, exp.Union):
         yield "drop-union-branch", f"right of {short!r}", lambda n: n.replace(n.this)
         yield "drop-union-branch", f"left of {short!r}", lambda n: n.replace(n.expression)
@@ -195,6 +266,7 @@ def all_mutants() -> list[Mutant]:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
     for n, m in enumerate(all_mutants()):
         print(n, m.label)
 
@@ -204,8 +276,6 @@ PROJECT_PACKAGES = ("schemas", "assets", "pipelines")
 
 
 def _project_modules() -> list[types.ModuleType]:
-    import sys
-
     return [
         m
         for name, m in list(sys.modules.items())
@@ -231,6 +301,7 @@ def patch(old: str, new: str) -> Callable[[], None]:
     if old == new:
         return lambda: None
     undo: list[Callable[[], None]] = []
+    built = {m: getattr(sys.modules[m], c) for m, c in BUILDERS if m in sys.modules}
     for mod in _project_modules():
         for name, value in list(vars(mod).items()):
             if isinstance(value, str) and old in value:
@@ -250,6 +321,12 @@ def patch(old: str, new: str) -> Callable[[], None]:
                 if swapped is not code:
                     value.__code__ = swapped
                     undo.append(lambda f=value, c=code: setattr(f, "__code__", c))
+    for (mod_name, const), builder in BUILDERS.items():
+        mod = sys.modules.get(mod_name)
+        if mod is not None and (mutated := getattr(mod, const)) != built.get(mod_name):
+            fn = getattr(mod, builder)
+            setattr(mod, builder, lambda v=mutated: v)  # the builder returns the mutant too
+            undo.append(lambda m=mod, b=builder, f=fn: setattr(m, b, f))
     if not undo:
         raise LookupError("mutant matched no SQL in memory")
 

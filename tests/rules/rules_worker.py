@@ -117,6 +117,23 @@ def reference_rows(name: str) -> list[dict[str, str]]:
     return _rows(name)
 
 
+def _apply_sql_mutant() -> None:
+    """Under ``tests/mutation/run.py --sql`` the SQL mutant under test, written to
+    ``$SQL_MUTANT_FILE`` by the mutation worker, is switched on here too (a fresh interpreter
+    does not see the worker's in-memory patch)."""
+    path = os.environ.get("SQL_MUTANT_FILE")
+    if not path:
+        return
+    sys.path.insert(0, str(ROOT / "tests" / "mutation"))
+    import sql_mutants
+
+    import schemas.scr_extract  # noqa: F401 - in memory before patching
+
+    mutant = json.loads(Path(path).read_text())
+    sql_mutants.patch(mutant["old"], mutant["new"])
+
+
 if __name__ == "__main__":
     sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+    _apply_sql_mutant()
     print(json.dumps(globals()[sys.argv[1]](*json.loads(sys.argv[2]))))

@@ -307,6 +307,36 @@ def test_one_batch_yields_exactly_the_findings_worked_out_by_hand():
     assert got == expected
 
 
+def test_one_sided_padding_is_trimmed_in_every_column():
+    """The trim's fast path (``ord(v) > 32 AND ord(reverse(v)) > 32``: nothing to trim) in every
+    column: a space (ord 32) on the left only and on the right only gives the typed row of the
+    unpadded value, and only that column's ``__untrimmed`` shows the value as written (timestamps
+    with a UTC offset: the offset is found by a pattern anchored at the end). Kills,
+    per column, ``> 32`` -> ``>= 32`` on either side, AND -> OR and dropping either side (240
+    SQL mutants of the typed select list)."""
+    plain = {**BASE, "scr_id": "P-1", "subcategory": "Street gangs"}
+    # with an offset, so that the offset test (anchored at the end) sees a trailing space too
+    plain |= {"created_at": "2023-08-01T13:00:00Z", "last_modified_at": "2023-08-01T16:00:00+00:00"}
+    padded = [(c, v) for c in SCR.columns for v in (f" {plain[c]}", f"{plain[c]} ")]
+    names, got = _typed([plain] + [{**plain, c: v} for c, v in padded])
+    raw = [i for i, n in enumerate(names) if n.endswith("__untrimmed") or n == "source_row"]
+    want = [v for i, v in enumerate(got[0]) if i not in raw]
+    for (column, value), row in zip(padded, got[1:], strict=True):
+        assert [v for i, v in enumerate(row) if i not in raw] == want, (column, value)
+        shown = {n: row[i] for i, n in enumerate(names) if n.endswith("__untrimmed") and row[i]}
+        assert shown == {f"{column}__untrimmed": value}
+
+
+def test_one_sided_padding_of_a_lower_case_identity_is_shown_trimmed():
+    """``<id>__cased`` (the value before upper-casing) is the trimmed value, whichever side the
+    space was on: kills the trim's fast-path mutants in the THEN branch of ``__cased``."""
+    plain = {**BASE, "scr_id": "P-1"}
+    for column in ("scr_id", "case_number"):
+        names, got = _typed([{**plain, column: " p-1"}, {**plain, column: "p-1 "}])
+        assert [r[names.index(f"{column}__cased")] for r in got] == ["p-1", "p-1"], column
+        assert [r[names.index(column)] for r in got] == ["P-1", "P-1"], column
+
+
 def test_typed_values_by_hand():
     rows = [
         {"scr_id": " ab-1 ", "case_number": "CN", "field_office": "sac houston"},
