@@ -1,8 +1,11 @@
 """``scr-pipeline refresh``: run the refresh job in-process, stage by stage, with progress.
 
 Called under the one-refresh lock once the stamp said something changed
-(pipelines/orchestration/refresh_stamp.py); failures become one actionable message (``RefreshFailed``)
-instead of a traceback.
+(pipelines/orchestration/refresh_stamp.py); what to run after the ingest run is decided by
+``refresh_plan.decide_after_ingest``, as the daemon decides. Failures are our own exception
+types (``PipelineError``), ``dg.Failure`` or a blocking check that failed, raised by Dagster's
+``execute_in_process``; each becomes one actionable message (``RefreshFailed``) instead of a
+traceback.
 """
 
 from __future__ import annotations
@@ -14,26 +17,30 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from assets._shared.errors import PipelineError, WarehouseBusyError, innermost_message
+from assets._shared.errors import PipelineError, WarehouseBusyError
 from assets._shared.resources import WarehouseResource
 from assets._shared.settings import path_from_env
 from pipelines.orchestration.refresh_plan import (
     AFTER_TAG,
     INGEST,
-    JOB_NAME,
     LANDING_TAG,
     PUBLISH,
     REFRESH_TAG,
+    TRIGGER_TAG,
     RunPlan,
-    changed_quarters_of_run,
+    current_differences,
+    decide_after_ingest,
     landing_fingerprint,
-    refresh_plan,
+    metadata_of_run,
 )
 from pipelines.orchestration.refresh_stamp import stamp_path, write_stamp
 from schemas.extracts import EXTRACTS
 
-INTERRUPTED_ERROR = "DagsterExecutionInterruptedError"
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+CHECK_FAILED_HINT = (
+    "Nothing further was published; the previous outputs stand. Inspect the warehouse tables "
+    "named above (run with --debug for details)."
+)
 
 
 class RefreshFailed(PipelineError):
@@ -48,109 +55,72 @@ class RefreshResult:
     differences: list[str] = field(default_factory=list)
 
 
-def _failed_checks(result: dg.ExecuteInProcessResult) -> str:
-    """'check: description' for every failed asset check of the run."""
-    failed = [ev for ev in result.get_asset_check_evaluations() if not ev.passed]
-    return "; ".join(
-        f"check {ev.check_name} on {ev.asset_key.to_user_string()} failed"
-        + (f" ({ev.description})" if ev.description else "")
-        for ev in failed
-    )
-
-
-def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """The innermost error of the first failed step, without a traceback."""
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            if _error_chain_has(error, "DagsterAssetCheckFailedError"):
-                return (
-                    f"{_failed_checks(result)}. Nothing further was published; the previous "
-                    "outputs stand. Inspect the warehouse tables named above (run with --debug "
-                    "for details)."
-                )
-            text, is_user_error = innermost_message(error)
-            if is_user_error:
-                return text
-            return f"step {event.step_key} failed: {text} (run with --debug for the traceback)"
-    return "the run failed (see the Dagster UI or run with --debug)"
-
-
-def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
-    out: dict[str, dict] = {}
-    for ev in result.get_asset_materialization_events():
-        mat = ev.step_materialization_data.materialization
-        out.setdefault(mat.asset_key.to_user_string(), {}).update(
-            {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+def execute_job(job: dg.JobDefinition, debug: bool, **kwargs) -> dg.ExecuteInProcessResult:
+    """``job.execute_in_process`` with our errors as they were raised: a ``PipelineError``
+    unchanged (a ``WarehouseBusyError`` exits 3), ``dg.Failure`` as its description, a blocking
+    check that failed as Dagster says it, Ctrl-C as KeyboardInterrupt; ``debug`` re-raises the
+    original (with its traceback)."""
+    try:
+        return job.execute_in_process(
+            run_config=kwargs.pop("run_config", None) or ({} if debug else QUIET),
+            raise_on_error=True,
+            **kwargs,
         )
-    return out
+    except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
+        raise KeyboardInterrupt from None  # Ctrl-C: the CLI prints one line and exits 130
+    except PipelineError as err:
+        if debug or isinstance(err, WarehouseBusyError):
+            raise
+        raise RefreshFailed(str(err)) from None
+    except dg.Failure as err:
+        if debug:
+            raise
+        raise RefreshFailed(err.description or "a step failed") from None
+    except dg.DagsterError as err:  # a blocking asset check failed (Dagster names asset: check)
+        if debug:
+            raise
+        text = "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
+        raise RefreshFailed(f"{text}. {CHECK_FAILED_HINT}") from None
+    except Exception as err:
+        if debug:
+            raise
+        raise RefreshFailed(
+            f"{type(err).__name__}: {err} (run with --debug for the traceback)"
+        ) from None
+
+
+def _metadata(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) -> dict[str, dict]:
+    """Each asset the run materialized: the metadata of its newest materialization by the run
+    (read back from the instance's asset records)."""
+    keys = {e.asset_key for e in result.all_events if e.is_step_materialization}
+    return {k.to_user_string(): metadata_of_run(instance, k, result.run_id) for k in keys}
 
 
 def _execute(
-    defs: dg.Definitions, instance: dg.DagsterInstance, plan: RunPlan, debug: bool
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    plan: RunPlan,
+    debug: bool,
+    warehouse: WarehouseResource | None = None,
 ) -> dg.ExecuteInProcessResult:
-    graph = defs.resolve_asset_graph()
-    job = defs.resolve_job_def(JOB_NAME).get_subset(
-        asset_selection=set(plan.asset_keys(graph)),
-        asset_check_selection=set(plan.check_keys(graph)),
-    )
-    result = job.execute_in_process(
+    """One run of the plan: the job of its stages (their assets and checks, never the weekly
+    verify: pipelines/orchestration/jobs.py);
+    ``warehouse``: the resource object (held open) the run's assets use, passed as it is."""
+    resources = {"warehouse": dg.ResourceDefinition.hardcoded_resource(warehouse)}
+    return execute_job(
+        defs.get_job_def(plan.job_name()),
+        debug,
         instance=instance,
-        tags={"scr/trigger": "cli"} | plan.run_tags(),
-        run_config={} if debug else QUIET,
-        raise_on_error=debug,
+        tags={TRIGGER_TAG: "cli"} | plan.run_tags(),
+        **({"resources": resources} if warehouse is not None else {}),
     )
-    if not result.success:
-        if _interrupted(result):
-            raise KeyboardInterrupt  # Ctrl-C: the CLI prints one line and exits 130
-        message = failure_message(result)
-        if _failed_with(result, "WarehouseBusyError"):
-            raise WarehouseBusyError(message)  # exit code 3, like a held refresh lock
-        raise RefreshFailed(message)
-    return result
-
-
-def _error_chain_has(error, cls_name: str) -> bool:
-    while error is not None:
-        if error.cls_name == cls_name:
-            return True
-        error = error.cause
-    return False
-
-
-def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
-    """Whether Dagster turned a Ctrl-C into a step or run failure."""
-    return any(
-        _error_chain_has(getattr(event.event_specific_data, "error", None), INTERRUPTED_ERROR)
-        for event in result.all_events
-        if event.is_failure
-    )
-
-
-def _failed_with(result: dg.ExecuteInProcessResult, cls_name: str) -> bool:
-    """Whether a step failed with ``cls_name`` (at any depth of its error chain)."""
-    return any(
-        _error_chain_has(event.step_failure_data.error, cls_name)
-        for event in result.all_events
-        if event.is_step_failure
-    )
-
-
-def current_differences() -> list[str]:
-    """Read-only: what the published outputs lack compared with what the warehouse implies."""
-    from assets.publish.outputs import published_differences
-
-    warehouse = path_from_env("SCR_WAREHOUSE")
-    if not warehouse.exists():
-        return ["the warehouse does not exist yet"]
-    with WarehouseResource(path=str(warehouse)).connect(read_only=True) as con:
-        return published_differences(path_from_env("SCR_OUTPUT_DIR"), con)
 
 
 def run_publish(defs: dg.Definitions, instance: dg.DagsterInstance, debug: bool = False) -> dict:
     """The publish stage alone (checks, then files): e.g. after an audit draw recorded a sample."""
-    tags = {REFRESH_TAG: uuid.uuid4().hex[:12], "scr/trigger": "cli"}
-    return _metadata(_execute(defs, instance, RunPlan(PUBLISH, tags=tags), debug))
+    tags = {REFRESH_TAG: uuid.uuid4().hex[:12], TRIGGER_TAG: "cli"}
+    result = _execute(defs, instance, RunPlan(PUBLISH, tags=tags), debug)
+    return _metadata(instance, result)
 
 
 def run_refresh(
@@ -164,8 +134,8 @@ def run_refresh(
     failure stops it. With nothing new, publish still runs when the published outputs differ
     from the warehouse (repair)."""
     stamp_path().unlink(missing_ok=True)  # written again only when this refresh succeeds
-    with WarehouseResource().held_open():  # the runs' connections reuse the open database
-        out = _run_refresh(defs, instance, progress, debug)
+    with WarehouseResource().held_open() as warehouse:  # its runs reuse the open database
+        out = _run_refresh(defs, instance, progress, debug, warehouse)
     write_stamp(out.run_ids)  # after the warehouse is closed (and checkpointed)
     return out
 
@@ -175,21 +145,23 @@ def _run_refresh(
     instance: dg.DagsterInstance,
     progress: Callable[[str], None],
     debug: bool,
+    warehouse: WarehouseResource,
 ) -> RefreshResult:
     out = RefreshResult()
     t0 = time.monotonic()
-    tags = {REFRESH_TAG: uuid.uuid4().hex[:12], "scr/trigger": "cli"}
+    tags = {REFRESH_TAG: uuid.uuid4().hex[:12], TRIGGER_TAG: "cli"}
     fingerprint, _ = landing_fingerprint()
-    first = _execute(defs, instance, RunPlan(INGEST, tags=tags | {LANDING_TAG: fingerprint}), debug)
+    ingest = RunPlan(INGEST, tags=tags | {LANDING_TAG: fingerprint})
+    first = _execute(defs, instance, ingest, debug, warehouse)
     out.run_ids.append(first.run_id)
-    out.metadata.update(_metadata(first))
-    _report_ingest(out.metadata, progress)
-    out.changed_quarters = changed_quarters_of_run(instance, first.run_id) or []
-    new_files = sum(out.metadata.get(k, {}).get("new_files", 0) for k in out.metadata)
-    new_files += sum(out.metadata.get(k, {}).get("lifecycle_events", 0) for k in out.metadata)
-    if not out.changed_quarters and not new_files:
-        out.differences = current_differences()
-    plan = refresh_plan(out.changed_quarters, bool(new_files or out.differences))
+    out.metadata.update(_metadata(instance, first))
+    _report_ingest(out.metadata, progress, warehouse)
+    decision = decide_after_ingest(
+        instance, first.run_id, differences=lambda: current_differences(warehouse)
+    )
+    out.changed_quarters = list(decision.facts.changed_quarters)
+    out.differences = list(decision.facts.differences)
+    plan = decision.plan
     if plan is None:
         progress(
             f"nothing new: the published outputs match the warehouse ({time.monotonic() - t0:.1f}s)"
@@ -203,9 +175,9 @@ def _run_refresh(
     span = f"measures {' to '.join(plan.partition_range)}, then " if plan.partition_range else ""
     progress(f"[{plan.stage}] {span}publish ...")
     plan = RunPlan(plan.stage, plan.partition_range, tags | {AFTER_TAG: first.run_id})
-    result = _execute(defs, instance, plan, debug)
+    result = _execute(defs, instance, plan, debug, warehouse)
     out.run_ids.append(result.run_id)
-    out.metadata.update(_metadata(result))
+    out.metadata.update(_metadata(instance, result))
     _report_reviews(out.metadata, progress)
     pub = out.metadata.get("published_outputs", {})
     progress(
@@ -238,7 +210,9 @@ def _report_release(pub: dict, progress: Callable[[str], None]) -> None:
         )
 
 
-def _report_ingest(meta: dict[str, dict], progress: Callable[[str], None]) -> None:
+def _report_ingest(
+    meta: dict[str, dict], progress: Callable[[str], None], warehouse: WarehouseResource
+) -> None:
     raw = [(key, meta.get(key, {})) for key in (s.raw_table for s in EXTRACTS)]
     for key, m in raw:
         if m.get("new_files"):
@@ -252,7 +226,7 @@ def _report_ingest(meta: dict[str, dict], progress: Callable[[str], None]) -> No
             f"({seen} already ingested)"
         )
     v = meta.get("scr_findings", {})
-    errors, warnings = _scr_finding_counts()
+    errors, warnings = _scr_finding_counts(warehouse)
     progress(
         f"[validate] {v.get('rows_checked', 0):,} SCR rows checked, "
         f"{v.get('new_findings', 0):,} new finding(s); SCR findings: {errors:,} errors "
@@ -267,7 +241,7 @@ def _report_ingest(meta: dict[str, dict], progress: Callable[[str], None]) -> No
     progress(f"[plan] {q.get('changed_count', 0)} fiscal quarter(s) changed")
 
 
-def _scr_finding_counts() -> tuple[int, int]:
+def _scr_finding_counts(warehouse: WarehouseResource) -> tuple[int, int]:
     """SCR (errors, warnings) as the report counts them (``assets.publish.export.findings_sql``):
     the findings of the files in force plus the indicator-conflict warnings on current SCRs.
     Counted here without that query's ORDER BY (a sort of every finding: 2.8 s at 3M)."""
@@ -275,7 +249,7 @@ def _scr_finding_counts() -> tuple[int, int]:
     from schemas.reference import rules
     from schemas.tco_definition import INDICATOR_CONFLICT_RULE
 
-    with WarehouseResource().connect(read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         if not {"scr_findings", "scr_current"} <= existing_tables(con):
             return 0, 0
         errors, warnings = con.execute(

@@ -34,6 +34,7 @@ from assets.landing.archive import read_manifest
 from assets.landing.rebuild import ingest_from_archive
 from assets.publish.manifest import check_manifest, compare_output_dirs, list_files
 from assets.publish.manifest import read_manifest as read_output_manifest
+from pipelines.orchestration.alerts import record_step_failure
 
 AUDIT_TABLES = ("audit_samples", "audit_sample_population", "audit_sample_cases",
                 "audit_sample_strata", "audit_sample_frame")  # fmt: skip
@@ -217,6 +218,7 @@ def reproducible_from_archive(context: dg.AssetCheckExecutionContext) -> dg.Asse
 verify_job = dg.define_asset_job(
     "scr_verify",
     selection=dg.AssetSelection.checks(reproducible_from_archive),
+    hooks={record_step_failure},  # a failed step's typed error, for the run's failure alert
     description="Rebuild from the archive in a temporary place and compare every published "
     "output (the asset check published_outputs:reproducible_from_archive).",
 )
@@ -231,7 +233,11 @@ verify_job = dg.define_asset_job(
     "archive? (the result shows on published_outputs as an asset check)",
 )
 def weekly_verify(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(
+    from pipelines.orchestration.refresh_plan import TRIGGER_TAG, run_request
+
+    return run_request(
+        None,
+        context.repository_def,
         run_key=f"verify-{context.scheduled_execution_time:%Y-%m-%d}",
-        tags={"scr/trigger": "schedule"},
+        tags={TRIGGER_TAG: "schedule"},
     )
