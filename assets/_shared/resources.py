@@ -108,8 +108,3 @@ class FilesResource(dg.ConfigurableResource):
     @property
     def settle(self) -> int:
         return settings.settle_seconds() if self.settle_seconds is None else self.settle_seconds
-
-
-def default_resources() -> dict[str, dg.ConfigurableResource]:
-    """Resources bound to the contract's environment variables (read when a run uses them)."""
-    return {"warehouse": WarehouseResource(), "files": FilesResource()}
