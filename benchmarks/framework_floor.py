@@ -60,13 +60,13 @@ def _hollow_check(spec: dg.AssetCheckSpec) -> dg.AssetChecksDefinition:
 def hollow_definitions(defs: dg.Definitions) -> dg.Definitions:
     """Definitions of our graph's shape (assets, partitions, checks, the refresh job's selection)
     in which no body does any work."""
-    from pipelines.orchestration.jobs import refresh_job
+    from pipelines.orchestration.jobs import STAGE_JOBS, refresh_job
 
     assets = [
         _hollow_asset(a) if isinstance(a, dg.AssetsDefinition) else a for a in defs.assets or []
     ]
     checks = [_hollow_check(s) for c in defs.asset_checks or [] for s in c.check_specs]
-    return dg.Definitions(assets=assets, asset_checks=checks, jobs=[refresh_job])
+    return dg.Definitions(assets=assets, asset_checks=checks, jobs=[refresh_job, *STAGE_JOBS])
 
 
 def run_floor(first: str, last: str) -> list[str]:

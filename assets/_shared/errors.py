@@ -46,28 +46,3 @@ def unwritable(path: object, what: str) -> UnwritablePathError:
         f"cannot write {path}: permission denied. Make {what} writable for this user, then run "
         "`scr-pipeline refresh` again (it completes whatever the failed refresh left undone)"
     )
-
-
-USER_ERRORS = (
-    "BadExtractError",
-    "WarehouseBusyError",
-    "PipelineError",
-    "RefreshFailed",
-    "UnwritablePathError",
-)
-
-
-def innermost_message(error) -> tuple[str, bool]:
-    """(message, is_user_error) of the error inside Dagster's step wrappers.
-
-    ``error`` is Dagster's SerializableErrorInfo; a user error's message is returned without
-    its "module.ClassName: " prefix, so the operator reads only what to do.
-    """
-    while error is not None and error.cause is not None and "DagsterExecution" in error.cls_name:
-        error = error.cause
-    if error is None:
-        return "unknown error", False
-    text = error.message.strip()
-    head, sep, rest = text.partition(": ")  # "assets._shared.errors.BadExtractError: <message>"
-    message = rest if sep and head.split(".")[-1] == error.cls_name else text
-    return message, error.cls_name in USER_ERRORS

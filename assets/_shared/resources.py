@@ -10,22 +10,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from assets._shared import settings
 from assets._shared.errors import WarehouseBusyError, unwritable
 from schemas.counting import COUNTING_MACROS
 from schemas.fiscal import SQL_MACROS
-
-# Runs that write the DuckDB warehouse carry this tag; the run queue admits one at a time
-# (dagster.template.yaml). Here, beside the warehouse, so assets and jobs share it.
-WRITER_TAG = {"scr/warehouse-writer": "true"}
-
-
-_HELD: set[str] = set()  # warehouse paths held open in this process (WarehouseResource.held_open)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -36,39 +30,38 @@ class WarehouseResource(dg.ConfigurableResource):
         default=None, description="unset: $SCR_DUCKDB_MEMORY_LIMIT (default 2GB)"
     )
     threads: int | None = Field(default=None, description="unset: $SCR_DUCKDB_THREADS (default 2)")
+    _held: Any = PrivateAttr(default=None)  # the connection ``held_open`` keeps open
 
     @property
     def database(self) -> str:
         return self.path or str(settings.path_from_env("SCR_WAREHOUSE"))
 
     @contextlib.contextmanager
-    def held_open(self) -> Iterator[None]:
-        """Keep one connection open while the block runs (a CLI refresh: its three runs).
+    def held_open(self) -> Iterator[WarehouseResource]:
+        """This object keeps one connection open while the block runs (a CLI refresh: its
+        runs, given this object: ``dg.ResourceDefinition.hardcoded_resource``).
 
         DuckDB then reuses the open database for every ``connect()`` of this process: about
         0.4 ms instead of 25-50 ms per connection (no re-reading of the catalogue, no checkpoint
         at every close; ~40 connections per refresh). Commits are as durable as before (WAL)."""
-        with self.connect() as _:
-            _HELD.add(self.database)
+        with self.connect() as con:
+            self._held = con
             try:
-                yield
+                yield self
             finally:
-                _HELD.discard(self.database)
+                self._held = None
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         path = self.database
         # while held open, read-only use goes through the open read-write database (DuckDB
         # refuses a second configuration of the same file in one process)
-        read_only = read_only and path not in _HELD
+        read_only = read_only and self._held is None
         where = f"the warehouse {path} and its folder"
         config = {
             "memory_limit": self.memory_limit or settings.duckdb_memory_limit(),
             "threads": int(self.threads or settings.duckdb_threads()),
         }
-        if not read_only:  # a run elsewhere (daemon, UI) voids the CLI's "nothing new" stamp
-            with contextlib.suppress(OSError):
-                Path(path + settings.REFRESH_STAMP_SUFFIX).unlink(missing_ok=True)
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(path, read_only=read_only, config=config)
@@ -117,8 +110,3 @@ class FilesResource(dg.ConfigurableResource):
     @property
     def settle(self) -> int:
         return settings.settle_seconds() if self.settle_seconds is None else self.settle_seconds
-
-
-def default_resources() -> dict[str, dg.ConfigurableResource]:
-    """Resources bound to the contract's environment variables (read when a run uses them)."""
-    return {"warehouse": WarehouseResource(), "files": FilesResource()}

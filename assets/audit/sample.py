@@ -30,7 +30,8 @@ import pyarrow as pa
 from assets._shared import settings
 from assets._shared.errors import PipelineError
 from assets._shared.metadata import OWNERS
-from assets._shared.resources import WRITER_TAG, FilesResource, WarehouseResource
+from assets._shared.resources import FilesResource, WarehouseResource
+from assets._shared.tags import WRITER_TAG
 from assets.audit.stratified_sample import (
     STRATIFIED_DDL,
     WORKSHEET_SQL,

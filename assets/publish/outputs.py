@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, existing_tables
 from assets._shared.resources import FilesResource, WarehouseResource
+from assets._shared.tags import REFRESH_TAG
 from assets.audit.sample import SAMPLE_DIR, sample_cases, worksheet_files
 from assets.audit.stratified_sample import frame_table, strata_table
 from assets.measures.restatements import record_publication
@@ -327,7 +328,7 @@ def published_outputs(
 ) -> dg.MaterializeResult:
     from assets.publish.release import publish
 
-    refresh_id = context.run.tags.get("scr/refresh_id", context.run_id)
+    refresh_id = context.run.tags.get(REFRESH_TAG, context.run_id)
     with warehouse.connect() as con:
         # every output is staged: the next refresh's restatements are measured against this
         # release, recorded just before it is switched in

@@ -36,7 +36,7 @@ def draw(args: argparse.Namespace) -> dict:
     """Run the `audit_draw` Dagster job in-process under the refresh lock; return its summary
     (also the demo's draw: one code path)."""
     from assets._shared.errors import PipelineError
-    from pipelines.cli.refresh import QUIET, failure_message, run_publish
+    from pipelines.cli.refresh import QUIET, execute_job, run_publish
     from pipelines.orchestration.definitions import defs
     from pipelines.orchestration.instance import get_instance
     from pipelines.orchestration.refresh_stamp import refresh_lock
@@ -61,14 +61,13 @@ def draw(args: argparse.Namespace) -> dict:
         }
     run_config = {"ops": {"draw_audit_sample": {"config": config}}} | ({} if args.debug else QUIET)
     with refresh_lock(wait=args.wait), get_instance() as instance:
-        result = defs.resolve_job_def("audit_draw").execute_in_process(
+        result = execute_job(
+            defs.get_job_def("audit_draw"),
+            args.debug,
             run_config=run_config,
             instance=instance,
             tags={"scr/trigger": "cli"},
-            raise_on_error=args.debug,
         )
-        if not result.success:
-            raise PipelineError(failure_message(result))
         run_publish(defs, instance, debug=args.debug)  # the sample's files, through the registry
     return result.output_for_node("draw_audit_sample")
 

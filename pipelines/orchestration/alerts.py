@@ -20,10 +20,10 @@ from pathlib import Path
 import dagster as dg
 import pyarrow.parquet as pq
 
-from assets._shared.errors import innermost_message
+from assets._shared.errors import PipelineError
 from assets._shared.resources import FilesResource
 from assets._shared.settings import path_from_env
-from pipelines.orchestration.refresh_plan import RANGE_END, RANGE_START, STAGE_TAG
+from assets._shared.tags import RANGE_END, RANGE_START, STAGE_TAG, TRIGGER_TAG
 from schemas.fiscal import last_closed_quarter, quarter_bounds, quarter_key
 
 WEBHOOK_ENV = "SCR_ALERT_WEBHOOK_URL"
@@ -147,12 +147,51 @@ def _now() -> str:
 # --- failed runs ------------------------------------------------------------------------------
 
 
+def person_message(err: BaseException | None) -> str:
+    """What a person reads about a failed step: our own errors (``PipelineError``) and
+    ``dg.Failure`` by their message alone; anything else with its type."""
+    if err is None:
+        return "unknown error"
+    if isinstance(err, PipelineError):
+        return str(err)
+    if isinstance(err, dg.Failure):
+        return err.description or type(err).__name__
+    return f"{type(err).__name__}: {err}"
+
+
+def _steps_path(run_id: str) -> Path:
+    return alerts_path().parent / "steps" / f"{run_id}.jsonl"
+
+
+@dg.failure_hook(name="record_step_failure")
+def record_step_failure(context: dg.HookContext) -> None:
+    """Every failed step of a job of this code location records its typed error (the hook's
+    ``op_exception``) for the run's failure alert, which reads it back."""
+    path = _steps_path(context.run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"step": context.step_key, "message": person_message(context.op_exception)}
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def recorded_step_failures(run_id: str) -> list[dict]:
+    """The failed steps ``record_step_failure`` recorded for a run, in order."""
+    path = _steps_path(run_id)
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
 def assets_of_step(repository_def, step_key: str) -> list[str]:
     """Asset keys computed by the failed step (several for a multi-asset)."""
     if repository_def is None:
         return []
-    for assets_def in repository_def.asset_graph.assets_defs:
-        if assets_def.is_executable and assets_def.node_def.name == step_key:
+    for assets_def in repository_def.assets_defs_by_key.values():
+        try:
+            name = assets_def.op.name
+        except dg.DagsterError:  # an asset without an op (not computed here)
+            continue
+        if name == step_key:
             return sorted(k.to_user_string() for k in assets_def.keys)
     return []
 
@@ -162,11 +201,11 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> dict:
     run = context.dagster_run
     steps = [
         {
-            "step": ev.step_key,
-            "assets": assets_of_step(context.repository_def, ev.step_key),
-            "message": innermost_message(ev.step_failure_data.error)[0],
+            "step": s["step"],
+            "assets": assets_of_step(context.repository_def, s["step"]),
+            "message": s["message"],
         }
-        for ev in context.get_step_failure_events()
+        for s in recorded_step_failures(run.run_id)
     ]
     quarters = [run.tags[t] for t in (RANGE_START, RANGE_END) if t in run.tags]
     return {
@@ -175,7 +214,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> dict:
         "run_id": run.run_id,
         "job": run.job_name,
         "stage": run.tags.get(STAGE_TAG),
-        "trigger": run.tags.get("scr/trigger"),
+        "trigger": run.tags.get(TRIGGER_TAG),
         "quarters": quarters,
         "assets": sorted({a for s in steps for a in s["assets"]}),
         "steps": steps,

@@ -13,14 +13,14 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import audit, landing, measures, publish, resource_requests, scr
-from assets._shared.resources import default_resources
 from assets.audit.sample import AUDIT_SAMPLES, audit_draw_job
 from pipelines.orchestration.alerts import alert_on_run_failure, measure_freshness
-from pipelines.orchestration.jobs import refresh_job
+from pipelines.orchestration.jobs import STAGE_JOBS, refresh_job
 from pipelines.orchestration.refresh_plan import with_stage_tags
 from pipelines.orchestration.schedules import quarterly_refresh
 from pipelines.orchestration.sensors import landing_sensor, plan_after_ingest
 from pipelines.orchestration.verify import reproducible_from_archive, verify_job, weekly_verify
+from pipelines.orchestration.warehouse import location_resources
 
 # the data flow, left to right: files land, SCRs are validated and determined, measures are
 # computed, resource requests and the audit toolkit sit beside them, outputs are published
@@ -35,17 +35,16 @@ defs = dg.Definitions(
                 for a in dg.load_assets_from_package_module(d, group_name=d.__name__.split(".")[-1])
             ),
             AUDIT_SAMPLES,
-        ],
-        default_resources(),
+        ]
     ),
     asset_checks=[
         *(c for d in DOMAINS for c in dg.load_asset_checks_from_package_module(d)),
         reproducible_from_archive,
     ],
-    jobs=[refresh_job, audit_draw_job, verify_job],
+    jobs=[refresh_job, *STAGE_JOBS, audit_draw_job, verify_job],
     schedules=[quarterly_refresh, weekly_verify],
     sensors=[landing_sensor, plan_after_ingest, alert_on_run_failure, measure_freshness],
-    resources=default_resources(),
+    resources=location_resources(),
     # one process per run: steps share DuckDB's single-writer lock instead of racing for it
     executor=dg.in_process_executor,
 )

@@ -5,7 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.orchestration.jobs import refresh_job
-from pipelines.orchestration.refresh_plan import INGEST, RunPlan
+from pipelines.orchestration.refresh_plan import (
+    CLOSED_QUARTER_TAG,
+    INGEST,
+    TRIGGER_TAG,
+    RunPlan,
+    run_request,
+)
 from schemas.fiscal import last_closed_quarter, quarter_key
 
 
@@ -19,12 +25,6 @@ from schemas.fiscal import last_closed_quarter, quarter_key
 )
 def quarterly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     fy, q = last_closed_quarter(context.scheduled_execution_time.date())
-    plan = RunPlan(
-        INGEST, tags={"scr/trigger": "schedule", "scr/closed_quarter": quarter_key(fy, q)}
-    )
-    return dg.RunRequest(
-        run_key=f"quarterly-{quarter_key(fy, q)}",
-        asset_selection=plan.asset_keys(context.repository_def.asset_graph),
-        asset_check_keys=plan.check_keys(context.repository_def.asset_graph),
-        tags=plan.run_tags(),
-    )
+    quarter = quarter_key(fy, q)
+    plan = RunPlan(INGEST, tags={TRIGGER_TAG: "schedule", CLOSED_QUARTER_TAG: quarter})
+    return run_request(plan, context.repository_def, run_key=f"quarterly-{quarter}")

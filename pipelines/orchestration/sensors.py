@@ -10,10 +10,12 @@ from pipelines.orchestration.refresh_plan import (
     INGEST,
     LANDING_TAG,
     STAGE_TAG,
+    TRIGGER_TAG,
     RunPlan,
     landing_fingerprint,
     last_ingested_fingerprint,
     next_plans,
+    run_request,
 )
 
 
@@ -26,20 +28,14 @@ from pipelines.orchestration.refresh_plan import (
 )
 def landing_sensor(context: dg.SensorEvaluationContext):
     fingerprint, entries = landing_fingerprint()
-    graph = context.repository_def.asset_graph
     if not entries:
         return dg.SkipReason("no extract files in the landing dir")
     if fingerprint in (context.cursor, last_ingested_fingerprint(context.instance)):
         context.update_cursor(fingerprint)
         return dg.SkipReason(f"no new or changed extracts ({len(entries)} files, all ingested)")
     context.update_cursor(fingerprint)
-    plan = RunPlan(INGEST, tags={"scr/trigger": "landing_sensor", LANDING_TAG: fingerprint})
-    return dg.RunRequest(
-        run_key=f"landing-{fingerprint}",
-        asset_selection=plan.asset_keys(graph),
-        asset_check_keys=plan.check_keys(graph),
-        tags=plan.run_tags(),
-    )
+    plan = RunPlan(INGEST, tags={TRIGGER_TAG: "landing_sensor", LANDING_TAG: fingerprint})
+    return run_request(plan, context.repository_def, run_key=f"landing-{fingerprint}")
 
 
 @dg.run_status_sensor(
@@ -48,9 +44,9 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     monitored_jobs=[refresh_job],
     request_job=refresh_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Walks the refresh plan (pipelines/orchestration/refresh_plan.py): after an ingest run, the one "
-    "run that measures the range of changed fiscal quarters and publishes (never after a failed "
-    "ingest run).",
+    description="Walks the refresh plan (pipelines/orchestration/refresh_plan.py): after an ingest "
+    "run, the one run that measures the range of changed fiscal quarters and publishes, decided "
+    "as the CLI decides (nothing when nothing is new; never after a failed ingest run).",
 )
 def plan_after_ingest(context: dg.RunStatusSensorContext):
     run = context.dagster_run
@@ -58,12 +54,7 @@ def plan_after_ingest(context: dg.RunStatusSensorContext):
     if not plans:
         yield dg.SkipReason(f"nothing to launch after this {run.tags.get(STAGE_TAG)} run")
         return
-    graph = context.repository_def.asset_graph
     for p in plans:
         parts = (p.tags.get(AFTER_TAG, run.run_id), p.stage, *(p.partition_range or ()))
-        yield dg.RunRequest(
-            run_key="-".join(parts),  # one publish per ingest run, however often it is evaluated
-            asset_selection=p.asset_keys(graph),
-            asset_check_keys=p.check_keys(graph),
-            tags=p.run_tags(),
-        )
+        # one publish per ingest run, however often it is evaluated
+        yield run_request(p, context.repository_def, run_key="-".join(parts))

@@ -3,8 +3,8 @@
 Why: an auditor redoes the measure from the files that went in. Verify does that: it rebuilds a
 warehouse from the archive (every archived file replayed in manifest order, retractions and
 replacements applied: ``assets.landing.rebuild.ingest_from_archive``) in a temporary directory, runs an
-ordinary refresh there in a separate process (its own warehouse, output dir, DAGSTER_HOME and an
-empty landing dir), and compares every published file, partitions included, with the rebuild.
+ordinary refresh there in this process (``run_refresh``, as the CLI; its own warehouse, output
+dir, an in-memory Dagster instance and an empty landing dir), and compares every published file, partitions included, with the rebuild.
 The published files are also checked against their own ``_manifest.json``.
 
 Drawn audit samples are operator records, not files: their three tables are copied from the
@@ -13,13 +13,12 @@ published when): the rebuild's refresh is then compared as the next refresh of t
 Nothing published is changed.
 """
 
+import contextlib
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,13 +26,15 @@ import dagster as dg
 import duckdb
 
 from assets._shared.errors import PipelineError
-from assets._shared.settings import PROJECT_ROOT, path_from_env
+from assets._shared.settings import path_from_env
 from assets.audit.sample import ensure_audit_tables
 from assets.landing.archive import MANIFEST as ARCHIVE_MANIFEST
 from assets.landing.archive import read_manifest
 from assets.landing.rebuild import ingest_from_archive
 from assets.publish.manifest import check_manifest, compare_output_dirs, list_files
 from assets.publish.manifest import read_manifest as read_output_manifest
+from pipelines.orchestration.alerts import record_step_failure
+from schemas.extracts import EXTRACTS
 
 AUDIT_TABLES = ("audit_samples", "audit_sample_population", "audit_sample_cases",
                 "audit_sample_strata", "audit_sample_frame")  # fmt: skip
@@ -94,28 +95,45 @@ def _copy_records(con: duckdb.DuckDBPyConnection, live_warehouse: Path) -> int:
         con.execute("DETACH live")
 
 
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """The rebuild's paths for the block: settings are read from the environment at run time."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _refresh_in(env: dict[str, str], progress: Callable[[str], None]) -> None:
-    """An ordinary ``scr-pipeline refresh`` in its own process, with the rebuild's paths."""
-    proc = subprocess.run(
-        [sys.executable, "-c", "from pipelines.cli.main import main; main(['refresh'])"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    """An ordinary refresh (``run_refresh``, what ``scr-pipeline refresh`` calls), in this
+    process, with the rebuild's paths and an in-memory Dagster instance."""
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.refresh_walk import run_refresh
+
+    lines: list[str] = []
+    try:
+        with _environment(env), dg.DagsterInstance.ephemeral() as instance:
+            result = run_refresh(defs, instance, progress=lines.append)
+    except PipelineError as err:
+        for line in lines:
+            progress(f"  rebuild {line}")
+        raise PipelineError(f"the rebuild's refresh failed: {err}") from None
     # the rebuild's landing dir is empty on purpose: its "removed from the landing dir" notes
     # are expected (the archive keeps counting) and are summarised, not listed
-    removed = 0
-    for line in proc.stdout.splitlines():
-        if line.startswith("[ingest] removed "):
-            removed += 1
-        elif line.startswith("["):
+    raw = [result.metadata.get(spec.raw_table, {}) for spec in EXTRACTS]
+    removed = sum(m.get("removed", 0) for m in raw)
+    notes = {f"[ingest] {n}" for m in raw for n in m.get("lifecycle_notes") or []}
+    for line in lines:
+        if line.startswith("[") and (not removed or line not in notes):
             progress(f"  rebuild {line}")
     if removed:
         progress(f"  rebuild: {removed} archived file(s) replayed from the archive alone")
-    if proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise PipelineError(f"the rebuild's refresh failed (exit {proc.returncode}): {detail}")
 
 
 def verify(progress: Callable[[str], None] = print, keep: Path | None = None) -> VerifyResult:
@@ -149,7 +167,7 @@ def verify(progress: Callable[[str], None] = print, keep: Path | None = None) ->
             f"verify: {counts['files']} file(s), {counts['rows']:,} row(s) read from the archive"
             + (f"; {samples:,} audit-sample record(s) copied" if samples else "")
         )
-        env = os.environ | {
+        env = {
             "SCR_LANDING_DIR": str(root / "landing"),
             "SCR_ARCHIVE_DIR": str(root / "archive"),
             "SCR_WAREHOUSE": str(root / "warehouse.duckdb"),
@@ -217,6 +235,7 @@ def reproducible_from_archive(context: dg.AssetCheckExecutionContext) -> dg.Asse
 verify_job = dg.define_asset_job(
     "scr_verify",
     selection=dg.AssetSelection.checks(reproducible_from_archive),
+    hooks={record_step_failure},  # a failed step's typed error, for the run's failure alert
     description="Rebuild from the archive in a temporary place and compare every published "
     "output (the asset check published_outputs:reproducible_from_archive).",
 )
@@ -231,7 +250,11 @@ verify_job = dg.define_asset_job(
     "archive? (the result shows on published_outputs as an asset check)",
 )
 def weekly_verify(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(
+    from pipelines.orchestration.refresh_plan import TRIGGER_TAG, run_request
+
+    return run_request(
+        None,
+        context.repository_def,
         run_key=f"verify-{context.scheduled_execution_time:%Y-%m-%d}",
-        tags={"scr/trigger": "schedule"},
+        tags={TRIGGER_TAG: "schedule"},
     )

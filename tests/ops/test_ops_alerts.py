@@ -71,7 +71,7 @@ def test_failed_run_is_recorded_and_posted(env, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(alerts.WEBHOOK_ENV, url)
         result = defs.resolve_job_def(JOB_NAME).execute_in_process(
             instance=instance,
-            asset_selection=stage_keys(defs.resolve_asset_graph(), INGEST),
+            asset_selection=stage_keys(defs, INGEST),
             tags=RunPlan(INGEST).run_tags(),
             raise_on_error=False,
         )

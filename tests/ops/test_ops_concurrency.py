@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from support.ops import launch_stage_run, shared_server, wait_for_runs, wait_until_idle
 
-from assets._shared.resources import WRITER_TAG
+from assets._shared.tags import WRITER_TAG
 from pipelines.orchestration.refresh_plan import MEASURES, RANGE_END, RANGE_START
 
 

@@ -39,7 +39,7 @@ def test_landing_sensor_requests_ingest_once_per_change(project):
     req = landing_sensor(ctx)
     assert isinstance(req, dg.RunRequest)
     assert req.tags[STAGE_TAG] == INGEST
-    assert set(req.asset_selection) == set(stage_keys(REPO.asset_graph, INGEST))
+    assert set(req.asset_selection) == set(stage_keys(REPO, INGEST))
     again = dg.build_sensor_context(
         instance=project.instance, repository_def=REPO, cursor=ctx.cursor
     )
@@ -61,9 +61,9 @@ def test_schedule_requests_the_quarter_that_closed(project):
 
 def _run(project, stage: str, tags: dict[str, str]) -> dg.ExecuteInProcessResult:
     """A real run of one stage of the refresh job on the project's instance and warehouse."""
-    return defs.resolve_job_def("scr_refresh").execute_in_process(
+    return defs.get_job_def("scr_refresh").execute_in_process(
         instance=project.instance,
-        asset_selection=stage_keys(REPO.asset_graph, stage),
+        asset_selection=stage_keys(REPO, stage),
         tags=tags,
         raise_on_error=False,
     )
@@ -110,7 +110,7 @@ def test_daemon_refresh_is_two_runs_and_publishes_nothing_after_a_failed_one(pro
         tags[AFTER_TAG] == ingest.run_id
         and request.run_key == f"{ingest.run_id}-publish-FY2023-Q4-FY2024-Q2"
     )
-    graph = REPO.asset_graph
+    graph = REPO
     assert set(request.asset_selection) == set(
         stage_keys(graph, MEASURES) + stage_keys(graph, PUBLISH)
     )
@@ -154,9 +154,7 @@ def test_a_first_refresh_and_a_one_quarter_correction_take_two_runs_each(project
             publish.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
         )
     }
-    assert materialized == set(
-        RunPlan(PUBLISH, ("FY2023-Q4", "FY2024-Q2")).asset_keys(REPO.asset_graph)
-    )
+    assert materialized == set(RunPlan(PUBLISH, ("FY2023-Q4", "FY2024-Q2")).asset_keys(REPO))
     # a late correction of A4, approved 2024-01-01 (FY2024-Q2): another field office
     a4 = next(r for r in FILE_A if r["scr_id"] == "A4")
     fix = dict(a4, field_office="Elsewhere", last_modified_at="2024-03-01T09:00:00")

@@ -89,9 +89,11 @@ def test_a_touched_or_added_output_file_sends_it_through_the_plan(root: Path):
 
 
 def test_a_run_of_the_instance_started_elsewhere_sends_it_through_the_plan(root: Path):
-    """A real run recorded in the instance after the refresh (as the UI or the daemon would)
-    that opens the warehouse for writing, as every asset of the project does, and writes
-    nothing: the stamp is gone once it ran (the warehouse file alone could not tell)."""
+    """A real run recorded in the instance after the refresh (as the UI or the daemon would,
+    with the code location's warehouse binding) that opens the warehouse for writing, as every
+    asset of the project does, and writes nothing: the stamp is gone once the run started (the
+    warehouse file alone could not tell). The resource itself is only a connection."""
+    from pipelines.orchestration.warehouse import LocationWarehouse
 
     @dg.asset
     def elsewhere(warehouse: WarehouseResource) -> None:
@@ -104,8 +106,12 @@ def test_a_run_of_the_instance_started_elsewhere_sends_it_through_the_plan(root:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DAGSTER_HOME", str(home))
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            wh = WarehouseResource(path=str(root / "warehouse.duckdb"))
-            assert stamp.exists()
+            bare = WarehouseResource(path=str(root / "warehouse.duckdb"))
+            assert dg.materialize(
+                [elsewhere], instance=instance, resources={"warehouse": bare}
+            ).success
+            assert stamp.exists()  # a connection alone touches no stamp
+            wh = LocationWarehouse(path=str(root / "warehouse.duckdb"))
             assert dg.materialize(
                 [elsewhere], instance=instance, resources={"warehouse": wh}
             ).success

@@ -304,7 +304,7 @@ def launch_stage_run(server: DagsterDev, stage: str, tags: dict[str, str]) -> st
     from pipelines.orchestration.definitions import defs
     from pipelines.orchestration.refresh_plan import RunPlan, stage_keys
 
-    keys = stage_keys(defs.resolve_asset_graph(), stage)
+    keys = stage_keys(defs, stage)
     params = {
         "selector": {
             **repository_selector(server),
