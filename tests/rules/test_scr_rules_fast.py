@@ -315,19 +315,22 @@ def test_one_sided_padding_is_trimmed_in_every_column():
     with a UTC offset: the offset is found by a pattern anchored at the end). Kills,
     per column, ``> 32`` -> ``>= 32`` on either side, AND -> OR and dropping either side (240
     SQL mutants of the typed select list)."""
-    plain = {**BASE, "scr_id": "P-1", "subcategory": "Street gangs"}
-    # with an offset, so that the offset test (anchored at the end) sees a trailing space too
-    # and one without, with a fraction: TIMESTAMP does not cast '...00.5<tab>' (a tab as well)
-    plain |= {"created_at": "2023-08-01T13:00:00Z", "last_modified_at": "2023-08-01T12:00:00.5"}
-    pads = (" {}", "{} ", "\t{}", "{}\t")
-    padded = [(c, p.format(plain[c])) for c in SCR.columns for p in pads]
-    names, got = _typed([plain] + [{**plain, c: v} for c, v in padded])
-    raw = [i for i, n in enumerate(names) if n.endswith("__untrimmed") or n == "source_row"]
-    want = [v for i, v in enumerate(got[0]) if i not in raw]
-    for (column, value), row in zip(padded, got[1:], strict=True):
-        assert [v for i, v in enumerate(row) if i not in raw] == want, (column, value)
-        shown = {n: row[i] for i, n in enumerate(names) if n.endswith("__untrimmed") and row[i]}
-        assert shown == {f"{column}__untrimmed": value}
+    offset, fraction = "2023-08-01T13:00:00Z", "2023-08-01T12:00:00.5"
+    for created, modified in ((offset, fraction), (fraction, offset)):
+        # a timestamp with an offset (found by a pattern anchored at the end: a trailing space
+        # matters there) and one without, with a fraction (TIMESTAMP does not cast
+        # '...00.5<tab>'), each column in both forms
+        plain = {**BASE, "scr_id": "P-1", "subcategory": "Street gangs"}
+        plain |= {"created_at": created, "last_modified_at": modified}
+        pads = (" {}", "{} ", "\t{}", "{}\t")
+        padded = [(c, p.format(plain[c])) for c in SCR.columns for p in pads]
+        names, got = _typed([plain] + [{**plain, c: v} for c, v in padded])
+        raw = [i for i, n in enumerate(names) if n.endswith("__untrimmed") or n == "source_row"]
+        want = [v for i, v in enumerate(got[0]) if i not in raw]
+        for (column, value), row in zip(padded, got[1:], strict=True):
+            assert [v for i, v in enumerate(row) if i not in raw] == want, (column, value)
+            shown = {n: row[i] for i, n in enumerate(names) if n.endswith("__untrimmed") and row[i]}
+            assert shown == {f"{column}__untrimmed": value}
 
 
 def test_one_sided_padding_of_a_lower_case_identity_is_shown_trimmed():
