@@ -204,6 +204,22 @@ def test_counted_needs_no_quarantine_approved_status_and_an_approval_date(wh):
     assert cur["NODATE"]["fiscal_year"] is None
 
 
+def test_an_approval_date_outside_the_program_has_no_quarter(wh):
+    """Kills AND -> OR, each dropped side and `>=` -> `>` / `<=` -> `<` of the program window
+    (`IN_PROGRAM_SQL`) in both fiscal columns: an approval before 2010-10-01 or after the day
+    after the file's ingest (2024-06-01 UTC: 2024-06-02 Eastern) falls in no quarter; the first
+    and the last day do. No finding is added here, so the window alone decides."""
+    wh.add_file(
+        "a.csv",
+        [row("EARLY", approved="2010-09-30"), row("FIRST", approved="2010-10-01"),
+         row("LAST", approved="2024-06-02"), row("LATE", approved="2024-06-03")],
+    )  # fmt: skip
+    cur = wh.current()
+    assert {k: (v["fiscal_year"], v["fiscal_quarter"]) for k, v in cur.items()} == {
+        "EARLY": (None, None), "FIRST": (2011, 1), "LAST": (2024, 3), "LATE": (None, None),
+    }  # fmt: skip
+
+
 # (subject_count, countries, checkbox) -> determination, non-TCO reason, indicator conflict.
 # The definition: TCO when >= 2 subjects and a country other than US; the checkbox 'N' wins;
 # without testable data (count or countries missing) the checkbox 'Y' says TCO, none UNDETERMINED.

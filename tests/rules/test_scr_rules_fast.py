@@ -16,6 +16,7 @@ ingest, Eastern wall time) is 2024-06-02 08:00:00 and its date 2024-06-02.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 import rules_worker
@@ -314,17 +315,22 @@ def test_one_sided_padding_is_trimmed_in_every_column():
     with a UTC offset: the offset is found by a pattern anchored at the end). Kills,
     per column, ``> 32`` -> ``>= 32`` on either side, AND -> OR and dropping either side (240
     SQL mutants of the typed select list)."""
-    plain = {**BASE, "scr_id": "P-1", "subcategory": "Street gangs"}
-    # with an offset, so that the offset test (anchored at the end) sees a trailing space too
-    plain |= {"created_at": "2023-08-01T13:00:00Z", "last_modified_at": "2023-08-01T16:00:00+00:00"}
-    padded = [(c, v) for c in SCR.columns for v in (f" {plain[c]}", f"{plain[c]} ")]
-    names, got = _typed([plain] + [{**plain, c: v} for c, v in padded])
-    raw = [i for i, n in enumerate(names) if n.endswith("__untrimmed") or n == "source_row"]
-    want = [v for i, v in enumerate(got[0]) if i not in raw]
-    for (column, value), row in zip(padded, got[1:], strict=True):
-        assert [v for i, v in enumerate(row) if i not in raw] == want, (column, value)
-        shown = {n: row[i] for i, n in enumerate(names) if n.endswith("__untrimmed") and row[i]}
-        assert shown == {f"{column}__untrimmed": value}
+    offset, fraction = "2023-08-01T13:00:00Z", "2023-08-01T12:00:00.5"
+    for created, modified in ((offset, fraction), (fraction, offset)):
+        # a timestamp with an offset (found by a pattern anchored at the end: a trailing space
+        # matters there) and one without, with a fraction (TIMESTAMP does not cast
+        # '...00.5<tab>'), each column in both forms
+        plain = {**BASE, "scr_id": "P-1", "subcategory": "Street gangs"}
+        plain |= {"created_at": created, "last_modified_at": modified}
+        pads = (" {}", "{} ", "\t{}", "{}\t")
+        padded = [(c, p.format(plain[c])) for c in SCR.columns for p in pads]
+        names, got = _typed([plain] + [{**plain, c: v} for c, v in padded])
+        raw = [i for i, n in enumerate(names) if n.endswith("__untrimmed") or n == "source_row"]
+        want = [v for i, v in enumerate(got[0]) if i not in raw]
+        for (column, value), row in zip(padded, got[1:], strict=True):
+            assert [v for i, v in enumerate(row) if i not in raw] == want, (column, value)
+            shown = {n: row[i] for i, n in enumerate(names) if n.endswith("__untrimmed") and row[i]}
+            assert shown == {f"{column}__untrimmed": value}
 
 
 def test_one_sided_padding_of_a_lower_case_identity_is_shown_trimmed():
@@ -537,3 +543,20 @@ def test_cleaned_is_not_an_identity_unless_asked():
         "scr_id__cased",
     ]
     assert not rule_blocks.cleaned("status")[0].startswith("upper(")
+
+
+@pytest.mark.parametrize("sql_type", ["DATE", "BIGINT"])
+def test_casts_skip_the_whitespace_the_rules_trim(sql_type):
+    """``rule_blocks.parsed`` (dates, integers) casts the raw value, not the trimmed one: DuckDB's
+    casts to DATE and BIGINT skip every character the rules trim (WHITESPACE), on either side.
+    (TIMESTAMP does not: ``'2023-08-01T09:30:00.5<tab>'`` is NULL, so timestamps cast the
+    trimmed value, and the padding test below checks it.)"""
+    import duckdb
+
+    values = {"DATE": ["2023-08-01"], "BIGINT": ["-7", "007", "+3", "1234567890123456789"]}
+    con = duckdb.connect()
+    for ws, value in itertools.product(rule_blocks.WHITESPACE, values[sql_type]):
+        for padded in (ws + value, value + ws, ws * 2 + value + ws):
+            got = con.execute(f"SELECT TRY_CAST(? AS {sql_type}) = TRY_CAST(? AS {sql_type})",
+                              [padded, value]).fetchall()  # fmt: skip
+            assert got == [(True,)], (sql_type, padded)
