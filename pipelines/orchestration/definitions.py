@@ -14,7 +14,11 @@ import dagster as dg
 
 from assets import audit, landing, measures, publish, resource_requests, scr
 from assets.audit.sample import AUDIT_SAMPLES, audit_draw_job
-from pipelines.orchestration.alerts import alert_on_run_failure, measure_freshness
+from pipelines.orchestration.alerts import (
+    alert_on_run_failure,
+    measure_freshness,
+    record_step_failure,
+)
 from pipelines.orchestration.jobs import STAGE_JOBS, refresh_job
 from pipelines.orchestration.refresh_plan import with_stage_tags
 from pipelines.orchestration.schedules import quarterly_refresh
@@ -41,7 +45,8 @@ defs = dg.Definitions(
         *(c for d in DOMAINS for c in dg.load_asset_checks_from_package_module(d)),
         reproducible_from_archive,
     ],
-    jobs=[refresh_job, *STAGE_JOBS, audit_draw_job, verify_job],
+    # every job records a failed step's typed error for the failure alert (alerts.py)
+    jobs=[refresh_job, *STAGE_JOBS, audit_draw_job.with_hooks({record_step_failure}), verify_job],
     schedules=[quarterly_refresh, weekly_verify],
     sensors=[landing_sensor, plan_after_ingest, alert_on_run_failure, measure_freshness],
     resources=location_resources(),

@@ -13,7 +13,7 @@ Read top to bottom:
    run's step order). No quarter changed: the publish run alone, when new files, a stale stage
    or differing outputs make it due; else nothing (``nothing_new``, the same rule the CLI's
    stamp answers by). A failed run stops the refresh.
-3. **Who walks it**: the CLI (``pipelines/cli/refresh.py``, in-process) and the daemon (the
+3. **Who walks it**: the CLI (``pipelines/orchestration/refresh_walk.py``, in-process) and the daemon (the
    ``plan_after_ingest`` sensor, after the schedule or the landing sensor started an ingest
    run) both call ``decide_after_ingest`` on what the ingest run recorded, and launch what it
    returns (the daemon through ``run_request``, the one RunRequest builder).

@@ -77,8 +77,9 @@ def test_refresh_stores_runs_and_materializations_in_postgres(
     home = Path(env["DAGSTER_HOME"])
     assert not (home / "history" / "runs.db").exists(), "run history went to SQLite"
     assert rows["runs"] == [
-        ("scr_refresh", "SUCCESS", "ingest"),
-        ("scr_refresh", "SUCCESS", "publish"),  # measures the changed quarters, then publishes
+        # the CLI runs each shape of run as its own job (pipelines/orchestration/jobs.py)
+        ("scr_refresh_ingest", "SUCCESS", "ingest"),
+        ("scr_refresh_measures_publish", "SUCCESS", "publish"),  # measures, then publishes
     ]
     assert sorted(rows["quarterly_materializations"]) == FIXTURE_QUARTERS
     assert rows["partitions"] == []  # static fiscal-quarter keys: none registered

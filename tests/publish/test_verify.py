@@ -1,6 +1,6 @@
 """``scr-pipeline verify``: the published measure equals a rebuild from the archive alone.
 
-Real refreshes and a real verify (its own subprocess refresh in a temp dir), on a history of
+Real refreshes and a real verify (its rebuild refreshes in-process, in a temp dir), on a history of
 several refreshes: a first file, a correction in a second file (a restatement), a retraction.
 A tampered partition, a stale annual table and a file known to the warehouse but missing from
 the archive must each make verify exit 1 naming the file. The Dagster asset check runs the
