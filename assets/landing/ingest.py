@@ -18,6 +18,7 @@ from assets._shared.errors import BadExtractError, PipelineError
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets._shared.settings import path_from_env
+from assets._shared.sql import quote_ident
 from assets.landing import lifecycle
 from assets.landing.archive import append_manifest, archive_copy, archive_path, record_event
 from assets.landing.csv_records import check_rows_read, duckdb_max_line_size, records_in_file
@@ -36,9 +37,9 @@ CREATE TABLE IF NOT EXISTS ingested_files (
 
 
 def raw_table_ddl(spec: ExtractSpec) -> str:
-    cols = ", ".join(f'"{c}" VARCHAR' for c in spec.columns)
+    cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in spec.columns)
     return (
-        f"CREATE TABLE IF NOT EXISTS {spec.raw_table} (file_id INTEGER NOT NULL, "
+        f"CREATE TABLE IF NOT EXISTS {quote_ident(spec.raw_table)} (file_id INTEGER NOT NULL, "
         f"source_file VARCHAR NOT NULL, source_row BIGINT NOT NULL, content_sha256 VARCHAR, "
         f"ingested_at TIMESTAMP, {cols}, extra JSON)"
     )
@@ -52,18 +53,29 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for spec in EXTRACTS:
         con.execute(raw_table_ddl(spec))
         for c in spec.columns:  # an optional column added to the contract later (case reviews)
-            con.execute(f'ALTER TABLE {spec.raw_table} ADD COLUMN IF NOT EXISTS "{c}" VARCHAR')
+            con.execute(
+                f"ALTER TABLE {quote_ident(spec.raw_table)} "
+                f"ADD COLUMN IF NOT EXISTS {quote_ident(c)} VARCHAR"
+            )
     lifecycle.ensure_lifecycle(con)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+# A CSV read by DuckDB's parallel reader: the same columns and row numbers as a batch.
+_CSV_SOURCE = (
+    "(SELECT row_number() OVER () AS __row, {values} FROM read_csv($path, header = true, "
+    "auto_detect = false, columns = $columns, delim = ',', quote = '\"', escape = '\"', "
+    "strict_mode = true, null_padding = false, max_line_size = $max_line_size))"
+)
 
 
-def _insert_sql(spec: ExtractSpec, present: dict[str, str], extra: list[str]) -> str:
-    """``present``: contract column -> the file's header for it (``contract_header``)."""
-    q = _q
+def _insert_sql(
+    spec: ExtractSpec, present: dict[str, str], extra: list[str], source: str = "__batch"
+) -> str:
+    """Rows of ``source`` (a registered batch, or ``_CSV_SOURCE``) into the raw table.
 
+    ``present``: contract column -> the file's header for it (``contract_header``). Binds
+    $file_id, $source_file, $sha256, $ingested_at (and the source's own parameters)."""
+    q = quote_ident
     cols = [f"CAST({q(present[c])} AS VARCHAR)" if c in present else "NULL" for c in spec.columns]
     extra_sql = (
         "to_json(struct_pack("
@@ -73,11 +85,15 @@ def _insert_sql(spec: ExtractSpec, present: dict[str, str], extra: list[str]) ->
         else "NULL"
     )
     return (
-        f"INSERT INTO {spec.raw_table} (file_id, source_file, source_row, content_sha256, "
+        f"INSERT INTO {q(spec.raw_table)} (file_id, source_file, source_row, content_sha256, "
         f"ingested_at, {', '.join(map(q, spec.columns))}, extra) "  # by name: added columns last
-        f"SELECT ?, ?, __row, ?, ?, {', '.join(cols)}, {extra_sql} "
-        "FROM __batch"
+        f"SELECT $file_id, $source_file, __row, $sha256, $ingested_at, {', '.join(cols)}, "
+        f"{extra_sql} FROM {source}"
     )
+
+
+def _row_params(f: LandingFile, file_id: int, now: dt.datetime) -> dict:
+    return {"file_id": file_id, "source_file": f.name, "sha256": f.sha256, "ingested_at": now}
 
 
 class _DuckDBReadFailed(Exception):
@@ -94,26 +110,18 @@ def _copy_csv_with_duckdb(
     columns = csv_columns(f.path, f.spec)  # header problems: the same BadExtractError
     mapping = contract_header(f.name, columns, f.spec)
     extra = [c for c in columns if c not in mapping.values()]
-    sql = _insert_sql(f.spec, mapping, extra)
-    values = ", ".join(f"coalesce({_q(c)}, '') AS {_q(c)}" for c in columns)
-    source = (
-        f"(SELECT row_number() OVER () AS __row, {values} FROM read_csv(?, header = true, "
-        "auto_detect = false, columns = ?, delim = ',', quote = '\"', escape = '\"', "
-        "strict_mode = true, null_padding = false, max_line_size = ?))"
-    )
+    values = ", ".join(f"coalesce({quote_ident(c)}, '') AS {quote_ident(c)}" for c in columns)
+    sql = _insert_sql(f.spec, mapping, extra, _CSV_SOURCE.format(values=values))
     con.execute("SET preserve_insertion_order = true")
     try:
         rows = con.execute(
-            sql.replace("FROM __batch", f"FROM {source}"),
-            [
-                file_id,
-                f.name,
-                f.sha256,
-                now,
-                glob_escaped(str(f.path)),
-                dict.fromkeys(columns, "VARCHAR"),
-                duckdb_max_line_size(),
-            ],
+            sql,
+            _row_params(f, file_id, now)
+            | {
+                "path": glob_escaped(str(f.path)),
+                "columns": dict.fromkeys(columns, "VARCHAR"),
+                "max_line_size": duckdb_max_line_size(),
+            },
         ).fetchall()[0][0]
     except duckdb.Error as err:  # the transaction is aborted now: the caller rolls back
         raise _DuckDBReadFailed(str(err)) from None
@@ -159,7 +167,7 @@ def _read_rows(con, f: LandingFile, file_id: int, now, duckdb_csv: bool) -> tupl
                 "__row", pa.array(range(rows + 1, rows + batch.num_rows + 1), pa.int64())
             )
         con.register("__batch", batch)
-        con.execute(sql, [file_id, f.name, f.sha256, now])
+        con.execute(sql, _row_params(f, file_id, now))
         con.unregister("__batch")
         rows += batch.num_rows
     return rows, columns

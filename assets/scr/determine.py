@@ -29,12 +29,13 @@ from schemas.tco_definition import (
     TESTABLE_SQL,
 )
 
-DD_TYPES_SQL = str(DD_TYPES)  # ('DISRUPTION', 'DISMANTLEMENT') as a SQL list
+# Values CURRENT_SQL binds (with $partial); part of the logic's fingerprint with the SQL itself.
+CURRENT_PARAMS = {"dd_types": list(DD_TYPES), "program_start": PROGRAM_START}
 # An approved date has a fiscal quarter only when it passes ``scr.approved_date.before_program``
 # and ``.future``: a typo such as 9999-12-31 or 0001-01-03 is a finding on its row and falls in
 # no partition (a counted SCR always has a quarter; the partition keys cover every such date).
 IN_PROGRAM_SQL = (
-    f"approved_d >= DATE '{PROGRAM_START.isoformat()}' "
+    "approved_d >= CAST($program_start AS DATE) "
     "AND (future_after IS NULL OR approved_d <= CAST(future_after AS DATE))"
 )
 
@@ -100,9 +101,7 @@ SELECT scr_id, case_number, scr_type, criminal_category, subcategory, field_offi
     + INDICATOR_CONFLICT_SQL
     + """ AS indicator_conflict,
     NOT quarantined AND status = 'APPROVED' AND approved_d IS NOT NULL AS counted,
-    scr_type IN """
-    + DD_TYPES_SQL
-    + """ AS is_dd,
+    list_contains($dd_types, scr_type) AS is_dd,
     CASE WHEN """
     + IN_PROGRAM_SQL
     + """ THEN fiscal_year(approved_d) END AS fiscal_year,
@@ -123,7 +122,11 @@ def _logic_changed(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
         con.execute("SELECT fingerprint FROM build_state WHERE name = 'scr_current'").fetchall()
         or [None]
     )[0]
-    return stored is None or stored[0] != hashlib.sha256(sql.encode()).hexdigest()[:16]
+    return stored is None or stored[0] != _fingerprint(sql)
+
+
+def _fingerprint(sql: str) -> str:
+    return hashlib.sha256((sql + repr(sorted(CURRENT_PARAMS.items()))).encode()).hexdigest()[:16]
 
 
 def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -150,14 +153,16 @@ def build_current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     affected = con.execute("SELECT count(*) FROM __affected").fetchall()[0][0]
     con.execute("BEGIN TRANSACTION")
     if full:
-        con.execute(f"CREATE OR REPLACE TABLE scr_current AS {sql}", {"partial": False})
+        con.execute(
+            f"CREATE OR REPLACE TABLE scr_current AS {sql}", {"partial": False} | CURRENT_PARAMS
+        )
         con.execute(
             "INSERT OR REPLACE INTO build_state VALUES ('scr_current', ?)",
-            [hashlib.sha256(sql.encode()).hexdigest()[:16]],
+            [_fingerprint(sql)],
         )
     elif affected:
         con.execute("DELETE FROM scr_current WHERE scr_id IN (SELECT scr_id FROM __affected)")
-        con.execute(f"INSERT INTO scr_current {sql}", {"partial": True})
+        con.execute(f"INSERT INTO scr_current {sql}", {"partial": True} | CURRENT_PARAMS)
     con.execute("UPDATE ingested_files SET current_built = true WHERE extract_type = 'scr_extract'")
     con.execute("COMMIT")
     return {"scrs_rebuilt": _count(con, "scr_current") if full else int(affected)}
@@ -209,11 +214,10 @@ def scr_current(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         total = _count(con, "scr_current")
         quarantined = _count(con, "scr_current", "quarantined")
         conflicts = _count(con, "scr_current", "indicator_conflict")
-        post = _count(con, "scr_current", f"created_at >= TIMESTAMP '{CHECKBOX_FROM}'")
+        since = "created_at >= CAST(? AS TIMESTAMP)"  # the checkbox exists since CHECKBOX_FROM
+        post = _count(con, "scr_current", since, [CHECKBOX_FROM])
         post_missing = _count(
-            con,
-            "scr_current",
-            f"created_at >= TIMESTAMP '{CHECKBOX_FROM}' AND tco_involvement IS NULL",
+            con, "scr_current", f"{since} AND tco_involvement IS NULL", [CHECKBOX_FROM]
         )
         counted = _count(con, "scr_current", "counted")
         with_box = _count(con, "scr_current", "tco_involvement IS NOT NULL")
