@@ -25,7 +25,7 @@ import duckdb
 
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
-from assets.audit.sample import ensure_audit_tables
+from assets.audit.tables import ensure_audit_tables
 from assets.measures.determinations import MEASURE_FILTERS
 
 OUTPUT_FILE = "determination_accuracy.parquet"

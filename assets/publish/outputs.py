@@ -24,8 +24,9 @@ from assets._shared.findings import findings_sql
 from assets._shared.metadata import OWNERS, existing_tables
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets._shared.sql import quote_ident
-from assets.audit.sample import SAMPLE_DIR, sample_cases, worksheet_files
+from assets.audit.sample import SAMPLE_DIR, sample_cases
 from assets.audit.stratified_sample import frame_table, strata_table
+from assets.audit.worksheets import worksheet_files
 from assets.measures.restatements import record_publication
 from assets.publish import oao_workbook
 from assets.publish.export import partition_columns, partition_path
