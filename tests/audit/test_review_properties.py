@@ -141,7 +141,8 @@ def test_a_warehouse_from_before_the_review_columns_takes_files_with_them():
     rows read as empty (first reviews, REVIEWED) and a new file's values land in their columns."""
     import pyarrow as pa
 
-    from assets.landing.ingest import _insert_sql, ensure_tables
+    from assets.landing.raw_rows import _insert_sql
+    from assets.landing.tables import ensure_tables
     from schemas.extracts import CASE_REVIEWS
 
     with duckdb.connect() as con:
