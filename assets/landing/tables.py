@@ -1,13 +1,19 @@
 """The landing tables: ``ingested_files``, ``landing_events``, one raw table per extract type and
-the views of active rows, made (and brought up to date) in one place.
+the views of active rows, made and upgraded in one place by numbered migrations.
 
-Why one place: every landing step writes these tables; each may assume they exist once the
-driver called ``ensure_tables``. A warehouse made by older code gets the columns added since and,
-if it predates the lifecycle, file states by name (the latest file of each name is active,
-earlier ones replaced and touched, so their rows stop counting).
+Why: every landing step writes these tables and may assume they exist once the driver called
+``ensure_tables``. A table's shape changes only by a new step appended to ``MIGRATIONS``; the
+warehouse records each step it has run in ``schema_migrations``, so a warehouse made by any
+earlier code (main's, which ran the same statements ad hoc on every ingest and has no record)
+upgrades by running the steps it lacks. Every step is idempotent (``IF NOT EXISTS``): a
+warehouse without ``schema_migrations`` runs them all and keeps what it has.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import duckdb
 
@@ -15,6 +21,12 @@ from assets._shared.sql import quote_ident
 from assets.landing import lifecycle
 from assets.landing.events import record_event
 from schemas.extracts import EXTRACTS, ExtractSpec
+
+MIGRATIONS_DDL = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL
+)
+"""
 
 FILES_DDL = """
 CREATE TABLE IF NOT EXISTS ingested_files (
@@ -34,12 +46,6 @@ CREATE TABLE IF NOT EXISTS landing_events (
 )
 """
 
-# columns ingested_files gained after it was first made, in the order they came
-FILES_ADDED_COLUMNS = (
-    ("mtime_ns", "BIGINT"),
-    # the file's records by a second reader (assets/landing/csv_records.py); NULL for .xlsx
-    ("records_in_file", "BIGINT"),
-)
 LIFECYCLE_COLUMNS = (
     ("state", "VARCHAR DEFAULT 'active'"),
     ("landed_seq", "BIGINT"),
@@ -58,18 +64,23 @@ def raw_table_ddl(spec: ExtractSpec) -> str:
     )
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Every landing table, column and view (idempotent)."""
+def _tables_as_first_made(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(FILES_DDL)
-    for col, typ in FILES_ADDED_COLUMNS:
-        con.execute(f"ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS {col} {typ}")
     for spec in EXTRACTS:
         con.execute(raw_table_ddl(spec))
-        for c in spec.columns:  # an optional column added to the contract later (case reviews)
-            con.execute(
-                f"ALTER TABLE {quote_ident(spec.raw_table)} "
-                f"ADD COLUMN IF NOT EXISTS {quote_ident(c)} VARCHAR"
-            )
+
+
+def _landing_fingerprint(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS mtime_ns BIGINT")
+
+
+def _second_reader_count(con: duckdb.DuckDBPyConnection) -> None:
+    # the file's records by a second reader (assets/landing/csv_records.py); NULL for .xlsx
+    con.execute("ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS records_in_file BIGINT")
+
+
+def _lifecycle(con: duckdb.DuckDBPyConnection) -> None:
+    """File states and events; a warehouse from before them gets states by name."""
     con.execute(EVENTS_DDL)
     had_state = con.execute(
         "SELECT count(*) FROM information_schema.columns "
@@ -79,6 +90,70 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS {col} {typ}")
     if not had_state:
         _states_by_name(con)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[duckdb.DuckDBPyConnection], None]
+
+
+# In the order they came; append, never edit or renumber a step a warehouse may have run.
+MIGRATIONS = (
+    Migration(1, "ingested_files and one raw table per extract type", _tables_as_first_made),
+    Migration(2, "ingested_files.mtime_ns: the landing fingerprint", _landing_fingerprint),
+    Migration(3, "ingested_files.records_in_file: a second reader's count", _second_reader_count),
+    Migration(4, "landing_events and file states (the lifecycle)", _lifecycle),
+)
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Run the migrations this warehouse lacks, each in its own transaction with its record;
+    then the raw tables' contract columns and the active-rows views. Returns the versions run."""
+    con.execute(MIGRATIONS_DDL)
+    done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    ran = []
+    for step in MIGRATIONS:
+        if step.version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            step.apply(con)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                [step.version, step.description, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        ran.append(step.version)
+    _contract_columns(con)
+    _active_views(con)
+    return ran
+
+
+def _contract_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """A column the contract gained (an optional case-review column) exists in its raw table:
+    it follows ``schemas/extracts.py`` rather than a numbered step (cheap, idempotent)."""
+    have = {
+        (t, c)
+        for t, c in con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE schema_name = 'main' AND database_name = current_database()"
+        ).fetchall()
+    }
+    for spec in EXTRACTS:
+        for c in spec.columns:
+            if (spec.raw_table, c) not in have:
+                con.execute(
+                    f"ALTER TABLE {quote_ident(spec.raw_table)} "
+                    f"ADD COLUMN IF NOT EXISTS {quote_ident(c)} VARCHAR"
+                )
+
+
+def _active_views(con: duckdb.DuckDBPyConnection) -> None:
     for spec in EXTRACTS:
         con.execute(
             f"CREATE OR REPLACE VIEW {quote_ident(lifecycle.active_view(spec.raw_table))} AS "
