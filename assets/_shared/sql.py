@@ -1,35 +1,75 @@
-"""Named SQL statements read from ``.sql`` files beside the modules that run them.
+"""The one quoting helper, and named SQL read from a ``.sql`` file beside a module.
 
-Why: the queries that decide a number read as SQL in one file a newcomer can open, with
-parameters bound (``$name``), instead of Python strings assembled by formatting. A file holds
-statements under ``-- name: <statement_name>`` headers; :func:`load_sql` returns one, cached.
-(h-layers owns this module; this is the same ``load_sql`` until theirs is merged.)
+Values are bound parameters (``?`` or ``$name``). Only where DuckDB cannot bind one (an
+identifier, the path in ``ATTACH``, ``COPY ... TO``, ``CREATE VIEW`` over a file) does text
+go into a statement, and then only through :func:`quote_ident` or :func:`quote_literal`, so
+no name or path can end a quote early. Named statements let a query that decides a number
+read as SQL in its own file instead of a Python string assembled from pieces.
 """
 
-from __future__ import annotations
-
-import functools
 import re
+from functools import cache
 from pathlib import Path
 
-_HEADER = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.M)
+__all__ = ["load_sql", "quote_ident", "quote_literal", "sql_names"]
+
+_NAME_HEADER = re.compile(r"^--\s*name:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$", re.MULTILINE)
 
 
-@functools.cache
-def statements(path: str) -> dict[str, str]:
-    """Every named statement of the ``.sql`` file at ``path`` (name -> text, stripped)."""
-    text = Path(path).read_text(encoding="utf-8")
-    parts = _HEADER.split(text)
-    return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
+def quote_ident(name: str) -> str:
+    """A DuckDB identifier for any name: double-quoted, an inner ``"`` doubled."""
+    _no_nul(name, "identifier")
+    if not name:
+        raise ValueError("a SQL identifier cannot be empty")
+    return '"' + name.replace('"', '""') + '"'
 
 
-def load_sql(package_file: str | Path, name: str) -> str:
-    """Statement ``name`` of the ``.sql`` file ``package_file`` (a module's ``__file__`` means
-    the ``.sql`` file of the same name beside it). A missing name is a KeyError naming the file."""
-    path = Path(package_file)
-    if path.suffix == ".py":
-        path = path.with_suffix(".sql")
-    found = statements(str(path))
-    if name not in found:
-        raise KeyError(f"no statement {name!r} in {path} (has: {', '.join(found) or 'none'})")
-    return found[name]
+def quote_literal(text: str) -> str:
+    """A DuckDB string literal for a path or text that cannot be bound: ``'`` doubled."""
+    _no_nul(text, "literal")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _no_nul(text: str, what: str) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"a SQL {what} must be text, got {type(text).__name__}")
+    if "\x00" in text:  # DuckDB's parser stops at NUL: the rest of the statement would be lost
+        raise ValueError(f"a SQL {what} cannot hold a NUL character: {text!r}")
+
+
+def load_sql(module_file: str | Path, name: str) -> str:
+    """Statement ``name`` from the ``.sql`` file beside ``module_file`` (``__file__``).
+
+    The file holds statements each under a ``-- name: <statement_name>`` header; the text up
+    to the next header (trailing ``;`` and blank lines dropped) is the statement."""
+    statements = _statements(Path(module_file).with_suffix(".sql").resolve())
+    try:
+        return statements[name]
+    except KeyError:
+        path = Path(module_file).with_suffix(".sql")
+        known = ", ".join(sorted(statements)) or "none"
+        raise KeyError(f"{path} has no statement named {name!r} (it has: {known})") from None
+
+
+def sql_names(module_file: str | Path) -> list[str]:
+    """The statement names of the ``.sql`` file beside ``module_file``, in file order."""
+    return list(_statements(Path(module_file).with_suffix(".sql").resolve()))
+
+
+@cache
+def _statements(path: Path) -> dict[str, str]:
+    text = path.read_text(encoding="utf-8")
+    headers = list(_NAME_HEADER.finditer(text))
+    if not headers:
+        raise ValueError(f"{path} has no '-- name: <statement_name>' header")
+    out: dict[str, str] = {}
+    for i, header in enumerate(headers):
+        end = headers[i + 1].start() if i + 1 < len(headers) else len(text)
+        body = text[header.end() : end].strip().rstrip(";").strip()
+        name = header.group(1)
+        if name in out:
+            raise ValueError(f"{path} names statement {name!r} twice")
+        if not body:
+            raise ValueError(f"{path}: statement {name!r} is empty")
+        out[name] = body
+    return out

@@ -26,7 +26,7 @@ import duckdb
 from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
-from assets.audit.sample import ensure_audit_tables
+from assets.audit.tables import ensure_audit_tables
 from schemas.counting import COUNTING_MACROS
 
 OUTPUT_FILE = "determination_accuracy.parquet"

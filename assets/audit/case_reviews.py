@@ -35,7 +35,7 @@ from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
 from assets._shared.validation import findings_asset
-from assets.audit.sample import ensure_audit_tables
+from assets.audit.tables import ensure_audit_tables
 from schemas.case_review import TYPED_VIEW_SQL, case_review_schema
 from schemas.extracts import CASE_REVIEWS
 

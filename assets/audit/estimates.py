@@ -24,10 +24,10 @@ from assets._shared.metadata import OWNERS, existing_tables, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.accuracy import REVIEWED_CASES_SQL
 from assets.audit.projection import CONFIDENCE
-from assets.audit.sample import ensure_audit_tables
 from assets.audit.stats import _z, ratio_estimate
 from assets.audit.stratified import METHOD as STRATIFIED
 from assets.audit.stratified import estimate_bounds
+from assets.audit.tables import ensure_audit_tables
 from schemas.counting import COUNTING_MACROS
 
 OUTPUT_FILE = "measure_estimates.parquet"

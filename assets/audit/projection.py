@@ -22,8 +22,8 @@ import pyarrow as pa
 from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
-from assets.audit.sample import ensure_audit_tables
 from assets.audit.stats import METHODS, project
+from assets.audit.tables import ensure_audit_tables
 
 CONFIDENCE = 0.90  # the OIG's confidence level
 OUTPUT_FILE = "audit_projection.parquet"

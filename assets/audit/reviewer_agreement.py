@@ -21,7 +21,7 @@ from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, existing_tables, markdown_preview, table_metadata
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.audit.accuracy import agreement_kappa_sql
-from assets.audit.sample import ensure_audit_tables
+from assets.audit.tables import ensure_audit_tables
 
 OUTPUT_FILE = "reviewer_agreement.parquet"
 ITEMS = ("association_of_individuals", "crosses_international_border", "verdict")

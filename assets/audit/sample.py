@@ -17,9 +17,7 @@ asset, and a refresh must never draw a new sample. The job records ``audit_sampl
 external asset in the graph, upstream of the review validation and the projection).
 """
 
-import csv
 import datetime as dt
-import io
 import re
 from pathlib import Path
 
@@ -33,49 +31,13 @@ from assets._shared.metadata import OWNERS
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets._shared.tags import WRITER_TAG
 from assets.audit.stratified_sample import (
-    STRATIFIED_DDL,
-    WORKSHEET_SQL,
     draw_stratified,
     parse_rate_overrides,
 )
-from schemas.spreadsheet_text import protect
+from assets.audit.tables import AUDIT_DDL, ensure_audit_tables
+from assets.audit.worksheets import SAMPLE_DIR, WORKSHEET_DIR, save_worksheets
 
-SAMPLE_DIR = "audit_sample"
-WORKSHEET_DIR = "_worksheets"  # '_' prefix: pyarrow.dataset skips it; read-only copies
-REVIEW_COLUMNS = (
-    "reviewed_on",
-    "association_of_individuals",
-    "crosses_international_border",
-    "notes",
-)
-# A stratified sample's worksheet (interfaces.md): who reviews and whether the case file could be
-# reviewed at all (review_outcome UNREVIEWABLE: its spare takes its place in the estimate).
-STRATIFIED_REVIEW_COLUMNS = (
-    "reviewed_on",
-    "association_of_individuals",
-    "crosses_international_border",
-    "review_outcome",
-    "reviewer",
-    "review_role",
-    "notes",
-)
-
-AUDIT_DDL = (
-    """CREATE TABLE IF NOT EXISTS audit_samples (
-        sample_id INTEGER PRIMARY KEY, seed BIGINT NOT NULL, fiscal_years VARCHAR NOT NULL,
-        fiscal_year_from INTEGER NOT NULL, fiscal_year_to INTEGER NOT NULL,
-        population INTEGER NOT NULL, population_scrs INTEGER NOT NULL,
-        sample_size INTEGER NOT NULL, sample_scrs INTEGER NOT NULL,
-        method VARCHAR NOT NULL, drawn_at TIMESTAMP NOT NULL, run_id VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS audit_sample_population (
-        sample_id INTEGER NOT NULL, case_number VARCHAR NOT NULL, criminal_category VARCHAR,
-        field_office VARCHAR, scr_count INTEGER, draw_rank INTEGER NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS audit_sample_cases (
-        sample_id INTEGER NOT NULL, case_number VARCHAR NOT NULL, draw_order INTEGER NOT NULL,
-        criminal_category VARCHAR, field_office VARCHAR, scr_count INTEGER,
-        scr_ids VARCHAR[], scr_types VARCHAR[], approved_dates DATE[], scrs VARCHAR)""",
-    *STRATIFIED_DDL,
-)
+__all__ = ["AUDIT_DDL", "SAMPLE_DIR", "WORKSHEET_DIR", "draw_sample", "ensure_audit_tables"]
 
 # One row per population case: category and field office of its first counted SCR in range
 # (earliest approval, then scr_id), every counted SCR in range, and its rank for this seed.
@@ -128,11 +90,6 @@ def parse_fiscal_years(text: str) -> tuple[int, int]:
     if first > last:
         raise PipelineError(f"--fiscal-years {text!r}: the first year is after the last")
     return first, last
-
-
-def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for ddl in AUDIT_DDL:
-        con.execute(ddl)
 
 
 def _require_scr_current(con: duckdb.DuckDBPyConnection) -> None:
@@ -216,71 +173,6 @@ def sample_cases(con: duckdb.DuckDBPyConnection, sample_id: int) -> pa.Table:
         "scr_types, approved_dates FROM audit_sample_cases WHERE sample_id = ? ORDER BY draw_order",
         params=[sample_id],
     ).to_arrow_table()
-
-
-def worksheet_rows(con: duckdb.DuckDBPyConnection, sample_id: int) -> tuple[list[str], list]:
-    """Header and rows of the review worksheet (CSV and .xlsx): one row per sampled case, its
-    SCRs, and the review columns (empty, for the analysts). A stratified sample's rows are its
-    sampled and spare cases with their stratum, spare and second-review marks."""
-    method = con.execute(
-        "SELECT method FROM audit_samples WHERE sample_id = ?", [sample_id]
-    ).fetchall()
-    if method and method[0][0] == "stratified":
-        cur = con.execute(WORKSHEET_SQL, [sample_id])
-        header = [d[0] for d in cur.description] + list(STRATIFIED_REVIEW_COLUMNS)
-        return header, [row + ("",) * len(STRATIFIED_REVIEW_COLUMNS) for row in cur.fetchall()]
-    cur = con.execute(
-        "SELECT draw_order, case_number, criminal_category, field_office, scr_count, scrs "
-        "FROM audit_sample_cases WHERE sample_id = ? ORDER BY draw_order",
-        [sample_id],
-    )
-    header = [d[0] for d in cur.description] + list(REVIEW_COLUMNS)
-    return header, [row + ("",) * len(REVIEW_COLUMNS) for row in cur.fetchall()]
-
-
-def worksheet_csv(con: duckdb.DuckDBPyConnection, sample_id: int) -> bytes:
-    """The analysts' CSV; a text value a spreadsheet would run as a formula is quoted."""
-    header, rows = worksheet_rows(con, sample_id)
-    buf = io.StringIO(newline="")
-    writer = csv.writer(buf)
-    writer.writerow(header)
-    writer.writerows([protect(v) for v in row] for row in rows)
-    return buf.getvalue().encode("utf-8")
-
-
-def worksheet_files(con: duckdb.DuckDBPyConnection, sample_id: int) -> dict[str, bytes]:
-    """The review worksheet of one sample as CSV and as .xlsx, by path under SCR_OUTPUT_DIR."""
-    from assets.audit.worksheet_xlsx import worksheet_xlsx
-
-    stem = f"{SAMPLE_DIR}/{WORKSHEET_DIR}/review_worksheet_sample_{sample_id}"
-    return {
-        f"{stem}.csv": worksheet_csv(con, sample_id),
-        f"{stem}.xlsx": worksheet_xlsx(con, sample_id),
-    }
-
-
-def save_worksheets(con: duckdb.DuckDBPyConnection, sample_id: int, folder: Path) -> dict:
-    """Write the sample's worksheets (CSV, .xlsx) where people fill them (SCR_WORKSHEET_DIR),
-    never over an existing file: a name already taken by other bytes (a filled worksheet, a
-    rebuilt warehouse's sample 1) gets the first free ``-2``, ``-3``... suffix; the same bytes
-    again are left as they are. Returns the paths, as ``sample_paths`` names them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    saved = {}
-    for rel, content in worksheet_files(con, sample_id).items():
-        name = Path(rel)
-        for n in range(1, 1000):
-            target = folder / (name.name if n == 1 else f"{name.stem}-{n}{name.suffix}")
-            try:
-                with open(target, "xb") as fh:  # exclusive: never replaces a file
-                    fh.write(content)
-                break
-            except FileExistsError:
-                if target.is_file() and target.read_bytes() == content:
-                    break
-        else:
-            raise PipelineError(f"{folder}: no free name for {name.name}; tidy the folder")
-        saved["worksheet" if name.suffix == ".csv" else "worksheet_xlsx"] = str(target)
-    return saved
 
 
 def sample_paths(output: Path, sample_id: int) -> dict:

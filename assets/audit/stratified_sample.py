@@ -37,18 +37,8 @@ from assets.audit.stratified import (
     merge_strata,
     plan,
 )
+from assets.audit.tables import ensure_audit_tables
 from schemas.counting import COUNTING_MACROS
-
-STRATIFIED_DDL = (
-    """CREATE TABLE IF NOT EXISTS audit_sample_strata (
-        sample_id INTEGER NOT NULL, stratum VARCHAR NOT NULL, determination VARCHAR,
-        criminal_category VARCHAR, population INTEGER NOT NULL, sample_size INTEGER NOT NULL,
-        spares INTEGER NOT NULL, anticipated_rate DOUBLE)""",
-    """CREATE TABLE IF NOT EXISTS audit_sample_frame (
-        sample_id INTEGER NOT NULL, scr_id VARCHAR NOT NULL, case_number VARCHAR NOT NULL,
-        stratum VARCHAR NOT NULL, rank INTEGER NOT NULL, role VARCHAR NOT NULL,
-        second_review BOOLEAN NOT NULL, determination VARCHAR, criminal_category VARCHAR)""",
-)
 
 FRAME_SQL = """
 SELECT s.scr_id, s.case_number, s.determination, s.criminal_category
@@ -204,8 +194,6 @@ def draw_stratified(
 ) -> dict:
     """Plan, rank, record (audit_samples, audit_sample_strata, audit_sample_frame and the cases of
     sampled and spare SCRs in audit_sample_cases); returns the summary."""
-    from assets.audit.sample import ensure_audit_tables
-
     if spares < 0:
         raise PipelineError(f"--spares must be 0 or more, got {spares}")
     if not 0 <= second_review <= 1:

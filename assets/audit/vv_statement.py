@@ -17,9 +17,9 @@ from assets._shared.metadata import OWNERS, existing_tables, table_metadata
 from assets._shared.resources import WarehouseResource
 from assets.audit.projection import CONFIDENCE
 from assets.audit.reviewer_agreement import agreement_by_sample, agreement_sentence
-from assets.audit.sample import ensure_audit_tables
 from assets.audit.stats import _z
 from assets.audit.stratified import METHOD as STRATIFIED
+from assets.audit.tables import ensure_audit_tables
 from assets.measures.restatements import ensure_tables as ensure_restatement_tables
 from schemas.counting import COUNTING_MACROS
 from schemas.reference import rules

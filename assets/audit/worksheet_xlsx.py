@@ -17,10 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import duckdb
 import xlsxwriter
-
-from assets.audit.sample import worksheet_rows
 
 REVIEW_SHEET = "Reviews"
 GUIDE_SHEET = "How to review"
@@ -64,12 +61,6 @@ GUIDE = (
      "reported in validation_findings.parquet with its sheet row; that case then counts as "
      "not reviewed until a corrected worksheet is landed.", None),
 )  # fmt: skip
-
-
-def _drawn_at(con: duckdb.DuckDBPyConnection, sample_id: int) -> dt.datetime:
-    rows = con.execute("SELECT drawn_at FROM audit_samples WHERE sample_id = ?", [sample_id])
-    found = rows.fetchall()
-    return found[0][0] if found else dt.datetime(2000, 1, 1)
 
 
 def _width(header: str, values: list) -> int:
@@ -131,9 +122,8 @@ def _guide_sheet(book: xlsxwriter.Workbook) -> None:
     ws.fit_to_pages(1, 0)
 
 
-def worksheet_xlsx(con: duckdb.DuckDBPyConnection, sample_id: int) -> bytes:
-    """The review worksheet of one sample as .xlsx bytes (reproducible for the same sample)."""
-    header, rows = worksheet_rows(con, sample_id)
+def workbook(header: list[str], rows: list, *, title: str, created: dt.datetime) -> bytes:
+    """The worksheet's rows as .xlsx bytes; the same rows, title and date give the same bytes."""
     buf = io.BytesIO()
     options = {
         "in_memory": True,
@@ -142,12 +132,7 @@ def worksheet_xlsx(con: duckdb.DuckDBPyConnection, sample_id: int) -> bytes:
         "strings_to_urls": False,
     }
     book = xlsxwriter.Workbook(buf, options)
-    book.set_properties(
-        {
-            "title": f"Review worksheet, audit sample {sample_id}",
-            "created": _drawn_at(con, sample_id),
-        }
-    )
+    book.set_properties({"title": title, "created": created})
     _review_sheet(book, header, rows)
     _guide_sheet(book)
     book.close()

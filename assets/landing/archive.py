@@ -14,6 +14,9 @@ A kill before 2 leaves at most an unreferenced archive copy (harmless: content-a
 kill between 2 and 3 leaves events only in the warehouse: every ingest starts by appending
 events not yet in the manifest. A kill between the append and the flag repeats lines on the
 next append; readers keep the first line of each ``event_id``.
+
+This module touches only the file system; the events' rows are ``events.py``'s, and the driver
+(``ingest.sync_manifest``) moves events from one to the other.
 """
 
 from __future__ import annotations
@@ -25,32 +28,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
-MANIFEST = "manifest.jsonl"
-EVENTS = ("ingested", "replaced", "restored", "removed", "retracted")
-MANIFEST_FIELDS = (
-    "event_id",
-    "event",
-    "source_file",
-    "extract_type",
-    "sha256",
-    "previous_sha256",
-    "size_bytes",
-    "at",
-    "ingested_at",
-    "reason",
-    "who",
-)
-
-EVENTS_DDL = """
-CREATE TABLE IF NOT EXISTS landing_events (
-    event_id VARCHAR PRIMARY KEY, seq BIGINT NOT NULL, event VARCHAR NOT NULL,
-    source_file VARCHAR NOT NULL, extract_type VARCHAR, sha256 VARCHAR, previous_sha256 VARCHAR,
-    size_bytes BIGINT, "at" TIMESTAMP NOT NULL, ingested_at TIMESTAMP, reason VARCHAR,
-    who VARCHAR, file_id INTEGER, run_id VARCHAR, in_manifest BOOLEAN NOT NULL DEFAULT false
-)
-"""
+MANIFEST = "manifest.jsonl"  # one JSON object per event (fields: events.MANIFEST_FIELDS)
 
 
 def archive_path(archive_dir: Path, sha256: str, suffix: str) -> Path:
@@ -93,92 +71,29 @@ def archive_copy(source: Path, archive_dir: Path, sha256: str) -> Path:
     return target
 
 
-def ensure_events_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(EVENTS_DDL)
-
-
-def record_event(
-    con: duckdb.DuckDBPyConnection,
-    event: str,
-    source_file: str,
-    *,
-    at: dt.datetime,
-    extract_type: str | None = None,
-    sha256: str | None = None,
-    previous_sha256: str | None = None,
-    size_bytes: int | None = None,
-    ingested_at: dt.datetime | None = None,
-    reason: str | None = None,
-    who: str | None = None,
-    file_id: int | None = None,
-    run_id: str | None = None,
-    event_id: str | None = None,
-    in_manifest: bool = False,
-) -> str:
-    """Insert one landing event (inside the caller's transaction); returns its id."""
-    assert event in EVENTS, event
-    seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM landing_events").fetchall()[0][0]
-    event_id = (
-        event_id
-        or hashlib.sha256(
-            f"{seq}|{event}|{source_file}|{sha256}|{at.isoformat()}".encode()
-        ).hexdigest()[:20]
-    )
-    con.execute(
-        "INSERT INTO landing_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            event_id,
-            seq,
-            event,
-            source_file,
-            extract_type,
-            sha256,
-            previous_sha256,
-            size_bytes,
-            at,
-            ingested_at,
-            reason,
-            who,
-            file_id,
-            run_id,
-            in_manifest,
-        ],
-    )
-    return event_id
-
-
 def _iso(value) -> str | None:
     return None if value is None else value.isoformat() + "Z"
 
 
-def append_manifest(con: duckdb.DuckDBPyConnection, archive_dir: Path) -> int:
-    """Append every event not yet in the manifest (in event order), fsync, then flag them.
+def append_to_manifest(archive_dir: Path, records: list[dict]) -> int:
+    """Append ``records`` (events, in event order) to ``manifest.jsonl`` and fsync it.
 
-    Called after each warehouse commit and at the start of every ingest (repairs a kill that
-    fell between the commit and the append). Returns the number of lines written."""
-    ensure_events_table(con)
-    rows = con.execute(
-        "SELECT event_id, event, source_file, extract_type, sha256, previous_sha256, size_bytes, "
-        '"at", ingested_at, reason, who FROM landing_events WHERE NOT in_manifest ORDER BY seq'
-    ).fetchall()
-    if not rows:
+    The caller flags them as written only after this returns (``sync_manifest`` in
+    ``ingest.py``); a kill in between repeats lines, and readers keep the first of each id."""
+    if not records:
         return 0
     archive_dir = Path(archive_dir)
     archive_dir.mkdir(parents=True, exist_ok=True)
     lines = []
-    for row in rows:
-        rec = dict(zip(MANIFEST_FIELDS, row, strict=True))
+    for rec in records:
+        rec = dict(rec)
         rec["at"], rec["ingested_at"] = _iso(rec["at"]), _iso(rec["ingested_at"])
         lines.append(json.dumps(rec, sort_keys=True) + "\n")
     with open(archive_dir / MANIFEST, "a", encoding="utf-8") as fh:
         fh.write("".join(lines))
         fh.flush()
         os.fsync(fh.fileno())
-    con.execute(
-        "UPDATE landing_events SET in_manifest = true WHERE list_contains(?, event_id)",
-        [[r[0] for r in rows]],
-    )
-    return len(rows)
+    return len(records)
 
 
 def read_manifest(archive_dir: Path) -> list[dict]:

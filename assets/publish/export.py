@@ -11,10 +11,7 @@ from collections.abc import Iterator
 import duckdb
 import pyarrow as pa
 
-from assets._shared.metadata import existing_tables
-from schemas.extracts import EXTRACTS
-from schemas.reference import rules
-from schemas.tco_definition import INDICATOR_CONFLICT_RULE
+from assets._shared.sql import quote_ident
 
 
 def partition_path(table: str, fiscal_year: int, fiscal_quarter: int) -> str:
@@ -37,7 +34,7 @@ def partition_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 def _order_by(cols: list[str]) -> str:
     """A total order (category first, then every column), so the same rows give the same bytes."""
     first = [c for c in ("criminal_category",) if c in cols]
-    return ", ".join(f'"{c}"' for c in first + [c for c in cols if c not in first]) or "1"
+    return ", ".join(map(quote_ident, first + [c for c in cols if c not in first])) or "1"
 
 
 def partition_rows(
@@ -45,9 +42,9 @@ def partition_rows(
 ) -> pa.Table:
     """One partition's rows; ``cols`` from ``partition_columns`` (looked up when not given)."""
     cols = partition_columns(con, table) if cols is None else cols
-    select = ", ".join(f'"{c}"' for c in cols)
+    select = ", ".join(map(quote_ident, cols))
     sql = (
-        f"SELECT {select} FROM {table} WHERE fiscal_year = ? AND fiscal_quarter = ? "
+        f"SELECT {select} FROM {quote_ident(table)} WHERE fiscal_year = ? AND fiscal_quarter = ? "
         f"ORDER BY {_order_by(cols)}"
     )
     return con.sql(sql, params=[fy, q]).to_arrow_table()
@@ -60,9 +57,9 @@ def partitions_rows(
     rows ``partition_rows`` gives it, from one ordered, streamed query instead of one scan of
     the table per partition: at most one partition and one batch are held at a time."""
     keys = sorted(k for k in counts if None not in k)
-    select = ", ".join(f'"{c}"' for c in cols)
+    select = ", ".join(map(quote_ident, cols))
     reader = con.sql(
-        f"SELECT {select} FROM {table} SEMI JOIN (SELECT unnest(?::INTEGER[]) AS fiscal_year, "
+        f"SELECT {select} FROM {quote_ident(table)} SEMI JOIN (SELECT unnest(?::INTEGER[]) AS fiscal_year, "
         "unnest(?::INTEGER[]) AS fiscal_quarter) k USING (fiscal_year, fiscal_quarter) "
         f"ORDER BY fiscal_year, fiscal_quarter, {_order_by(cols)}",
         params=[[k[0] for k in keys], [k[1] for k in keys]],
@@ -86,26 +83,3 @@ def partitions_rows(
         yield key, pa.Table.from_batches(parts, reader.schema).combine_chunks()
     if any(b.num_rows for b in pending) or next(iter(reader), None) is not None:
         raise RuntimeError(f"{table}: more rows than counted per partition")
-
-
-def findings_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """Every finding of every extract type, plus indicator-conflict warnings on current SCRs."""
-    existing = existing_tables(con)
-    parts = [
-        f"SELECT CASE WHEN '{s.name}' = 'scr_extract' THEN record_id END AS scr_id, case_number, "
-        f"rule_id, severity, message, source_file, source_row, column_name, failure_value, "
-        f"'{s.name}' AS extract_type, record_id FROM {s.findings_table} "
-        "WHERE file_id IN (SELECT file_id FROM ingested_files WHERE state = 'active')"
-        for s in EXTRACTS
-        if s.findings_table in existing
-    ]
-    conflict = rules()[INDICATOR_CONFLICT_RULE]  # the catalogue's words, then what was found
-    words = conflict.description.replace("'", "''")
-    parts.append(
-        f"SELECT scr_id, case_number, '{conflict.rule_id}', '{conflict.severity}', "
-        f"'{words}' || ' (got tco_involvement ' || tco_involvement || "
-        "', subject_count ' || subject_count || ', countries ' || countries || ')', source_file, "
-        "source_row, 'tco_involvement', tco_involvement, 'scr_extract', scr_id "
-        "FROM scr_current WHERE indicator_conflict"
-    )
-    return " UNION ALL ".join(parts) + " ORDER BY source_file, source_row, rule_id"

@@ -21,14 +21,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assets._shared.code_version import code_version_of
+from assets._shared.findings import findings_sql
 from assets._shared.metadata import OWNERS, existing_tables
 from assets._shared.resources import FilesResource, WarehouseResource
+from assets._shared.sql import quote_ident
 from assets._shared.tags import REFRESH_TAG
-from assets.audit.sample import SAMPLE_DIR, sample_cases, worksheet_files
+from assets.audit.sample import SAMPLE_DIR, sample_cases
 from assets.audit.stratified_sample import frame_table, strata_table
+from assets.audit.worksheets import worksheet_files
 from assets.measures.restatements import record_publication
 from assets.publish import oao_workbook
-from assets.publish.export import findings_sql, partition_columns, partition_path
+from assets.publish.export import partition_columns, partition_path
 from assets.publish.manifest import MANIFEST, check_manifest, read_manifest
 from assets.report import build as report
 from assets.report import history
@@ -250,9 +253,9 @@ def plan_outputs(con: duckdb.DuckDBPyConnection, render: bool = False) -> Output
             if r[0] not in volatile
         ]
         if cols:
-            select = ", ".join(f'"{c}"' for c in cols)
+            select = ", ".join(map(quote_ident, cols))
             plan.fingerprints[f"input:{table}"] = query_fingerprint(
-                con, f"SELECT {select} FROM {table}"
+                con, f"SELECT {select} FROM {quote_ident(table)}"
             )
     return plan
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import duckdb
 
+from assets._shared.findings import with_findings
 from assets._shared.metadata import existing_tables
+from assets._shared.sql import quote_ident
 from assets.measures.restatements import latest_changes
-from assets.publish.export import findings_sql
 from assets.report import accuracy, charts, closeout, headline, sections
 from assets.report import trace as trace_html
 
@@ -42,12 +43,12 @@ FROM category_measures GROUP BY ALL ORDER BY dd_non_tco DESC, criminal_category
 FINDINGS_BY_RULE_SQL = """
 SELECT rule_id, severity, extract_type, count(*) AS findings,
     count(DISTINCT record_id) AS records, count(DISTINCT source_file) AS files
-FROM ({findings}) GROUP BY ALL ORDER BY severity, findings DESC, rule_id
+FROM all_findings GROUP BY ALL ORDER BY severity, findings DESC, rule_id
 """
 WORST_FILES_SQL = """
 SELECT source_file, count(*) AS findings, count(*) FILTER (severity = 'error') AS errors,
     count(*) FILTER (severity = 'warning') AS warnings, count(DISTINCT rule_id) AS rules
-FROM ({findings}) GROUP BY ALL ORDER BY findings DESC, source_file LIMIT 10
+FROM all_findings GROUP BY ALL ORDER BY findings DESC, source_file LIMIT 10
 """
 AS_OF_SQL = """
 SELECT max(approved_date) FILTER (counted) AS last_approval, max(last_modified_at) AS last_change,
@@ -70,9 +71,8 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
     data["category_years"] = con.execute(
         "SELECT min(fiscal_year), max(fiscal_year) FROM category_measures"
     ).fetchall()[0]
-    findings = findings_sql(con)
-    data["findings_by_rule"] = rows(con, FINDINGS_BY_RULE_SQL.format(findings=findings))
-    data["worst_files"] = rows(con, WORST_FILES_SQL.format(findings=findings))
+    data["findings_by_rule"] = rows(con, with_findings(con, FINDINGS_BY_RULE_SQL))
+    data["worst_files"] = rows(con, with_findings(con, WORST_FILES_SQL))
     data["reconciliation"] = rows(con, "SELECT * FROM ingest_reconciliation ORDER BY file_id")
     data["as_of"] = rows(con, AS_OF_SQL)[0]
     data["headline"] = headline.gather(con)
@@ -91,7 +91,7 @@ def gather(con: duckdb.DuckDBPyConnection) -> dict:
         }
         wanted = [c for c in sections.EVIDENCE_COLUMNS if c in cols]
         if "evidence_gap" in cols and wanted:
-            select = ", ".join(f'"{c}"' for c in wanted)
+            select = ", ".join(map(quote_ident, wanted))
             order = "amount_usd DESC NULLS LAST," if "amount_usd" in cols else ""
             data["rr_gaps"] = rows(
                 con,

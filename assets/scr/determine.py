@@ -31,8 +31,10 @@ from schemas.tco_definition import (
 # An approved date has a fiscal quarter only when it passes ``scr.approved_date.before_program``
 # and ``.future``: a typo such as 9999-12-31 or 0001-01-03 is a finding on its row and falls in
 # no partition (a counted SCR always has a quarter; the partition keys cover every such date).
+# Values CURRENT_SQL binds (with $partial).
+CURRENT_PARAMS = {"program_start": PROGRAM_START}
 IN_PROGRAM_SQL = (
-    f"approved_d >= DATE '{PROGRAM_START.isoformat()}' "
+    "approved_d >= CAST($program_start AS DATE) "
     "AND (future_after IS NULL OR approved_d <= CAST(future_after AS DATE))"
 )
 
@@ -156,11 +158,13 @@ def build_current(con: duckdb.DuckDBPyConnection, code_version: str = "") -> dic
     affected = con.execute("SELECT count(*) FROM __affected").fetchall()[0][0]
     con.execute("BEGIN TRANSACTION")
     if full:
-        con.execute(f"CREATE OR REPLACE TABLE scr_current AS {sql}", {"partial": False})
+        con.execute(
+            f"CREATE OR REPLACE TABLE scr_current AS {sql}", {"partial": False} | CURRENT_PARAMS
+        )
         con.execute("INSERT OR REPLACE INTO build_state VALUES ('scr_current', ?)", [code_version])
     elif affected:
         con.execute("DELETE FROM scr_current WHERE scr_id IN (SELECT scr_id FROM __affected)")
-        con.execute(f"INSERT INTO scr_current {sql}", {"partial": True})
+        con.execute(f"INSERT INTO scr_current {sql}", {"partial": True} | CURRENT_PARAMS)
     con.execute("UPDATE ingested_files SET current_built = true WHERE extract_type = 'scr_extract'")
     con.execute("COMMIT")
     return {"scrs_rebuilt": _count(con, "scr_current") if full else int(affected)}
@@ -215,11 +219,10 @@ def scr_current(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         total = _count(con, "scr_current")
         quarantined = _count(con, "scr_current", "quarantined")
         conflicts = _count(con, "scr_current", "indicator_conflict")
-        post = _count(con, "scr_current", f"created_at >= TIMESTAMP '{CHECKBOX_FROM}'")
+        since = "created_at >= CAST(? AS TIMESTAMP)"  # the checkbox exists since CHECKBOX_FROM
+        post = _count(con, "scr_current", since, [CHECKBOX_FROM])
         post_missing = _count(
-            con,
-            "scr_current",
-            f"created_at >= TIMESTAMP '{CHECKBOX_FROM}' AND tco_involvement IS NULL",
+            con, "scr_current", f"{since} AND tco_involvement IS NULL", [CHECKBOX_FROM]
         )
         counted = _count(con, "scr_current", "counted")
         with_box = _count(con, "scr_current", "tco_involvement IS NOT NULL")

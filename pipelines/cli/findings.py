@@ -15,23 +15,7 @@ from pathlib import Path
 
 from assets._shared import settings
 from assets._shared.errors import PipelineError, WarehouseBusyError
-
-SUMMARY_SQL = """
-SELECT rule_id, severity, source_file, count(*) AS findings,
-    count(DISTINCT scr_id) AS scrs
-FROM ({findings}) f
-WHERE (?::VARCHAR IS NULL OR rule_id = ? OR starts_with(rule_id, ? || '.'))
-  AND (?::VARCHAR IS NULL OR source_file = ?)
-GROUP BY ALL ORDER BY severity, rule_id, source_file
-"""
-
-DETAIL_SQL = """
-SELECT rule_id, source_file, source_row, scr_id, message
-FROM ({findings}) f
-WHERE (?::VARCHAR IS NULL OR rule_id = ? OR starts_with(rule_id, ? || '.'))
-  AND (?::VARCHAR IS NULL OR source_file = ?)
-ORDER BY source_file, source_row, rule_id LIMIT ?
-"""
+from assets._shared.sql import load_sql
 
 
 def open_read_only(path: Path):
@@ -64,7 +48,7 @@ def _table(rows: list[tuple], names: list[str]) -> str:
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
-    from assets.publish.export import findings_sql
+    from assets._shared.findings import with_findings
     from schemas.reference import rules
 
     if (
@@ -79,14 +63,14 @@ def cmd_findings(args: argparse.Namespace) -> int:
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "scr_current" not in tables:
             raise PipelineError(f"the warehouse {path} has no validated data; run a refresh first")
-        filters = [args.rule, args.rule, args.rule, args.file, args.file]
-        sql = findings_sql(con).rsplit(" ORDER BY ", 1)[0]
-        cur = con.execute(SUMMARY_SQL.format(findings=sql), filters)
+        filters = {"rule": args.rule, "file": args.file}
+        cur = con.execute(with_findings(con, load_sql(__file__, "summary")), filters)
         names = [d[0] for d in cur.description]
         rows = cur.fetchall()
         details = []
         if args.details:
-            details = con.execute(DETAIL_SQL.format(findings=sql), [*filters, args.details])
+            detail = with_findings(con, load_sql(__file__, "detail"))
+            details = con.execute(detail, filters | {"limit": args.details})
             details = (details.fetchall(), [d[0] for d in details.description])
         quarantined = con.execute("SELECT count(*) FROM scr_current WHERE quarantined").fetchall()[
             0

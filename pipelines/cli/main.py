@@ -66,7 +66,7 @@ def cmd_retract(args: argparse.Namespace) -> int:
     """Record the retraction (under the refresh lock), then refresh so it takes effect."""
     from assets._shared.resources import WarehouseResource
     from assets.landing.ingest import ensure_tables
-    from assets.landing.lifecycle import retract_file
+    from assets.landing.retract import retract_file
 
     def retract() -> None:
         path = settings.path_from_env("SCR_WAREHOUSE")

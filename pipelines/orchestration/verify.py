@@ -27,7 +27,8 @@ import duckdb
 
 from assets._shared.errors import PipelineError
 from assets._shared.settings import path_from_env
-from assets.audit.sample import ensure_audit_tables
+from assets._shared.sql import quote_literal
+from assets.audit.tables import ensure_audit_tables
 from assets.landing.archive import MANIFEST as ARCHIVE_MANIFEST
 from assets.landing.archive import read_manifest
 from assets.landing.rebuild import ingest_from_archive
@@ -65,7 +66,7 @@ def _copy_records(con: duckdb.DuckDBPyConnection, live_warehouse: Path) -> int:
     live warehouse, read-only; returns the number of audit-sample rows copied."""
     ensure_audit_tables(con)
     try:
-        con.execute(f"ATTACH '{live_warehouse}' AS live (READ_ONLY)")
+        con.execute(f"ATTACH {quote_literal(str(live_warehouse))} AS live (READ_ONLY)")
     except duckdb.Error as err:
         if "lock" in str(err).lower():
             raise PipelineError(

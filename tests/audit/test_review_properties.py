@@ -137,11 +137,12 @@ def test_reviewed_on_reads_iso_everywhere_and_us_dates_in_a_csv(source_file, wri
 
 def test_a_warehouse_from_before_the_review_columns_takes_files_with_them():
     """An existing warehouse's raw_case_reviews lacks reviewer/review_role/review_outcome: ingest
-    adds them (``assets/landing/ingest.py: ensure_tables``) and inserts by column name, so old
+    adds them (``assets/landing/tables.py: ensure_tables``) and inserts by column name, so old
     rows read as empty (first reviews, REVIEWED) and a new file's values land in their columns."""
     import pyarrow as pa
 
-    from assets.landing.ingest import _insert_sql, ensure_tables
+    from assets.landing.raw_rows import _insert_sql
+    from assets.landing.tables import ensure_tables
     from schemas.extracts import CASE_REVIEWS
 
     with duckdb.connect() as con:
@@ -165,7 +166,12 @@ def test_a_warehouse_from_before_the_review_columns_takes_files_with_them():
         con.register("__batch", batch)
         con.execute(
             _insert_sql(CASE_REVIEWS, {c: c for c in header}, []),
-            [2, "case_reviews_new.csv", "y", dt.datetime(2026, 11, 21, 12)],
+            {
+                "file_id": 2,
+                "source_file": "case_reviews_new.csv",
+                "sha256": "y",
+                "ingested_at": dt.datetime(2026, 11, 21, 12),
+            },  # fmt: skip
         )
         got = con.execute(
             "SELECT source_file, case_number, crosses_international_border, reviewer, "

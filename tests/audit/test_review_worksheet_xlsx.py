@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assets._shared.errors import BadExtractError
-from assets.audit.sample import ensure_audit_tables, worksheet_csv
-from assets.audit.worksheet_xlsx import DEFINITION, worksheet_xlsx
+from assets.audit.tables import ensure_audit_tables
+from assets.audit.worksheet_xlsx import DEFINITION
+from assets.audit.worksheets import worksheet_csv, worksheet_xlsx
 from assets.landing.xlsx_reader import cell_text, first_sheet_table
 from schemas.spreadsheet_text import FORMULA_STARTS, protect, unprotect
 

@@ -456,10 +456,10 @@ def test_a_field_at_the_limit_is_read_whole_and_one_past_it_is_refused(
 def test_a_record_the_loading_reader_skips_refuses_the_file(results, tmp_path, monkeypatch, capsys):
     """The second reader's count against the rows stored: a reader that drops a record without
     an error (DuckDB did, for a 60 MB line) cannot slip it past ingest."""
-    import assets.landing.ingest as ingest
+    import assets.landing.raw_rows as raw_rows
     from assets.landing.csv_records import records_in_file
 
-    monkeypatch.setattr(ingest, "records_in_file", lambda *a: records_in_file(*a) + 1)
+    monkeypatch.setattr(raw_rows, "records_in_file", lambda *a: records_in_file(*a) + 1)
     _refused(results, tmp_path, monkeypatch, capsys, lambda d: None, GOOD_NEW,
              ["1 rows were read but the file holds 2 records", "second reader"])  # fmt: skip
 

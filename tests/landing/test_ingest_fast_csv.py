@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 import assets.landing.ingest as ingest
+import assets.landing.raw_rows as raw_rows
 from assets._shared.errors import BadExtractError
 
 H = (
@@ -93,7 +94,7 @@ def test_a_file_duckdb_refuses_is_read_by_pyarrow_to_the_same_rows(tmp_path, mon
     reads the same rows, and they equal the second reader's count."""
     data = CASES["quoted_newline_comma_quote"]
     expected, _ = _ingest(tmp_path / "duckdb", data, True, monkeypatch)
-    monkeypatch.setattr(ingest, "duckdb_max_line_size", lambda: 16)
+    monkeypatch.setattr(raw_rows, "duckdb_max_line_size", lambda: 16)
     got, fell_back = _ingest(tmp_path / "fallback", data, True, monkeypatch)
     assert fell_back and got == expected
     assert got[1] == [

@@ -259,7 +259,7 @@ def current_rows(warehouse: Path) -> set[tuple]:
 
 
 def test_rebuild_from_archive_gives_the_same_current_records(project, tmp_path, monkeypatch):
-    from assets.landing.lifecycle import retract_file
+    from assets.landing.retract import retract_file
 
     write_csv(project.landing / A, rows_abc())
     b = "scr_extract_2024-03-01.csv"

@@ -36,8 +36,8 @@ from support.project import refreshed_warehouse as _base
 from assets._shared.code_version import code_files, code_version_of
 from assets._shared.errors import UnwritablePathError
 from assets._shared.resources import WarehouseResource
-from assets.audit.sample import draw_sample, sample_cases, worksheet_csv
-from assets.audit.worksheet_xlsx import worksheet_xlsx
+from assets.audit.sample import draw_sample, sample_cases
+from assets.audit.worksheets import worksheet_csv, worksheet_xlsx
 from assets.publish import oao_workbook
 from assets.publish import outputs as P
 from assets.publish import release as R
