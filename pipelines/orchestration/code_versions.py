@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.orchestration.refresh_plan import STAGE_TAG  # on every asset (with_stage_tags)
+from assets._shared.tags import STAGE_TAG  # on every asset (with_stage_tags)
 
 
-def stale_assets(defs: dg.Definitions, instance: dg.DagsterInstance) -> set[dg.AssetKey]:
+def asset_specs(source) -> list[dg.AssetSpec]:
+    """The asset specs of a code location (``Definitions``) or of a sensor's repository
+    (``context.repository_def``), read through their public accessors."""
+    if isinstance(source, dg.Definitions):
+        return list(source.resolve_all_asset_specs())
+    defs = {id(a): a for a in source.assets_defs_by_key.values()}.values()
+    return [d.get_asset_spec(k) for d in defs for k in d.keys]
+
+
+def stale_assets(source, instance: dg.DagsterInstance) -> set[dg.AssetKey]:
     """Assets whose code version differs from the one recorded with their latest
     materialization. Never-materialized assets are not stale by code (whether they are due is
     the plan's question of data: audit_samples, say, is drawn by a person, not a refresh)."""
     current = {
-        spec.key: spec.code_version
-        for spec in defs.resolve_all_asset_specs()
-        if spec.code_version is not None
+        spec.key: spec.code_version for spec in asset_specs(source) if spec.code_version is not None
     }
     recorded = instance.get_latest_materialization_code_versions(current)
     return {
@@ -31,12 +38,12 @@ def stale_assets(defs: dg.Definitions, instance: dg.DagsterInstance) -> set[dg.A
     }
 
 
-def stale_stages(defs: dg.Definitions, instance: dg.DagsterInstance) -> set[str]:
+def stale_stages(source, instance: dg.DagsterInstance) -> set[str]:
     """The stages (``ingest``, ``measures``, ``publish``: each asset's ``scr/stage`` tag) with
     at least one stale asset. An empty set: every materialized asset was built by this code."""
-    keys = stale_assets(defs, instance)
+    keys = stale_assets(source, instance)
     return {
         spec.tags[STAGE_TAG]
-        for spec in defs.resolve_all_asset_specs()
+        for spec in asset_specs(source)
         if spec.key in keys and STAGE_TAG in spec.tags
     }

@@ -45,6 +45,7 @@ from assets._shared.tags import (
     STAGE_TAG,
     TRIGGER_TAG,
 )
+from pipelines.orchestration.code_versions import asset_specs, stale_stages
 from pipelines.orchestration.refresh_stamp import RefreshFacts, landing_fingerprint, nothing_new
 
 __all__ = [  # the tag names are re-exported: the drivers import them from here
@@ -102,11 +103,7 @@ def _assets_defs(source) -> list[dg.AssetsDefinition]:
 def stage_keys(source, stage: str) -> list[dg.AssetKey]:
     """Asset keys of a stage, read from the ``scr/stage`` tag of the specs of ``source``
     (the Definitions, or a sensor's ``context.repository_def``)."""
-    if isinstance(source, dg.Definitions):
-        specs = source.resolve_all_asset_specs()
-    else:
-        specs = [d.get_asset_spec(k) for d in _assets_defs(source) for k in d.keys]
-    keys = {s.key for s in specs if s.tags.get(STAGE_TAG) == stage}
+    keys = {s.key for s in asset_specs(source) if s.tags.get(STAGE_TAG) == stage}
     return sorted(keys, key=lambda k: k.to_user_string())
 
 
@@ -201,17 +198,19 @@ class Decision:
 def decide_after_ingest(
     instance: dg.DagsterInstance,
     ingest_run_id: str,
-    stale_stages: frozenset[str] = frozenset(),
+    source,
     differences: Callable[[], list[str]] | None = None,
 ) -> Decision:
     """What the refresh does after ``ingest_run_id`` succeeded, from what it recorded (changed
-    quarters, new or changed files, landing events), the stale stages and, only when those say
-    nothing, the published outputs compared with the warehouse (read-only)."""
+    quarters, new or changed files, landing events), the stages whose code changed since their
+    assets were materialized (``code_versions.stale_stages`` over ``source``: the Definitions or
+    a sensor's repository) and, only when those say nothing, the published outputs compared with
+    the warehouse (read-only)."""
     recorded = ingest_facts(instance, ingest_run_id)
     facts = RefreshFacts(
         changed_quarters=recorded.changed_quarters,
         new_files=recorded.new_files,
-        stale_stages=frozenset(stale_stages),
+        stale_stages=frozenset(stale_stages(source, instance)),
     )
     if nothing_new(facts):
         check = current_differences if differences is None else differences
@@ -267,14 +266,14 @@ def current_differences(warehouse=None) -> list[str]:
         return [f"could not compare the published outputs: {err}"]
 
 
-def next_plans(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[RunPlan]:
+def next_plans(instance: dg.DagsterInstance, run: dg.DagsterRun, source) -> list[RunPlan]:
     """What the daemon launches after ``run`` succeeded: after a daemon ingest run, the plan
     the CLI would walk (the publish run, tagged with the ingest run it follows; nothing when
     nothing is new); nothing after any other run, nor after a CLI run (the CLI walks its own
     plan, in-process)."""
     if run.tags.get(TRIGGER_TAG) == "cli" or run.tags.get(STAGE_TAG) != INGEST:
         return []
-    plan = decide_after_ingest(instance, run.run_id).plan
+    plan = decide_after_ingest(instance, run.run_id, source).plan
     if plan is None:
         return []
     return [RunPlan(plan.stage, plan.partition_range, {AFTER_TAG: run.run_id})]

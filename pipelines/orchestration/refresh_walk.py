@@ -158,7 +158,7 @@ def _run_refresh(
     out.metadata.update(_metadata(instance, first))
     _report_ingest(out.metadata, progress, warehouse)
     decision = decide_after_ingest(
-        instance, first.run_id, differences=lambda: current_differences(warehouse)
+        instance, first.run_id, defs, differences=lambda: current_differences(warehouse)
     )
     out.changed_quarters = list(decision.facts.changed_quarters)
     out.differences = list(decision.facts.differences)

@@ -50,7 +50,7 @@ def landing_sensor(context: dg.SensorEvaluationContext):
 )
 def plan_after_ingest(context: dg.RunStatusSensorContext):
     run = context.dagster_run
-    plans = next_plans(context.instance, run)
+    plans = next_plans(context.instance, run, context.repository_def)
     if not plans:
         yield dg.SkipReason(f"nothing to launch after this {run.tags.get(STAGE_TAG)} run")
         return

@@ -184,6 +184,7 @@ def test_the_stamp_and_the_plan_say_nothing_new_by_the_same_rule(project):
     """After a refresh both say nothing new; after a new file, a tampered output or a write to
     the warehouse both say there is something to do (the stamp by its facts, the plan by the
     ingest run's facts and the published outputs)."""
+    from pipelines.orchestration.definitions import defs
     from pipelines.orchestration.refresh_plan import decide_after_ingest
 
     write_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
@@ -192,7 +193,7 @@ def test_the_stamp_and_the_plan_say_nothing_new_by_the_same_rule(project):
     assert stamp == RefreshFacts() and nothing_new(stamp)
     again = project.refresh()
     assert len(again.run_ids) == 1  # the plan: nothing new either
-    assert nothing_new(decide_after_ingest(project.instance, again.run_ids[0]).facts)
+    assert nothing_new(decide_after_ingest(project.instance, again.run_ids[0], defs).facts)
 
     write_csv(
         project.landing / "scr_extract_2024-03-02.csv",
