@@ -32,6 +32,7 @@ LABELS = {
     "baseline_pandas": "(d) baseline: pandas + pandera",
     "pipeline_tiny": "(e) pipeline, full refresh of a tiny extract (one SCR per quarter)",
     "framework_floor": "(f) framework floor: our Dagster graph, bodies that do nothing",
+    "framework_floor_events": "(f') framework floor + our log lines and per-quarter observations",
     "floor_tiny": "(g) floor on the tiny extract",
 }
 # Issue 31's targets: fixed cost / framework floor, and marginal cost / the floor's marginal cost.
@@ -186,6 +187,14 @@ def render_table(result: dict) -> str:
                 f"{split['floor_marginal']:.2f} s = {split['marginal']:.2f}x "
                 f"(target <= {MARGINAL_TARGET}x)"
             )
+    tiny, events = runs.get("pipeline_tiny"), runs.get("framework_floor_events")
+    if tiny and events and runs.get("framework_floor"):
+        lines.append(
+            f"- fixed cost against the framework floor with our events (f'): "
+            f"{_ratio(tiny, events, 'wall_s')} wall, {_ratio(tiny, events, 'cpu_s')} CPU; the "
+            f"events alone (f' - f): {events['wall_s'] - runs['framework_floor']['wall_s']:.2f} s "
+            f"wall, {events['cpu_s'] - runs['framework_floor']['cpu_s']:.2f} CPU s"
+        )
     arch = (full or {}).get("archive")
     if arch:
         lines.append(

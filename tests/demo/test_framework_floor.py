@@ -47,6 +47,43 @@ def test_the_framework_floor_makes_the_two_runs_of_a_refresh(tmp_path, monkeypat
     assert keys == {"FY2024-Q1", "FY2024-Q2", "FY2024-Q3", "FY2024-Q4"}
 
 
+def test_the_framework_floor_with_events_logs_and_observes_as_ours_do(tmp_path, monkeypatch):
+    """--with-events: one observation per quarter of each OBSERVED asset (as
+    ``_partition_observations`` makes them), one log line per asset step; the graph is the
+    same."""
+    from pipelines.orchestration.definitions import defs
+
+    assert _shape(hollow_definitions(defs, events=True)) == _shape(defs)
+    use_env(monkeypatch, tmp_path)
+    run_ids = run_floor("FY2024-Q1", "FY2024-Q4", events=True)
+    with dg.DagsterInstance.get() as inst:
+        observed = {
+            key: sorted(
+                r.partition_key for r in inst.fetch_observations(dg.AssetKey(key), limit=50).records
+            )
+            for key in ("quarterly_measures", "category_measures", "scr_determinations")
+        }
+        steps = [  # the asset steps (a standalone check's step logs nothing)
+            s.step_key
+            for r in run_ids
+            for s in inst.get_run_step_stats(r)
+            if s.step_key.startswith("hollow_")
+        ]
+        logs = [
+            e
+            for r in run_ids
+            for e in inst.all_logs(r)
+            if e.dagster_event is None and "nothing done (framework floor)" in e.user_message
+        ]
+    quarters = ["FY2024-Q1", "FY2024-Q2", "FY2024-Q3", "FY2024-Q4"]
+    assert observed == {
+        "quarterly_measures": quarters,
+        "category_measures": quarters,
+        "scr_determinations": [],
+    }
+    assert sorted(e.step_key for e in logs) == sorted(steps) and len(steps) >= 20
+
+
 def test_the_tiny_extract_puts_one_counted_scr_in_every_quarter(tmp_path, monkeypatch):
     use_env(monkeypatch, tmp_path)
     write_tiny_extract(tmp_path / "landing", "FY2023-Q3", "FY2024-Q2")
