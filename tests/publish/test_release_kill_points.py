@@ -10,12 +10,19 @@ kill the output dir is read as a reader would (pyarrow and DuckDB, every contrac
 must be exactly the old set or exactly the new one, the manifest agreeing with every file;
 a glob over the whole dir finds only published files. Then the next refresh completes and
 ``scr-pipeline verify`` passes.
+
+The killed refresh is a process of its own (the claim is about a process dying); the set-up
+refreshes, the repairing refresh and ``verify`` run the same command in-process
+(``pipelines.cli.main.main`` with the environment the CLI would get, exit code asserted), which
+saves an interpreter start each. The points are two classes (the kill before the switch, the
+kill after it), so ``--dist loadscope`` can give them to both workers.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -23,7 +30,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from support.extracts import FILE_A, FILE_B, write_csv
-from support.project import cli_env, console_script, run_cli
+from support.project import cli_env, console_script, run_main
 
 from assets.publish.manifest import MANIFEST, check_manifest
 from assets.publish.releases import KILL_ENV, KILL_POINTS
@@ -73,12 +80,12 @@ def base(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("kill") / "base"
     (root / "landing").mkdir(parents=True)
     write_csv(root / "landing" / "scr_extract_2024-01-10.csv", FILE_A)
-    assert run_cli(root, "refresh").returncode == 0
+    assert run_main(root, "refresh")[0] == 0
     old = reader_view(root / "output")
     write_csv(root / "landing" / "scr_extract_2024-02-01.csv", FILE_B)
     probe = root.with_name("probe")
     shutil.copytree(root, probe, symlinks=True)
-    assert run_cli(probe, "refresh").returncode == 0
+    assert run_main(probe, "refresh")[0] == 0
     new = reader_view(probe / "output")
     assert old["quarterly"] != new["quarterly"]  # FY2024 Q1 6 -> 7, Q2 2 -> 1 (annual: 8)
     return {"root": root, OLD: old, NEW: new}
@@ -86,12 +93,11 @@ def base(tmp_path_factory) -> dict:
 
 def test_every_kill_point_is_tested():
     assert tuple(EXPECTED) == KILL_POINTS
+    assert (*TestKilledBeforeTheSwitch.POINTS, *TestKilledAfterTheSwitch.POINTS) == KILL_POINTS
 
 
-@pytest.mark.parametrize("point", KILL_POINTS)
-def test_a_reader_sees_the_old_or_the_new_release_after_a_kill(base, tmp_path, point):
-    import subprocess
-
+def killed_then_repaired(base: dict, tmp_path: Path, point: str) -> None:
+    """Kill a refresh at ``point``; a reader sees the expected set; the next refresh repairs."""
     root = tmp_path / "site"
     shutil.copytree(base["root"], root, symlinks=True)
     env = cli_env(root) | {KILL_ENV: point, "SCR_KEEP_RELEASES": "1"}  # pruning happens
@@ -115,11 +121,31 @@ def test_a_reader_sees_the_old_or_the_new_release_after_a_kill(base, tmp_path, p
         "switched": ([], []),
         "pruning": ([".pruning"], []),
     }[point]
-    again = run_cli(root, "refresh")
-    assert again.returncode == 0, again.stdout + again.stderr
+    code, output = run_main(root, "refresh")
+    assert code == 0, output
     after = reader_view(root / "output")
     assert (after["quarterly"], after["annual"]) == (base[NEW]["quarterly"], base[NEW]["annual"])
     assert [p for p in releases.iterdir() if p.name.startswith(".")] == []
     assert list(root.glob(".output.link-*")) == []
-    verified = run_cli(root, "verify")
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    code, output = run_main(root, "verify")
+    assert code == 0, output
+
+
+class TestKilledBeforeTheSwitch:
+    """Killed while staging, after staging, during the switch: readers see the old set."""
+
+    POINTS = tuple(p for p in KILL_POINTS if EXPECTED[p] == OLD)
+
+    @pytest.mark.parametrize("point", POINTS)
+    def test_a_reader_sees_the_old_release_after_a_kill(self, base, tmp_path, point):
+        killed_then_repaired(base, tmp_path, point)
+
+
+class TestKilledAfterTheSwitch:
+    """Killed after the switch, during pruning: readers see the new set."""
+
+    POINTS = tuple(p for p in KILL_POINTS if EXPECTED[p] == NEW)
+
+    @pytest.mark.parametrize("point", POINTS)
+    def test_a_reader_sees_the_new_release_after_a_kill(self, base, tmp_path, point):
+        killed_then_repaired(base, tmp_path, point)

@@ -17,27 +17,28 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 from support.extracts import valid_row, write_csv
-from support.project import run_cli, use_env
+from support.project import run_cli, run_main, use_env
 
 PART = "quarterly_measures/fiscal_year=2024/fiscal_quarter=2/data.parquet"
 
 
 def _history(root: Path) -> None:
-    """Three refreshes: two SCRs; a correction that withdraws one; a third SCR in Q3."""
+    """Three refreshes: two SCRs; a correction that withdraws one; a third SCR in Q3 (the
+    command in-process: set-up, not the claim)."""
     landing = root / "landing"
     write_csv(landing / "scr_extract_2024-01-15.csv", [valid_row("A"), valid_row("B")])
-    assert run_cli(root, "refresh").returncode == 0
+    assert run_main(root, "refresh")[0] == 0
     write_csv(
         landing / "scr_extract_2024-02-01.csv",
         [valid_row("B", status="WITHDRAWN", last_modified_at="2024-02-01T09:00:00")],
     )
-    assert run_cli(root, "refresh").returncode == 0
+    assert run_main(root, "refresh")[0] == 0
     write_csv(
         landing / "scr_extract_2024-05-01.csv",
         [valid_row("C", approved_date="2024-04-20", last_modified_at="2024-04-20T12:00:00")],
     )
-    done = run_cli(root, "refresh")
-    assert done.returncode == 0, done.stderr
+    code, output = run_main(root, "refresh")
+    assert code == 0, output
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +106,11 @@ def test_a_stale_annual_table_fails_even_with_a_matching_manifest(site):
 
 
 def test_a_retraction_still_verifies(site):
-    retract = run_cli(site, "retract", "scr_extract_2024-05-01.csv", "--reason", "sent in error")
-    assert retract.returncode == 0, retract.stderr
-    assert run_cli(site, "refresh").returncode == 0
+    code, output = run_main(
+        site, "retract", "scr_extract_2024-05-01.csv", "--reason", "sent in error"
+    )
+    assert code == 0, output
+    assert run_main(site, "refresh")[0] == 0
     result = run_cli(site, "verify")
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -168,8 +171,10 @@ def test_a_drawn_audit_sample_is_copied_and_keep_keeps_the_rebuild(site, tmp_pat
     published sample files verify; --keep leaves the rebuild (warehouse, output) to inspect."""
     import duckdb
 
-    draw = run_cli(site, "audit", "draw", "--fiscal-years", "2024", "--size", "1", "--seed", "3")
-    assert draw.returncode == 0, draw.stdout + draw.stderr
+    code, output = run_main(
+        site, "audit", "draw", "--fiscal-years", "2024", "--size", "1", "--seed", "3"
+    )
+    assert code == 0, output
     kept = tmp_path / "kept"
     result = run_cli(site, "verify", "--keep", str(kept))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -77,6 +77,32 @@ def run_cli(root: Path, *args: str, timeout: float = 300) -> subprocess.Complete
     )
 
 
+def run_main(root: Path, *args: str) -> tuple[int, str]:
+    """``scr-pipeline ARGS`` in this process (``pipelines.cli.main.main``) with the environment
+    ``run_cli`` would give the console script; returns (exit code, stdout and stderr). The same
+    command without an interpreter start, for a set-up or a step whose claim is not about the
+    process; this process's environment is restored afterwards."""
+    import contextlib
+    import io
+
+    from pipelines.cli.main import main
+
+    saved = dict(os.environ)
+    out = io.StringIO()
+    try:
+        os.environ.clear()
+        os.environ.update(cli_env(root))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            try:
+                main(list(args))
+            except SystemExit as done:
+                return done.code, out.getvalue()
+        raise AssertionError("main() returned without SystemExit")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 HISTORY = "report/history/"  # earlier reports each release carries: not outputs of this one
 
 
