@@ -243,7 +243,7 @@ def _report_ingest(
 
 
 def _scr_finding_counts(warehouse: WarehouseResource) -> tuple[int, int]:
-    """SCR (errors, warnings) as the report counts them (``assets.publish.export.findings_sql``):
+    """SCR (errors, warnings) as the report counts them (``assets._shared.findings.findings_sql``):
     the findings of the files in force plus the indicator-conflict warnings on current SCRs.
     Counted here without that query's ORDER BY (a sort of every finding: 2.8 s at 3M)."""
     from assets._shared.metadata import existing_tables
