@@ -15,6 +15,7 @@ import duckdb
 from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
 from assets._shared.resources import WarehouseResource
+from schemas.counting import COUNTING_MACROS
 from schemas.fiscal import PROGRAM_START
 from schemas.reference import within
 from schemas.rule_blocks import value_sql
@@ -139,6 +140,9 @@ def build_current(con: duckdb.DuckDBPyConnection, code_version: str = "") -> dic
     passes the one Dagster records, callers without a context get ``CODE_VERSION``.
     """
     code_version = code_version or CODE_VERSION
+    # is_counted / is_dd, also on a connection the warehouse resource did not open; the import
+    # puts schemas/counting.py in scr_current's code version
+    con.execute(COUNTING_MACROS)
     con.execute(TYPED_VIEW_SQL)
     sql = CURRENT_SQL
     full = (

@@ -508,15 +508,20 @@ def test_a_changed_determination_logic_or_a_lost_table_rebuilds_everything(tmp_p
     wh.close()
 
 
-def test_a_changed_counting_macro_rebuilds_every_scr(tmp_path, monkeypatch):
-    """``counted`` and ``is_dd`` of scr_current are the macros of schemas/counting.py, so a new
-    version of a macro is a new determination logic: every SCR is rebuilt with it."""
+def test_a_changed_counting_macro_rebuilds_every_scr(tmp_path):
+    """``counted`` and ``is_dd`` of scr_current are the macros of schemas/counting.py, so the
+    macros are part of scr_current's code version (the one change detector), and another code
+    version rebuilds every SCR."""
+    from assets._shared.code_version import code_files
     from assets.scr import determine
 
+    assert any(
+        p.name == "counting.py" and p.parent.name == "schemas"
+        for p in code_files(determine.__name__)
+    )
     wh = Warehouse(tmp_path / "w.duckdb")
     wh.add_file("scr_extract_a.csv", ROWS, ERRORS)
-    assert build_current(wh.con) == {"scrs_rebuilt": 10}
-    assert build_current(wh.con) == {"scrs_rebuilt": 0}
-    monkeypatch.setattr(determine, "COUNTING_MACROS", determine.COUNTING_MACROS + "\n-- v2\n")
-    assert build_current(wh.con) == {"scrs_rebuilt": 10}
+    assert build_current(wh.con, "v1") == {"scrs_rebuilt": 10}
+    assert build_current(wh.con, "v1") == {"scrs_rebuilt": 0}
+    assert build_current(wh.con, "v2") == {"scrs_rebuilt": 10}  # e.g. a new version of a macro
     wh.close()
