@@ -535,7 +535,7 @@ def test_plan_outputs_paths_and_fingerprints(con):
         '"landed_seq", "removed_at", "state_changed_at", "state_reason"'
     )  # every column but mtime_ns and the bookkeeping validated_rules, current_built
     assert plan.fingerprints["input:ingested_files"] == P.query_fingerprint(
-        con, f"SELECT {columns} FROM ingested_files"
+        con, f'SELECT {columns} FROM "ingested_files"'
     )
 
     rendered = P.plan_outputs(con, render=True)

@@ -27,7 +27,7 @@ def con():
 @settings(max_examples=300, deadline=None)
 @given(text=st.one_of(TEXT, QUOTY))
 def test_quote_literal_round_trips(con, text):
-    assert con.execute(f"SELECT {quote_literal(text)}").fetchone()[0] == text
+    assert con.execute(f"SELECT {quote_literal(text)}").fetchall()[0][0] == text
 
 
 @settings(max_examples=200, deadline=None)
@@ -36,7 +36,7 @@ def test_quote_ident_names_a_table_and_a_column(con, name):
     q = quote_ident(name)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {q} ({q} INTEGER)")
     con.execute(f"INSERT INTO {q} VALUES (7)")
-    assert con.execute(f"SELECT {q} FROM {q}").fetchone()[0] == 7
+    assert con.execute(f"SELECT {q} FROM {q}").fetchall()[0][0] == 7
     assert [d[0] for d in con.execute(f"SELECT * FROM {q}").description] == [name]
     con.execute(f"DROP TABLE {q}")
 
@@ -44,8 +44,8 @@ def test_quote_ident_names_a_table_and_a_column(con, name):
 def test_an_injection_stays_a_value(con):
     text = "x'; DROP TABLE t; --"
     con.execute("CREATE TEMP TABLE t (a INTEGER)")
-    assert con.execute(f"SELECT {quote_literal(text)}").fetchone()[0] == text
-    assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    assert con.execute(f"SELECT {quote_literal(text)}").fetchall()[0][0] == text
+    assert con.execute("SELECT count(*) FROM t").fetchall()[0][0] == 0
 
 
 def test_attach_a_path_with_quotes(tmp_path):
@@ -54,7 +54,7 @@ def test_attach_a_path_with_quotes(tmp_path):
         c.execute("CREATE TABLE x AS SELECT 42 AS n")
     with duckdb.connect() as c:
         c.execute(f"ATTACH {quote_literal(str(path))} AS w (READ_ONLY)")
-        assert c.execute("SELECT n FROM w.x").fetchone()[0] == 42
+        assert c.execute("SELECT n FROM w.x").fetchall()[0][0] == 42
 
 
 @pytest.mark.parametrize("bad", ["a\x00b", "\x00"])
@@ -81,7 +81,7 @@ def test_load_sql_reads_named_statements(tmp_path):
     assert load_sql(str(module), "second") == "-- a comment kept\nSELECT $x AS b"
     assert sql_names(module) == ["first", "second"]
     with duckdb.connect() as c:
-        assert c.execute(load_sql(module, "second"), {"x": 5}).fetchone()[0] == 5
+        assert c.execute(load_sql(module, "second"), {"x": 5}).fetchall()[0][0] == 5
     with pytest.raises(KeyError, match="has no statement named 'third'.*first, second"):
         load_sql(module, "third")
 
