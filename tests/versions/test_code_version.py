@@ -201,3 +201,36 @@ def test_build_state_holds_code_versions_and_drops_a_pre_version_table(tmp_path)
         assert columns == [("name",), ("code_version",)]
         con.execute("INSERT INTO build_state VALUES ('scr_current', 'v1')")
         assert built_version(con, "scr_current") == "v1"
+
+
+def test_the_one_plan_runs_the_stages_whose_code_changed(project):
+    """The plan after an ingest (CLI and daemon alike) reads the stale stages itself: with the
+    outputs equal to the warehouse, an edited publish-stage asset still gets a publish run and
+    an edited measure every quarter re-measured; unedited code, nothing."""
+    from support.extracts import FILES_A_B, write_csv
+
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.refresh_plan import PUBLISH, decide_after_ingest
+
+    for name, rows in FILES_A_B.items():
+        write_csv(project.landing / name, rows)
+    project.refresh()
+    again = project.refresh()  # nothing new: the ingest run alone
+    assert len(again.run_ids) == 1
+    ingest_run = again.run_ids[0]
+
+    def edited(*names: str) -> dg.Definitions:
+        return defs.map_resolved_asset_specs(
+            func=lambda s: s.replace_attributes(code_version=f"{s.code_version}+edited"),
+            selection=[dg.AssetKey(n) for n in names],
+        )
+
+    def plan(source):
+        return decide_after_ingest(project.instance, ingest_run, source, differences=list).plan
+
+    assert plan(defs) is None
+    published = plan(edited("annual_measures"))
+    assert published is not None and published.stage == PUBLISH
+    assert published.partition_range is None  # no quarter re-measured for an annual edit
+    measured = plan(edited("quarterly_measures"))
+    assert measured is not None and measured.partition_range is not None
