@@ -579,6 +579,27 @@ def test_partitions_come_from_one_ordered_query_as_one_query_each_gives_them(con
             list(partitions_rows(con, "scr_determinations", bad, cols))
 
 
+def test_a_table_with_a_unique_key_is_ordered_as_by_every_column(con):
+    """``UNIQUE_KEYS``: scr_determinations has one row per SCR, so ordering each partition by
+    category and scr_id (the cheaper sort) gives exactly the rows, in the order, that ordering by
+    category and then every column gives: the same bytes as before the shortcut."""
+    from assets.publish.export import UNIQUE_KEYS, partition_columns, partition_rows
+
+    assert UNIQUE_KEYS == {"scr_determinations": ("scr_id",)}
+    assert con.execute(
+        "SELECT count(*) = count(DISTINCT scr_id) AND count(*) > 0 FROM scr_determinations"
+    ).fetchall() == [(True,)]
+    cols = partition_columns(con, "scr_determinations")
+    every = ", ".join(["criminal_category"] + [c for c in cols if c != "criminal_category"])
+    for fy, q in YQ:
+        full = con.sql(
+            f"SELECT {', '.join(cols)} FROM scr_determinations WHERE fiscal_year = ? "
+            f"AND fiscal_quarter = ? ORDER BY {every}",
+            params=[fy, q],
+        ).to_arrow_table()
+        assert partition_rows(con, "scr_determinations", fy, q, cols).equals(full), (fy, q)
+
+
 def test_plan_outputs_leaves_out_what_is_not_built(con):
     con.execute("DROP TABLE quarterly_measures")  # the report reads it: no report either
     plan = P.plan_outputs(con)
