@@ -56,11 +56,40 @@ class RefreshResult:
     differences: list[str] = field(default_factory=list)
 
 
-def execute_job(job: dg.JobDefinition, debug: bool, **kwargs) -> dg.ExecuteInProcessResult:
+def check_descriptions(defs: dg.Definitions) -> dict[str, str]:
+    """'asset: check' -> what the check verifies, from the public ``AssetsDefinition.check_specs``
+    of the location's assets (the failure Dagster raises names a blocking check, not what it is)."""
+    return {
+        f"{spec.asset_key.to_user_string()}: {spec.name}": spec.description or ""
+        for assets_def in defs.assets or []
+        if isinstance(assets_def, dg.AssetsDefinition)
+        for spec in assets_def.check_specs
+    }
+
+
+def failed_checks_text(error_text: str, descriptions: dict[str, str]) -> str:
+    """Dagster's 'N blocking asset check(s) failed ...' lines ('asset: check1,check2') as one
+    line, each check with what it verifies."""
+    heading, named = [], []
+    for line in filter(None, (line.strip() for line in error_text.splitlines())):
+        asset, sep, names = line.partition(": ")
+        if not sep or " " in asset:  # the heading line
+            heading.append(line)
+            continue
+        for name in names.split(","):
+            about = descriptions.get(f"{asset}: {name}")
+            named.append(f"{asset}: {name}" + (f" ({about})" if about else ""))
+    return " ".join([*heading, "; ".join(named)]).strip()
+
+
+def execute_job(
+    job: dg.JobDefinition, debug: bool, descriptions: dict[str, str] | None = None, **kwargs
+) -> dg.ExecuteInProcessResult:
     """``job.execute_in_process`` with our errors as they were raised: a ``PipelineError``
     unchanged (a ``WarehouseBusyError`` exits 3), ``dg.Failure`` as its description, a blocking
-    check that failed as Dagster says it, Ctrl-C as KeyboardInterrupt; ``debug`` re-raises the
-    original (with its traceback)."""
+    check that failed as Dagster names it with what it verifies (``descriptions``,
+    ``check_descriptions``), Ctrl-C as KeyboardInterrupt; ``debug`` re-raises the original (with
+    its traceback)."""
     try:
         return job.execute_in_process(
             run_config=kwargs.pop("run_config", None) or ({} if debug else QUIET),
@@ -80,7 +109,7 @@ def execute_job(job: dg.JobDefinition, debug: bool, **kwargs) -> dg.ExecuteInPro
     except dg.DagsterError as err:  # a blocking asset check failed (Dagster names asset: check)
         if debug:
             raise
-        text = "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
+        text = failed_checks_text(str(err), descriptions or {})
         raise RefreshFailed(f"{text}. {CHECK_FAILED_HINT}") from None
     except Exception as err:
         if debug:
@@ -111,6 +140,7 @@ def _execute(
     return execute_job(
         defs.get_job_def(plan.job_name()),
         debug,
+        check_descriptions(defs),
         instance=instance,
         tags={TRIGGER_TAG: "cli"} | plan.run_tags(),
         **({"resources": resources} if warehouse is not None else {}),

@@ -209,3 +209,24 @@ def test_each_cli_run_s_job_selects_its_stages_and_never_the_weekly_verify(plan:
     assert set(job.asset_layer.selected_asset_keys) == set(plan.asset_keys(defs))
     checks = set(job.asset_layer.asset_graph.asset_check_keys)
     assert checks == set(plan.check_keys(defs)) and VERIFY_CHECK not in checks
+
+
+def test_a_failed_blocking_check_is_named_with_what_it_verifies():
+    """Dagster's error names blocking checks as 'asset: check1,check2' lines; the CLI's message
+    gives each with its spec's description (public ``AssetsDefinition.check_specs``)."""
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.refresh_walk import check_descriptions, failed_checks_text
+
+    described = check_descriptions(defs)
+    assert described["ingest_reconciliation: rows_reconcile"].startswith("Per file: records in")
+    assert all(described.values()), [k for k, v in described.items() if not v]
+    text = (
+        "2 blocking asset checks failed with ERROR severity:\n"
+        "ingest_reconciliation: rows_reconcile,other\nquarterly_measures: unknown_check"
+    )
+    fake = {"ingest_reconciliation: rows_reconcile": "A", "ingest_reconciliation: other": "B"}
+    assert failed_checks_text(text, fake) == (
+        "2 blocking asset checks failed with ERROR severity: "
+        "ingest_reconciliation: rows_reconcile (A); ingest_reconciliation: other (B); "
+        "quarterly_measures: unknown_check"
+    )

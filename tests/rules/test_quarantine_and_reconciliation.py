@@ -238,8 +238,13 @@ def test_failed_reconciliation_blocks_publishing(refreshed, tmp_path):
         write_csv(landing_extra, [valid_row("H")])  # new data: a quarter changes
         from pipelines.cli.refresh import RefreshFailed
 
-        with pytest.raises(RefreshFailed, match="rows_reconcile"):
+        with pytest.raises(RefreshFailed, match="rows_reconcile") as failed:
             refresh_in_process(root)
+        assert (  # which check, what it verifies, and that nothing was published
+            "ingest_reconciliation: rows_reconcile (Per file: records in the file"
+            in str(failed.value)
+            and "Nothing further was published" in str(failed.value)
+        ), str(failed.value)
         assert output_hashes(root / "output") == before  # every file, byte for byte
         leftovers = [
             p
