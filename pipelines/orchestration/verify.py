@@ -26,6 +26,7 @@ import dagster as dg
 import duckdb
 
 from assets._shared.errors import PipelineError
+from assets._shared.migrations import MEASURES, migrate
 from assets._shared.settings import path_from_env
 from assets._shared.sql import quote_literal
 from assets.audit.tables import ensure_audit_tables
@@ -87,11 +88,10 @@ def _copy_records(con: duckdb.DuckDBPyConnection, live_warehouse: Path) -> int:
             if table in live:
                 con.execute(f"INSERT INTO {table} SELECT * FROM live.{table}")
                 copied += con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        migrate(con, MEASURES)  # the history's tables as every warehouse has them, keys too
         for table in HISTORY_TABLES:
             if table in live:
-                con.execute(f"CREATE TABLE {table} AS SELECT * FROM live.{table}")
-        if "publications" in live:  # the key record_publication's INSERT OR REPLACE needs
-            con.execute("ALTER TABLE publications ADD PRIMARY KEY (refresh_id)")
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM live.{table}")
         return copied
     finally:
         con.execute("DETACH live")
