@@ -172,7 +172,7 @@ MEASURE_TABLES_DDL = (
     """CREATE TABLE IF NOT EXISTS category_measures (
         fiscal_year INTEGER, fiscal_quarter INTEGER, criminal_category VARCHAR, dd_total BIGINT,
         dd_tco BIGINT, dd_non_tco BIGINT, no_association BIGINT, no_border_crossing BIGINT,
-        both BIGINT, indicator_no BIGINT, dd_undetermined BIGINT)""",
+        "both" BIGINT, indicator_no BIGINT, dd_undetermined BIGINT)""",
     # the values a restated quarter had before (assets/measures/quarterly.py)
     f"""CREATE TABLE IF NOT EXISTS quarterly_measures_history (
         {QUARTER_COLUMNS}, superseded_at TIMESTAMP, run_id VARCHAR)""",
