@@ -17,6 +17,7 @@ import duckdb
 
 from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
+from assets._shared.migrations import FINDINGS, migrate
 from assets._shared.resources import WarehouseResource
 from schemas.extracts import ExtractSpec
 from schemas.reference import rules, rules_markdown
@@ -29,18 +30,6 @@ if TYPE_CHECKING:  # pandera and polars are imported when rows are validated (~0
 
 BATCH_ROWS = 500_000
 MAX_VALUE_CHARS = 200
-
-# header read as a contract column after trimming / case folding: written at ingest, reported here
-HEADER_RENAMES_DDL = (
-    "CREATE TABLE IF NOT EXISTS header_renames (file_id INTEGER NOT NULL, position INTEGER, "
-    "header VARCHAR NOT NULL, contract_column VARCHAR NOT NULL)"
-)
-
-FINDINGS_COLUMNS = (
-    "file_id INTEGER, source_file VARCHAR, source_row BIGINT, record_id VARCHAR, "
-    "case_number VARCHAR, rule_id VARCHAR, severity VARCHAR, column_name VARCHAR, "
-    "failure_value VARCHAR, message VARCHAR"
-)
 
 
 def failures_of_batch(
@@ -139,7 +128,7 @@ def validate_new_files(
     ``schema``: the pandera schema, or the function that builds it (called only when a file
     needs validating, so a refresh with nothing new does not import pandera)."""
     extract_type, findings_table, record_key = spec.name, spec.findings_table, spec.record_key
-    con.execute(f"CREATE TABLE IF NOT EXISTS {findings_table} ({FINDINGS_COLUMNS})")
+    migrate(con, FINDINGS)  # the findings tables (assets/_shared/migrations.py)
     con.execute(view_sql)
     todo = [
         r[0]
@@ -178,7 +167,6 @@ def store_header_findings(con: duckdb.DuckDBPyConnection, spec: ExtractSpec, fil
 
     File-level, so ``source_row`` is 0 (the header row) and there is no record id; the column
     is the contract column and the value the header as written."""
-    con.execute(HEADER_RENAMES_DDL)
     rule = rules()[header_rule(spec.rule_prefix)]
     return con.execute(
         f"INSERT INTO {spec.findings_table} SELECT h.file_id, f.source_file, 0, NULL, NULL, ?, ?, "

@@ -19,7 +19,6 @@ import pyarrow.parquet as pq
 
 from assets._shared.errors import BadExtractError
 from assets._shared.settings import csv_max_columns
-from assets._shared.validation import HEADER_RENAMES_DDL
 from assets.landing.xlsx_reader import first_sheet_table
 from schemas.extracts import ExtractSpec
 
@@ -104,7 +103,6 @@ def contract_header(name: str, columns: list[str], spec: ExtractSpec) -> dict[st
 
 def record_header_renames(con, file_id: int, mapping: dict[str, str], columns: list[str]) -> None:
     """Remember headers that differ from their contract name (validation warns about them)."""
-    con.execute(HEADER_RENAMES_DDL)
     renamed = [(file_id, columns.index(h) + 1, h, c) for c, h in mapping.items() if h != c]
     if renamed:
         con.executemany("INSERT INTO header_renames VALUES (?, ?, ?, ?)", renamed)

@@ -12,6 +12,7 @@ table and its SQL only, so restatements can read it without an import circle.
 import duckdb
 
 from assets._shared.metadata import existing_tables
+from assets._shared.migrations import MEASURES, migrate
 from assets._shared.sql import load_sql
 from schemas.counting import COUNTING_MACROS
 from schemas.fiscal import parse_quarter_key, quarter_key
@@ -29,11 +30,9 @@ MISMATCH_SQL = {
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     """The view ``determination_rows`` on this connection, and the table made from it."""
-    tables = existing_tables(con)
-    if "scr_current" in tables:  # binding the view needs scr_current
+    if "scr_current" in existing_tables(con):  # binding the view needs scr_current
         con.execute(ROWS_VIEW_SQL)
-    if TABLE not in tables:
-        con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM determination_rows LIMIT 0")
+    migrate(con, MEASURES)  # the table (DDL: assets/_shared/migrations.py)
 
 
 def changed_keys(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]]:

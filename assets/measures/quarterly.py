@@ -12,6 +12,7 @@ import duckdb
 from assets._shared.code_version import code_version_of
 from assets._shared.errors import PipelineError
 from assets._shared.metadata import OWNERS, table_metadata
+from assets._shared.migrations import MEASURES, migrate
 from assets._shared.partitions import FISCAL_QUARTERS
 from assets._shared.resources import WarehouseResource
 from assets._shared.sql import load_sql
@@ -41,15 +42,8 @@ def category_rows(con: duckdb.DuckDBPyConnection, years: list[int] | None = None
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for table, fn in (("quarterly_measures", quarter_rows), ("category_measures", category_rows)):
-        con.register("__empty", fn(con, [-1]))
-        con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM __empty")
-        con.unregister("__empty")
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS quarterly_measures_history AS "
-        "SELECT *, CAST(NULL AS TIMESTAMP) AS superseded_at, CAST(NULL AS VARCHAR) AS run_id "
-        "FROM quarterly_measures LIMIT 0"
-    )
+    """The measure tables and their history (DDL: assets/_shared/migrations.py)."""
+    migrate(con, MEASURES)
 
 
 def changed_quarter_keys(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:

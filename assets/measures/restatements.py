@@ -29,7 +29,6 @@ from schemas.counting import COUNTING_MACROS, QUARTERLY_COLUMNS
 from schemas.fiscal import parse_quarter_key, quarter_key
 
 # The SQL is named SQL in restatements.sql beside this module.
-DDL = load_sql(__file__, "ddl")
 CONTRIBUTIONS_SQL = load_sql(__file__, "contributions")
 PENDING_SQL = load_sql(__file__, "pending")
 REPUBLISHES_SQL = load_sql(__file__, "republishes_the_last")
@@ -37,12 +36,10 @@ COLUMN_CHANGES_SQL = load_sql(__file__, "column_changes")
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    ensure_determinations(con)
-    con.execute(DDL)
+    """The publication history's tables (DDL: assets/_shared/migrations.py) and the view of
+    every SCR's contribution now."""
+    ensure_determinations(con)  # the measures domain's tables, scr_determinations's view
     con.execute(CONTRIBUTIONS_SQL)
-    if "restatements" not in existing_tables(con):
-        rows = con.sql(PENDING_SQL, params={"refresh_id": None, "at": None}).limit(0)
-        rows.create("restatements")
 
 
 def pending_restatements(

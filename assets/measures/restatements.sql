@@ -2,15 +2,6 @@
 -- published, and by how much each published column moved. Which SCR counts in which column is
 -- schemas/counting.py (counts_in).
 
--- name: ddl
-CREATE TABLE IF NOT EXISTS publications (refresh_id VARCHAR PRIMARY KEY, published_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS published_contributions AS
-    SELECT counted, scr_type, criminal_category, determination, non_tco_reason, fiscal_year,
-        fiscal_quarter, source_file, source_row, scr_id
-    FROM scr_determinations LIMIT 0;
-CREATE TABLE IF NOT EXISTS restatement_runs (
-    refresh_id VARCHAR, computed_at TIMESTAMP, previous_refresh_id VARCHAR, restatements BIGINT);
-
 -- name: contributions
 -- Every SCR's contribution now, in the columns of published_contributions.
 CREATE OR REPLACE TEMP VIEW current_contributions AS

@@ -1,7 +1,8 @@
 """Export helpers: the rows and paths of the published files (staging and the atomic renames are
 in ``assets/publish/manifest.py``).
 
-Only ``assets/publish/outputs.py`` publishes (through its registry); these helpers build what it writes.
+Only ``published_outputs`` (assets/publish/published_outputs.py) publishes, through the registry
+in ``outputs.py``; these helpers build what it writes.
 Partition columns live in the path only (hive layout), so DuckDB and pyarrow both read them
 back as integers.
 """

@@ -1,10 +1,11 @@
-"""Publish: the one registry of outputs and the one final step that publishes them.
+"""Publish: the one registry of outputs and what the warehouse implies of them (the plan).
 
-Why: the published measure must change only after every blocking check of the refresh passed,
-as one step, and every refresh must repair whatever differs from what the warehouse implies.
-So no other asset writes under SCR_OUTPUT_DIR: ``published_outputs`` writes every registry entry
-into a new release and switches SCR_OUTPUT_DIR to it (assets/publish/release.py). Adding an
-output is one entry in ``PARTITIONED_TABLES``, ``PUBLISHED_FILES`` or ``RENDERED_FILES``.
+Why: every refresh must repair whatever differs from what the warehouse implies, and one list
+says what is published. The publish step (assets/publish/release.py) stages what
+``plan_outputs`` gives; the ``published_outputs`` asset (assets/publish/published_outputs.py)
+runs it. This module imports neither, so the arrows run one way: asset -> release -> registry.
+Adding an output is one entry in ``PARTITIONED_TABLES``, ``PUBLISHED_FILES`` or
+``RENDERED_FILES``.
 """
 
 import functools
@@ -12,27 +13,23 @@ import hashlib
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assets._shared.code_version import code_version_of
 from assets._shared.findings import findings_sql
-from assets._shared.metadata import OWNERS, existing_tables
-from assets._shared.resources import FilesResource, WarehouseResource
+from assets._shared.metadata import existing_tables
 from assets._shared.sql import quote_ident
-from assets._shared.tags import REFRESH_TAG
 from assets.audit.sample import SAMPLE_DIR, sample_cases
 from assets.audit.stratified_sample import frame_table, strata_table
 from assets.audit.worksheets import worksheet_files
-from assets.measures.restatements import record_publication
 from assets.publish import oao_workbook
 from assets.publish.export import partition_columns, partition_path
 from assets.publish.manifest import MANIFEST, check_manifest, read_manifest
+from assets.publish.releases import release_differences
 from assets.report import build as report
 from assets.report import history
 from assets.report import trace as trace_html
@@ -267,8 +264,6 @@ def published_differences(output_dir: Path, con: duckdb.DuckDBPyConnection) -> l
     manifest = read_manifest(output_dir)
     if manifest is None:
         return [f"{MANIFEST}: missing or unreadable (nothing published yet, or wiped)"]
-    from assets.publish.release import release_differences
-
     diffs = release_differences(output_dir)
     diffs += check_manifest(output_dir)
     plan = plan_outputs(con)
@@ -295,85 +290,3 @@ def published_differences(output_dir: Path, con: duckdb.DuckDBPyConnection) -> l
         if rel in entries and entries[rel].get("fingerprint") not in (None, fp)
     ]
     return diffs
-
-
-@dg.asset(
-    code_version=code_version_of(__name__),
-    deps=[
-        "ingest_reconciliation",  # its blocking check rows_reconcile must pass first
-        "annual_measures",
-        "quarterly_measures",
-        "category_measures",
-        "scr_current",
-        "scr_findings",
-        "case_review_findings",
-        "resource_request_evidence",
-        "resource_request_summary",
-        "resource_request_current",
-        "audit_projection",
-        "determination_accuracy",
-        "measure_estimates",
-        "reviewer_agreement",
-        "audit_samples",
-        "scr_determinations",
-        "restatements",
-        "vv_statement",
-    ],
-    kinds={"parquet", "html"},
-    owners=[*OWNERS, "team:oao-analysts"],
-    description="Every file under SCR_OUTPUT_DIR (quarterly_measures/ and category_measures/ "
-    "hive-partitioned, the Parquet tables, report/index.html, audit samples), published last "
-    "as one release: written whole beside it (<output>.releases/<id>/, _manifest.json last), "
-    "then SCR_OUTPUT_DIR, a symlink, is switched to it in one rename; old releases pruned.",
-)
-def published_outputs(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: FilesResource
-) -> dg.MaterializeResult:
-    from assets.publish.release import publish
-
-    refresh_id = context.run.tags.get(REFRESH_TAG, context.run_id)
-    with warehouse.connect() as con:
-        # every output is staged: the next refresh's restatements are measured against this
-        # release, recorded just before it is switched in
-        summary = publish(
-            con,
-            files.output,
-            refresh_id,
-            before_switch=lambda: record_publication(
-                con, context.run_id, datetime.now(UTC).replace(tzinfo=None)
-            ),
-        )
-    written, removed = summary["written"], summary["removed"]
-    context.log.info(
-        f"published {len(written)} changed file(s), removed {len(removed)}, "
-        f"{summary['files']} file(s) in the manifest"
-    )
-    page = files.output / report.REPORT_PATH
-    text = page.read_text(encoding="utf-8") if page.is_file() else ""
-    return dg.MaterializeResult(
-        metadata={
-            "files_written": dg.MetadataValue.int(len(written)),
-            "files_removed": dg.MetadataValue.int(len(removed)),
-            "files_published": dg.MetadataValue.int(summary["files"]),
-            "partitions_written": dg.MetadataValue.int(sum("fiscal_year=" in w for w in written)),
-            # published partitions whose rows did not change: not queried or written again
-            "partitions_reused": dg.MetadataValue.int(summary["partitions_reused"]),
-            "written": dg.MetadataValue.json(written[:50]),
-            "removed": dg.MetadataValue.json(removed[:50]),
-            "leftovers_removed": dg.MetadataValue.json(summary["leftovers_removed"]),
-            "release_id": dg.MetadataValue.text(summary["release_id"] or ""),
-            "release_dir": dg.MetadataValue.path(str(files.output.resolve())),
-            "adopted": dg.MetadataValue.text(summary.get("adopted") or ""),
-            # files no publish wrote (a person's), copied to kept_dir before the switch
-            "kept_files": dg.MetadataValue.json(summary["kept"][:50]),
-            "kept_dir": dg.MetadataValue.text(summary.get("kept_dir") or ""),
-            "releases_pruned": dg.MetadataValue.json(summary["pruned"]),
-            "output_dir": dg.MetadataValue.path(str(files.output)),
-            "manifest": dg.MetadataValue.path(str(files.output / MANIFEST)),
-            "path": dg.MetadataValue.path(str(page)),
-            "url": dg.MetadataValue.url(page.resolve().as_uri()),
-            "size_bytes": dg.MetadataValue.int(len(text.encode("utf-8"))),
-            "charts": dg.MetadataValue.int(text.count("<svg ")),
-            "sections": dg.MetadataValue.int(text.count("<section ")),
-        }
-    )

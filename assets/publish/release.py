@@ -39,12 +39,10 @@ from assets.publish.releases import (
     foreign_files,
     keep_foreign,
     kill_point,
-    leftovers,
     link_or_copy,
     missing_files,
     new_release_id,
     prune,
-    release_dirs,
     releases_root,
     remove_leftovers,
     staging_dir,
@@ -52,18 +50,6 @@ from assets.publish.releases import (
 )
 from assets.report import build as report
 from assets.report import history
-
-
-def release_differences(output: Path) -> list[str]:
-    """What the next publish tidies even when every file is right: a plain output dir (to be
-    adopted), leftovers of a killed publish, more releases than ``SCR_KEEP_RELEASES``."""
-    diffs = []
-    if output.is_dir() and not output.is_symlink():
-        diffs.append(f"{output}: a plain dir, not yet a link to a release (adopted on publish)")
-    diffs += [f"{p.name}: left by an interrupted publish" for p in leftovers(output)]
-    if len(release_dirs(output)) > keep_releases():
-        diffs.append(f"{len(release_dirs(output))} releases kept, more than SCR_KEEP_RELEASES")
-    return diffs
 
 
 def reusable_partitions(plan: OutputPlan, output: Path | None) -> dict[str, str]:

@@ -28,6 +28,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from assets._shared.settings import keep_releases
 from assets.publish.manifest import MANIFEST, list_files, read_manifest, sha256_file
 
 RELEASES_SUFFIX = ".releases"
@@ -243,3 +244,15 @@ def list_releases(output: Path) -> list[dict]:
             }
         )
     return out
+
+
+def release_differences(output: Path) -> list[str]:
+    """What the next publish tidies even when every file is right: a plain output dir (to be
+    adopted), leftovers of a killed publish, more releases than ``SCR_KEEP_RELEASES``."""
+    diffs = []
+    if output.is_dir() and not output.is_symlink():
+        diffs.append(f"{output}: a plain dir, not yet a link to a release (adopted on publish)")
+    diffs += [f"{p.name}: left by an interrupted publish" for p in leftovers(output)]
+    if len(release_dirs(output)) > keep_releases():
+        diffs.append(f"{len(release_dirs(output))} releases kept, more than SCR_KEEP_RELEASES")
+    return diffs

@@ -14,6 +14,7 @@ import duckdb
 
 from assets._shared.code_version import code_version_of
 from assets._shared.metadata import OWNERS, markdown_preview, table_metadata
+from assets._shared.migrations import SCR, migrate
 from assets._shared.resources import WarehouseResource
 from schemas.counting import COUNTING_MACROS
 from schemas.fiscal import PROGRAM_START
@@ -119,15 +120,7 @@ CODE_VERSION = code_version_of(__name__)
 
 def built_version(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     """The code version that built table ``name`` (``build_state`` holds code versions only)."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS build_state (name VARCHAR PRIMARY KEY, code_version VARCHAR)"
-    )
-    columns = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'build_state'"
-    ).fetchall()
-    if ("fingerprint",) in columns:  # from before code versions: a hash of SQL, no version
-        con.execute("DROP TABLE build_state")
-        return built_version(con, name)
+    migrate(con, SCR)  # build_state (a table from before code versions is made anew)
     stored = con.execute("SELECT code_version FROM build_state WHERE name = ?", [name]).fetchall()
     return stored[0][0] if stored else None
 

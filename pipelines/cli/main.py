@@ -96,13 +96,14 @@ def cmd_retract(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Rebuild from the archive in a temporary place; exit 1 listing every difference."""
     from pipelines.orchestration import verify
+    from pipelines.orchestration.definitions import defs
     from pipelines.orchestration.refresh_stamp import refresh_lock
 
     keep = Path(args.keep).resolve() if args.keep else None
     if keep:
         keep.mkdir(parents=True, exist_ok=True)
     with refresh_lock(wait=args.wait):  # a refresh publishing meanwhile would be a false alarm
-        result = verify.verify(lambda s: print(s, flush=True), keep)
+        result = verify.verify(defs, lambda s: print(s, flush=True), keep)
     return verify.report(result)
 
 

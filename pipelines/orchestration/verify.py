@@ -26,6 +26,7 @@ import dagster as dg
 import duckdb
 
 from assets._shared.errors import PipelineError
+from assets._shared.migrations import MEASURES, migrate
 from assets._shared.settings import path_from_env
 from assets._shared.sql import quote_literal
 from assets.audit.tables import ensure_audit_tables
@@ -35,6 +36,7 @@ from assets.landing.rebuild import ingest_from_archive
 from assets.publish.manifest import check_manifest, compare_output_dirs, list_files
 from assets.publish.manifest import read_manifest as read_output_manifest
 from pipelines.orchestration.alerts import record_step_failure
+from pipelines.orchestration.refresh_plan import TRIGGER_TAG, VERIFY_CHECK, run_request
 from schemas.extracts import EXTRACTS
 
 AUDIT_TABLES = ("audit_samples", "audit_sample_population", "audit_sample_cases",
@@ -46,7 +48,7 @@ AUDIT_TABLES = ("audit_samples", "audit_sample_population", "audit_sample_cases"
 # stale publication shows up as a new restatement, i.e. a difference).
 HISTORY_TABLES = ("publications", "published_contributions", "restatement_runs", "restatements",
                   "quarterly_measures_history")  # fmt: skip
-CHECK_NAME = "reproducible_from_archive"
+CHECK_NAME = VERIFY_CHECK.name  # on published_outputs
 
 
 @dataclass
@@ -86,11 +88,10 @@ def _copy_records(con: duckdb.DuckDBPyConnection, live_warehouse: Path) -> int:
             if table in live:
                 con.execute(f"INSERT INTO {table} SELECT * FROM live.{table}")
                 copied += con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        migrate(con, MEASURES)  # the history's tables as every warehouse has them, keys too
         for table in HISTORY_TABLES:
             if table in live:
-                con.execute(f"CREATE TABLE {table} AS SELECT * FROM live.{table}")
-        if "publications" in live:  # the key record_publication's INSERT OR REPLACE needs
-            con.execute("ALTER TABLE publications ADD PRIMARY KEY (refresh_id)")
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM live.{table}")
         return copied
     finally:
         con.execute("DETACH live")
@@ -111,16 +112,17 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _refresh_in(env: dict[str, str], progress: Callable[[str], None]) -> None:
-    """An ordinary refresh (``run_refresh``, what ``scr-pipeline refresh`` calls), in this
-    process, with the rebuild's paths and an in-memory Dagster instance."""
-    from pipelines.orchestration.definitions import defs
+def _refresh_in(
+    location: dg.Definitions, env: dict[str, str], progress: Callable[[str], None]
+) -> None:
+    """An ordinary refresh (``run_refresh``, what ``scr-pipeline refresh`` calls) of the code
+    ``location``, in this process, with the rebuild's paths and an in-memory Dagster instance."""
     from pipelines.orchestration.refresh_walk import run_refresh
 
     lines: list[str] = []
     try:
         with _environment(env), dg.DagsterInstance.ephemeral() as instance:
-            result = run_refresh(defs, instance, progress=lines.append)
+            result = run_refresh(location, instance, progress=lines.append)
     except PipelineError as err:
         for line in lines:
             progress(f"  rebuild {line}")
@@ -137,8 +139,12 @@ def _refresh_in(env: dict[str, str], progress: Callable[[str], None]) -> None:
         progress(f"  rebuild: {removed} archived file(s) replayed from the archive alone")
 
 
-def verify(progress: Callable[[str], None] = print, keep: Path | None = None) -> VerifyResult:
-    """Rebuild from the archive into a temporary place and compare every published output."""
+def verify(
+    location: dg.Definitions, progress: Callable[[str], None] = print, keep: Path | None = None
+) -> VerifyResult:
+    """Rebuild from the archive into a temporary place and compare every published output.
+    ``location``: the code location whose refresh rebuilds (passed by the caller, the CLI or
+    the check, so this module never imports the location that holds its check)."""
     t0 = time.monotonic()
     archive = path_from_env("SCR_ARCHIVE_DIR")
     output = path_from_env("SCR_OUTPUT_DIR")
@@ -176,7 +182,7 @@ def verify(progress: Callable[[str], None] = print, keep: Path | None = None) ->
             "DAGSTER_HOME": str(root / "dagster_home"),
             "SCR_SETTLE_SECONDS": "0",
         }
-        _refresh_in(env, progress)
+        _refresh_in(location, env, progress)
         diffs = check_manifest(output) + compare_output_dirs(output, root / "output")
         compared = len(set(list_files(output)) | set(list_files(root / "output")))
         if keep is not None:
@@ -206,36 +212,44 @@ def report(result: VerifyResult, progress: Callable[[str], None] = print) -> int
     return 1
 
 
-@dg.asset_check(
-    asset="published_outputs",
-    name=CHECK_NAME,
-    description="Weekly (scr_verify job): a rebuild from the archive alone gives every published "
-    "file (partitions included); fails listing each difference. Same as `scr-pipeline verify`.",
-)
-def reproducible_from_archive(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    from pipelines.orchestration.refresh_stamp import refresh_lock
+def verify_check(location: Callable[[], dg.Definitions]) -> dg.AssetChecksDefinition:
+    """The weekly check on ``published_outputs``; ``location()`` gives the code location whose
+    refresh rebuilds (the location holding this check: definitions.py passes it, read when the
+    check runs)."""
 
-    with refresh_lock(wait=True):  # not while a refresh publishes
-        result = verify(progress=context.log.info)
-    return dg.AssetCheckResult(
-        passed=result.ok,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description="published outputs equal a rebuild from the archive"
-        if result.ok
-        else f"{len(result.differences)} difference(s): {result.differences[0]}",
-        metadata={
-            "differences": dg.MetadataValue.json(result.differences[:100]),
-            "difference_count": dg.MetadataValue.int(len(result.differences)),
-            "files_compared": dg.MetadataValue.int(result.files_compared),
-            "archive_events": dg.MetadataValue.int(result.archive_events),
-            "seconds": dg.MetadataValue.float(round(result.seconds, 1)),
-        },
+    @dg.asset_check(
+        asset="published_outputs",
+        name=CHECK_NAME,
+        description="Weekly (scr_verify job): a rebuild from the archive alone gives every "
+        "published file (partitions included); fails listing each difference. Same as "
+        "`scr-pipeline verify`.",
     )
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        from pipelines.orchestration.refresh_stamp import refresh_lock
+
+        with refresh_lock(wait=True):  # not while a refresh publishes
+            result = verify(location(), progress=context.log.info)
+        return dg.AssetCheckResult(
+            passed=result.ok,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description="published outputs equal a rebuild from the archive"
+            if result.ok
+            else f"{len(result.differences)} difference(s): {result.differences[0]}",
+            metadata={
+                "differences": dg.MetadataValue.json(result.differences[:100]),
+                "difference_count": dg.MetadataValue.int(len(result.differences)),
+                "files_compared": dg.MetadataValue.int(result.files_compared),
+                "archive_events": dg.MetadataValue.int(result.archive_events),
+                "seconds": dg.MetadataValue.float(round(result.seconds, 1)),
+            },
+        )
+
+    return check
 
 
 verify_job = dg.define_asset_job(
     "scr_verify",
-    selection=dg.AssetSelection.checks(reproducible_from_archive),
+    selection=dg.AssetSelection.checks(VERIFY_CHECK),
     hooks={record_step_failure},  # a failed step's typed error, for the run's failure alert
     description="Rebuild from the archive in a temporary place and compare every published "
     "output (the asset check published_outputs:reproducible_from_archive).",
@@ -251,8 +265,6 @@ verify_job = dg.define_asset_job(
     "archive? (the result shows on published_outputs as an asset check)",
 )
 def weekly_verify(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    from pipelines.orchestration.refresh_plan import TRIGGER_TAG, run_request
-
     return run_request(
         None,
         context.repository_def,

@@ -1,4 +1,5 @@
-"""The landing tables are made and upgraded by numbered migrations (assets/landing/tables.py).
+"""The landing tables are made and upgraded by numbered migrations (the landing steps of
+assets/_shared/migrations.py, run by assets/landing/tables.py).
 
 A fresh warehouse records every step once; a warehouse made by main's code (before the steps
 were numbered: ``fixtures/main_warehouse`` is the ``EXPORT DATABASE`` of one, made by commit
@@ -12,12 +13,13 @@ import duckdb
 import pytest
 from support.extracts import valid_row, write_csv
 
+from assets._shared import migrations
 from assets.landing import tables
 from assets.landing.ingest import ingest_new_files
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 A, B, C = (f"scr_extract_2026-01-0{d}.csv" for d in (1, 2, 3))
-VERSIONS = [m.version for m in tables.MIGRATIONS]
+VERSIONS = [m.version for m in migrations.MIGRATIONS if m.domain == migrations.LANDING]
 
 
 def _columns(con, table: str) -> list[tuple]:
@@ -33,7 +35,9 @@ def _main_warehouse(tmp_path: Path, monkeypatch) -> duckdb.DuckDBPyConnection:
 
 
 def test_steps_are_numbered_in_order():
-    assert VERSIONS == list(range(1, len(VERSIONS) + 1))
+    every = [m.version for m in migrations.MIGRATIONS]
+    assert every == list(range(1, len(every) + 1))
+    assert VERSIONS == [1, 2, 3, 4, 5]  # the landing steps came first
 
 
 def test_a_fresh_warehouse_runs_every_step_once(tmp_path):
@@ -84,7 +88,7 @@ def test_main_warehouse_upgrades_keeps_its_history_and_ingests_on(tmp_path, monk
 
 def test_a_warehouse_from_before_the_lifecycle_gets_states_by_name(tmp_path):
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        for step in tables.MIGRATIONS[:3]:  # the tables as they were before the lifecycle
+        for step in migrations.MIGRATIONS[:3]:  # the tables as they were before the lifecycle
             step.apply(con)
         con.execute(
             "INSERT INTO ingested_files (file_id, extract_type, source_file, content_sha256, "
@@ -110,10 +114,12 @@ def test_a_warehouse_from_before_the_lifecycle_gets_states_by_name(tmp_path):
 def test_a_failed_step_leaves_no_record_and_runs_again(tmp_path, version, monkeypatch):
     """A step that fails rolls back with its record: the next open runs it again."""
     broken = [
-        tables.Migration(m.version, m.description, _fail) if m.version == version else m
-        for m in tables.MIGRATIONS
+        migrations.Migration(m.version, m.domain, m.description, _fail)
+        if m.version == version
+        else m
+        for m in migrations.MIGRATIONS
     ]
-    monkeypatch.setattr(tables, "MIGRATIONS", tuple(broken))
+    monkeypatch.setattr(migrations, "MIGRATIONS", tuple(broken))
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         with pytest.raises(RuntimeError, match="step failed"):
             tables.ensure_tables(con)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from assets._shared.migrations import FINDINGS_COLUMNS
 from assets._shared.resources import WarehouseResource
-from assets._shared.validation import FINDINGS_COLUMNS
 from assets.landing import ingest
 from assets.measures import annual
 from assets.measures.determinations import replace_quarters

@@ -17,7 +17,7 @@ from test_publish_inprocess import CAT_Q4, EVERY_FILE, Q2, WORKBOOK
 
 from assets._shared.resources import FilesResource, WarehouseResource
 from assets.publish.manifest import read_manifest
-from assets.publish.outputs import published_outputs
+from assets.publish.published_outputs import published_outputs
 
 
 def _metadata(result: dg.ExecuteInProcessResult) -> dict:

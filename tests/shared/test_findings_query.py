@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from assets._shared import findings
-from assets._shared.validation import FINDINGS_COLUMNS
+from assets._shared.migrations import FINDINGS_COLUMNS
 from schemas.reference import Rule
 from schemas.tco_definition import INDICATOR_CONFLICT_RULE
 

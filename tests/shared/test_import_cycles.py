@@ -8,17 +8,8 @@ graph, which sees imports inside functions too) and fails on any circle not list
 import grimp
 import pytest
 
-# circles known and owned elsewhere, with why
-KNOWN = {
-    # the publish asset (outputs.py) calls the release steps, which plan the outputs registry
-    # in outputs.py: h-version/h-plan's files (issue 31 items 1-2); to split, not by this test
-    frozenset({"assets.publish.outputs", "assets.publish.release"}),
-    # verify's rebuild runs an ordinary refresh of the code location (a function-level import of
-    # definitions), and the location holds the weekly verify check: the refresh's stage jobs
-    # name that check to leave it out, so the rebuild needs the whole location. To split: a
-    # refresh-only Definitions whose stage jobs select checks by key, not by subtraction
-    frozenset({"pipelines.orchestration.definitions", "pipelines.orchestration.verify"}),
-}
+# circles known and owned elsewhere, with why (none: keep it so; a new entry needs a reason)
+KNOWN: set[frozenset[str]] = set()
 
 
 def circles(edges: dict[str, set[str]]) -> list[list[str]]:

@@ -201,9 +201,10 @@ class Project:
     def verify(self) -> list[str]:
         """``scr-pipeline verify`` on this project: the differences between the published
         files and a rebuild from the archive alone (empty when reproducible)."""
+        from pipelines.orchestration.definitions import defs
         from pipelines.orchestration.verify import verify
 
-        return verify(progress=self.messages.append).differences
+        return verify(defs, progress=self.messages.append).differences
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         with duckdb.connect(str(self.warehouse), read_only=True) as con:

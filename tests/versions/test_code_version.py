@@ -134,7 +134,9 @@ def test_every_asset_carries_the_code_version_of_its_module():
         else:
             assert spec.code_version in module_versions, name
     assert specs["scr_current"].code_version == code_version_of("assets.scr.determine")
-    assert specs["published_outputs"].code_version == code_version_of("assets.publish.outputs")
+    assert specs["published_outputs"].code_version == code_version_of(
+        "assets.publish.published_outputs"
+    )
 
 
 def test_the_refresh_stamp_covers_every_file_an_asset_version_reads():
