@@ -6,10 +6,14 @@ replacements applied: ``assets.landing.rebuild.ingest_from_archive``) in a tempo
 ordinary refresh there in this process (``run_refresh``, as the CLI; its own warehouse, output
 dir, an in-memory Dagster instance and an empty landing dir), and compares every published file, partitions included, with the rebuild.
 The published files are also checked against their own ``_manifest.json``.
+The code location whose refresh rebuilds is a parameter: the CLI passes ``defs`` and the code
+location hands itself to the weekly check (``verify_check(lambda: defs)``), so this module
+never imports the location that holds its check.
 
 Drawn audit samples are operator records, not files: their three tables are copied from the
 warehouse (read-only) so the rebuild draws nothing. So is the publication history (what was
-published when): the rebuild's refresh is then compared as the next refresh of the same history.
+published when): the rebuild's refresh is then compared as the next refresh of the same history;
+its tables are made by the measures' migration steps (keys too) and filled by name.
 Nothing published is changed.
 """
 
