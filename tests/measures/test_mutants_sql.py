@@ -280,6 +280,27 @@ def test_partial_rebuild_replaces_only_the_touched_scrs(wh):
     assert cur["P1"]["field_office"] == "SAC Houston" and cur["P1"]["versions"] == 1
 
 
+def test_a_correction_with_a_padded_id_is_rebuilt_in_a_partial_rebuild(wh):
+    """Versions with the same id after trimming and upper-casing are one SCR (contract), in a
+    partial rebuild too: the second file's rows, written ' p2' (a space, ord 32, on the left)
+    and 'p3 ' (on the right), are found among the candidates by their trimmed id. Kills the
+    trim's fast path in the `$partial` filter (`ord(scr_id) > 32 AND ord(reverse(scr_id)) >
+    32`): `>` -> `>=` on either side, AND -> OR and dropping either side; each would keep the
+    padded row out, so the SCR would be rebuilt from its first version alone (versions 1)."""
+    wh.add_file("a.csv", [row("P1"), row("P2"), row("P3")])
+    assert sorted(wh.current()) == ["P1", "P2", "P3"]
+    later = {"field_office": "SAC corrected", "last_modified_at": "2024-01-01"}
+    wh.add_file("b.csv", [row(" p2", **later), row("p3 ", **later)])
+    cur = wh.current()
+    assert sorted(cur) == ["P1", "P2", "P3"]
+    got = {k: (v["field_office"], v["versions"], v["source_file"]) for k, v in cur.items()}
+    assert got == {
+        "P1": ("SAC Houston", 1, "a.csv"),
+        "P2": ("SAC corrected", 2, "b.csv"),
+        "P3": ("SAC corrected", 2, "b.csv"),
+    }
+
+
 # --- the typed view: values as written for the cleaning warnings ------------------------------
 def test_typed_view_keeps_the_value_as_written_only_where_cleaning_changed_it(wh):
     """Kills `trimmed <> col` -> `=` in every `<col>__untrimmed` and `upper(v) <> v` -> `=` in
