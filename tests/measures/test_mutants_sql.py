@@ -375,6 +375,13 @@ def test_quarter_rows_by_hand(measured):
     }
     only = quarter_rows(measured.con, [2024]).to_pylist()
     assert [(r["fiscal_year"], r["fiscal_quarter"]) for r in only] == [(2024, 1), (2024, 2)]
+    # the rows come in calendar order (the statement's ORDER BY; kills ASC -> DESC of each key)
+    every = quarter_rows(measured.con).to_pylist()
+    assert [(r["fiscal_year"], r["fiscal_quarter"]) for r in every] == [
+        (2023, 1),
+        (2024, 1),
+        (2024, 2),
+    ]
 
 
 CAT_COLS = ("dd_total", "dd_tco", "dd_non_tco", "no_association", "no_border_crossing", "both",
@@ -401,6 +408,15 @@ def test_category_rows_by_hand(measured):
         (2024, 2, CYBER): (1, 1, 0, 0, 0, 0, 0, 0),
     }
     assert {r["fiscal_year"] for r in category_rows(measured.con, [2023]).to_pylist()} == {2023}
+    # in calendar order, then by category name (the statement's ORDER BY; kills ASC -> DESC of
+    # each key): the 8 categories of FY2023 Q1, of FY2024 Q1, of FY2024 Q2
+    names = [  # the 8 of schemas/reference/criminal_categories.csv, by name
+        "Counter-Proliferation", CYBER, "Illicit Trade, Travel, and Finance (Drug-Related)",
+        "Illicit Trade, Travel, and Finance (Non-Drug-Related)", NATSEC,
+        "Transnational Crimes Against Children", GANGS, "Worksite Enforcement/Labor Exploitation",
+    ]  # fmt: skip
+    order = [(r["fiscal_year"], r["fiscal_quarter"], r["criminal_category"]) for r in rows]
+    assert order == [(fy, fq, c) for fy, fq in ((2023, 1), (2024, 1), (2024, 2)) for c in names]
 
 
 # --- the changed-quarter plan --------------------------------------------------------------------
