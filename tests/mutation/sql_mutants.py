@@ -42,6 +42,7 @@ DETERMINATION_TESTS = (
     _C + "scrs_of_a_quarter_without_measures_are_a_mismatch",
     _C + "a_quarterly_count_off_by_one_is_named_with_both_numbers",
     _C + "a_category_count_off_by_one_is_named_with_both_numbers",
+    _C + "category_mismatches_are_listed_by_quarter_then_category",
 )
 RESTATEMENT_TESTS = (
     _C + "pending_restatements_by_hand",
@@ -49,6 +50,7 @@ RESTATEMENT_TESTS = (
     _C + "republishing_the_same_determinations_is_no_publication",
     _C + "an_unpublished_quarter_is_not_restated",
     _C + "a_move_across_fiscal_years_is_restated_against_the_latest_publication",
+    _C + "an_scr_that_stops_counting_in_its_quarter_is_restated",
 )
 _R = "tests/rules/test_scr_rules_fast.py::test_"
 RULE_TESTS = (
