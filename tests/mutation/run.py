@@ -103,15 +103,29 @@ def run_sql(jobs: int, tests: list[str] | None, rerun_survivors: bool = False) -
         mutants = sorted(kept + mutants, key=lambda r: r["index"])
         (WORK / "sql-kept.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
     killed = [r for r in mutants if r["outcome"] == "killed"]
+    why = _equivalents()
+    survivors = [r for r in mutants if r["outcome"] != "killed"]
     return {
         "tests": tests or "per statement (tests/mutation/sql_mutants.py TARGETS)",
         "killed": len(killed),
         "by_statement": _by_statement(mutants),
         "total": len(mutants),
-        "survivors": [r["label"] for r in mutants if r["outcome"] != "killed"],
+        "equivalent": sum(r.get("key") in why for r in survivors),
+        "survivors": [
+            r["label"] + (f" (equivalent: {why[r['key']]})" if r.get("key") in why else "")
+            for r in survivors
+        ],
         "baseline_seconds": [b["seconds"] for b in baselines],
         "mutants": mutants,
     }
+
+
+def _equivalents() -> dict[str, str]:
+    """Mutant key -> why no input tells it apart (``sql_mutants.EQUIVALENT``); still a survivor."""
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "mutation")]
+    import sql_mutants
+
+    return sql_mutants.EQUIVALENT
 
 
 def _by_statement(mutants: list[dict]) -> dict[str, str]:
@@ -191,6 +205,13 @@ def write_summary(parts: dict, seconds: dict) -> tuple[int, int]:
             lines += [f"- `{k}`: {v}" for k, v in p["by_statement"].items()]
     for name, p in parts.items():
         lines += ["", f"## Surviving {name} mutants ({len(p['survivors'])})", ""]
+        if p.get("equivalent"):
+            lines += [
+                f"{p['equivalent']} of them are equivalent (no input tells them apart; why: "
+                "`(equivalent: ...)` below, `tests/mutation/sql_mutants.py` EQUIVALENT and "
+                "docs/TESTING.md). They count as survivors in the score, not as kills.",
+                "",
+            ]
         lines += [f"- `{s}`" for s in p["survivors"]] or ["none"]
     (RESULTS / "mutation.md").write_text("\n".join(lines) + "\n")
     return k, n
@@ -258,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {s}")
     for name, p in parts.items():
         extra = f" {p['by_status']}" if "by_status" in p else ""
+        extra += f"; {p['equivalent']} survivors equivalent" if p.get("equivalent") else ""
         print(
             f"{name}: {p['killed']}/{p['total']} killed ({_pct(p['killed'], p['total'])}) "
             f"in {seconds[name]:.0f} s{extra}"
