@@ -105,6 +105,9 @@ def run_sql(jobs: int, tests: list[str] | None, rerun_survivors: bool = False) -
     killed = [r for r in mutants if r["outcome"] == "killed"]
     why = _equivalents()
     survivors = [r for r in mutants if r["outcome"] != "killed"]
+    stale = sorted(set(why) - {r.get("key") for r in survivors})
+    if stale:  # a statement changed, or a test now kills it: the list is to be checked again
+        print(f"sql_mutants.EQUIVALENT: {len(stale)} key(s) name no surviving mutant: {stale}")
     return {
         "tests": tests or "per statement (tests/mutation/sql_mutants.py TARGETS)",
         "killed": len(killed),
