@@ -87,6 +87,7 @@ TARGETS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 _TZ = "the TIMESTAMPTZ cast skips WHITESPACE on both sides (test_timestamp_casts_skip_...)"
 _TS = "the TIMESTAMP cast skips leading WHITESPACE (test_timestamp_casts_skip_...)"
 _OFF = "the offset pattern is anchored at the end only: leading padding cannot change a match"
+_NULL = "with one side NULL the ELSE branch `result >= target` is NULL too"
 _ONE = "scr_current has one row per scr_id, so no (quarter, category) cell counts an id twice"
 EQUIVALENT: dict[str, str] = {
     # TYPED_COLUMNS_SQL, the trim's fast path inside eastern_timestamp (created_at, last_modified_at)
@@ -113,6 +114,8 @@ EQUIVALENT: dict[str, str] = {
     "the EXISTS on published quarters",
     "114ac3366707fbf0": "column_changes `len(c.scrs) >= 0`: list() FILTER over no row is NULL, "
     "never []",
+    # annual.sql: `target IS NULL OR result IS NULL THEN NULL` -> AND, for each method
+    "0ca9a1c8de09c0c2": _NULL, "3a844365d53004e0": _NULL,
 }  # fmt: skip
 MULTI_STATEMENT = {"COUNTING_MACROS"}  # constants of several statements, each ending ";\n"
 # A constant a function builds afresh for its tests: the mutant replaces the function's result too.
