@@ -114,6 +114,7 @@ def run_sql(jobs: int, tests: list[str] | None, rerun_survivors: bool = False) -
         "by_statement": _by_statement(mutants),
         "total": len(mutants),
         "equivalent": sum(r.get("key") in why for r in survivors),
+        "kept_from_last_run": len(kept),
         "survivors": [
             r["label"] + (f" (equivalent: {why[r['key']]})" if r.get("key") in why else "")
             for r in survivors
@@ -202,6 +203,14 @@ def write_summary(parts: dict, seconds: dict) -> tuple[int, int]:
     lines += [
         f"| **together** | **{k}** | **{n}** | **{_pct(k, n)}** | {sum(seconds.values()):.0f} |"
     ]
+    for name, p in parts.items():
+        if p.get("kept_from_last_run"):
+            lines += [
+                "",
+                f"--rerun-survivors: {p['kept_from_last_run']} {name} kills are kept from the "
+                f"run before; the other {p['total'] - p['kept_from_last_run']} mutants ran now "
+                "(the seconds are this run's).",
+            ]
     for name, p in parts.items():
         if "by_statement" in p:
             lines += ["", f"## {name} mutants per statement (killed/total)", ""]
