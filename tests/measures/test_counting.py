@@ -267,6 +267,22 @@ def test_a_category_count_off_by_one_is_named_with_both_numbers(con, column):
     }
 
 
+def test_category_mismatches_are_listed_by_quarter_then_category(con):
+    """The check's metadata shows the first mismatches (scr_determinations.py), so the list is
+    in order: quarter, then category. Q1 Gangs holds A3 A5 (2 1 0 0 0 0 0 1), Q2 Cyber A8
+    (1 0 1 0 0 0 1 0); dd_total of each is raised by one. Kills ``ORDER BY ALL`` -> DESC."""
+    con.execute(
+        "UPDATE category_measures SET dd_total = dd_total + 1 WHERE (fiscal_quarter, "
+        "criminal_category) IN ((1, ?), (2, ?))",
+        [GANGS, CYBER],
+    )
+    got = determinations.count_mismatches(con)["category_measures"]
+    assert [(r["fiscal_quarter"], r["criminal_category"], r["dd_total"]) for r in got] == [
+        (1, GANGS, "2 vs 3"),
+        (2, CYBER, "1 vs 2"),
+    ]
+
+
 def test_scrs_of_a_quarter_without_measures_are_a_mismatch(con):
     """A quarter the SCR-level rows count but the measures lack (FULL JOIN, both sides)."""
     con.execute("DELETE FROM quarterly_measures WHERE fiscal_quarter = 1")
@@ -372,6 +388,29 @@ def test_column_changes_by_hand(restated):
         "FY2024-Q2": "disruptions 2 -> 3, dd_total 3 -> 4, dd_non_tco 3 -> 4 "
         "(SCR A4; scr_extract_a4.csv)"
     }
+
+
+def test_an_scr_that_stops_counting_in_its_quarter_is_restated(con):
+    """A3 (a Q1 TCO disruption, published in r1) is quarantined by a correction: it keeps its
+    approval date, so its quarter (Q1), but no longer counts. Q1 before: disruptions 2, dd_total
+    3, dd_tco 1 (A3 A4 | A3 A4 A5 | A3); after: 1, 2, 0. Kills dropping ``r.after_counted``
+    from ``after_in`` (the quarantined A3 would still count on the after side: only dd_tco,
+    where its determination is gone, would move)."""
+    restatements.record_publication(con, "r1", T1)
+    quarantined = ("A3", "DISRUPTION", GANGS, "APPROVED", Q1, True, None, None)
+    _scr_current(con, [quarantined if s[0] == "A3" else s for s in SCRS])
+    _measure(con)
+    assert restatements.stage_restatements(con, "r2", T2) == 1
+    got = [
+        (c["fiscal_quarter"], c["measure"], c["old_value"], c["new_value"], c["scrs"], c["files"])
+        for c in restatements.latest_changes(con)["changes"]
+    ]
+    a3 = (["A3"], ["scr_extract_a3.csv"])
+    assert got == [
+        (1, "disruptions", 2, 1, *a3),
+        (1, "dd_total", 3, 2, *a3),
+        (1, "dd_tco", 1, 0, *a3),
+    ]
 
 
 def test_a_move_across_fiscal_years_is_restated_against_the_latest_publication(con):

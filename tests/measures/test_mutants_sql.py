@@ -280,6 +280,27 @@ def test_partial_rebuild_replaces_only_the_touched_scrs(wh):
     assert cur["P1"]["field_office"] == "SAC Houston" and cur["P1"]["versions"] == 1
 
 
+def test_a_correction_with_a_padded_id_is_rebuilt_in_a_partial_rebuild(wh):
+    """Versions with the same id after trimming and upper-casing are one SCR (contract), in a
+    partial rebuild too: the second file's rows, written ' p2' (a space, ord 32, on the left)
+    and 'p3 ' (on the right), are found among the candidates by their trimmed id. Kills the
+    trim's fast path in the `$partial` filter (`ord(scr_id) > 32 AND ord(reverse(scr_id)) >
+    32`): `>` -> `>=` on either side, AND -> OR and dropping either side; each would keep the
+    padded row out, so the SCR would be rebuilt from its first version alone (versions 1)."""
+    wh.add_file("a.csv", [row("P1"), row("P2"), row("P3")])
+    assert sorted(wh.current()) == ["P1", "P2", "P3"]
+    later = {"field_office": "SAC corrected", "last_modified_at": "2024-01-01"}
+    wh.add_file("b.csv", [row(" p2", **later), row("p3 ", **later)])
+    cur = wh.current()
+    assert sorted(cur) == ["P1", "P2", "P3"]
+    got = {k: (v["field_office"], v["versions"], v["source_file"]) for k, v in cur.items()}
+    assert got == {
+        "P1": ("SAC Houston", 1, "a.csv"),
+        "P2": ("SAC corrected", 2, "b.csv"),
+        "P3": ("SAC corrected", 2, "b.csv"),
+    }
+
+
 # --- the typed view: values as written for the cleaning warnings ------------------------------
 def test_typed_view_keeps_the_value_as_written_only_where_cleaning_changed_it(wh):
     """Kills `trimmed <> col` -> `=` in every `<col>__untrimmed` and `upper(v) <> v` -> `=` in
@@ -354,6 +375,13 @@ def test_quarter_rows_by_hand(measured):
     }
     only = quarter_rows(measured.con, [2024]).to_pylist()
     assert [(r["fiscal_year"], r["fiscal_quarter"]) for r in only] == [(2024, 1), (2024, 2)]
+    # the rows come in calendar order (the statement's ORDER BY; kills ASC -> DESC of each key)
+    every = quarter_rows(measured.con).to_pylist()
+    assert [(r["fiscal_year"], r["fiscal_quarter"]) for r in every] == [
+        (2023, 1),
+        (2024, 1),
+        (2024, 2),
+    ]
 
 
 CAT_COLS = ("dd_total", "dd_tco", "dd_non_tco", "no_association", "no_border_crossing", "both",
@@ -380,6 +408,15 @@ def test_category_rows_by_hand(measured):
         (2024, 2, CYBER): (1, 1, 0, 0, 0, 0, 0, 0),
     }
     assert {r["fiscal_year"] for r in category_rows(measured.con, [2023]).to_pylist()} == {2023}
+    # in calendar order, then by category name (the statement's ORDER BY; kills ASC -> DESC of
+    # each key): the 8 categories of FY2023 Q1, of FY2024 Q1, of FY2024 Q2
+    names = [  # the 8 of schemas/reference/criminal_categories.csv, by name
+        "Counter-Proliferation", CYBER, "Illicit Trade, Travel, and Finance (Drug-Related)",
+        "Illicit Trade, Travel, and Finance (Non-Drug-Related)", NATSEC,
+        "Transnational Crimes Against Children", GANGS, "Worksite Enforcement/Labor Exploitation",
+    ]  # fmt: skip
+    order = [(r["fiscal_year"], r["fiscal_quarter"], r["criminal_category"]) for r in rows]
+    assert order == [(fy, fq, c) for fy, fq in ((2023, 1), (2024, 1), (2024, 2)) for c in names]
 
 
 # --- the changed-quarter plan --------------------------------------------------------------------

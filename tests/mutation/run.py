@@ -103,15 +103,33 @@ def run_sql(jobs: int, tests: list[str] | None, rerun_survivors: bool = False) -
         mutants = sorted(kept + mutants, key=lambda r: r["index"])
         (WORK / "sql-kept.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
     killed = [r for r in mutants if r["outcome"] == "killed"]
+    why = _equivalents()
+    survivors = [r for r in mutants if r["outcome"] != "killed"]
+    stale = sorted(set(why) - {r.get("key") for r in survivors})
+    if stale:  # a statement changed, or a test now kills it: the list is to be checked again
+        print(f"sql_mutants.EQUIVALENT: {len(stale)} key(s) name no surviving mutant: {stale}")
     return {
         "tests": tests or "per statement (tests/mutation/sql_mutants.py TARGETS)",
         "killed": len(killed),
         "by_statement": _by_statement(mutants),
         "total": len(mutants),
-        "survivors": [r["label"] for r in mutants if r["outcome"] != "killed"],
+        "equivalent": sum(r.get("key") in why for r in survivors),
+        "kept_from_last_run": len(kept),
+        "survivors": [
+            r["label"] + (f" (equivalent: {why[r['key']]})" if r.get("key") in why else "")
+            for r in survivors
+        ],
         "baseline_seconds": [b["seconds"] for b in baselines],
         "mutants": mutants,
     }
+
+
+def _equivalents() -> dict[str, str]:
+    """Mutant key -> why no input tells it apart (``sql_mutants.EQUIVALENT``); still a survivor."""
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "mutation")]
+    import sql_mutants
+
+    return sql_mutants.EQUIVALENT
 
 
 def _by_statement(mutants: list[dict]) -> dict[str, str]:
@@ -186,11 +204,26 @@ def write_summary(parts: dict, seconds: dict) -> tuple[int, int]:
         f"| **together** | **{k}** | **{n}** | **{_pct(k, n)}** | {sum(seconds.values()):.0f} |"
     ]
     for name, p in parts.items():
+        if p.get("kept_from_last_run"):
+            lines += [
+                "",
+                f"--rerun-survivors: {p['kept_from_last_run']} {name} kills are kept from the "
+                f"run before; the other {p['total'] - p['kept_from_last_run']} mutants ran now "
+                "(the seconds are this run's).",
+            ]
+    for name, p in parts.items():
         if "by_statement" in p:
             lines += ["", f"## {name} mutants per statement (killed/total)", ""]
             lines += [f"- `{k}`: {v}" for k, v in p["by_statement"].items()]
     for name, p in parts.items():
         lines += ["", f"## Surviving {name} mutants ({len(p['survivors'])})", ""]
+        if p.get("equivalent"):
+            lines += [
+                f"{p['equivalent']} of them are equivalent (no input tells them apart; why: "
+                "`(equivalent: ...)` below, `tests/mutation/sql_mutants.py` EQUIVALENT and "
+                "docs/TESTING.md). They count as survivors in the score, not as kills.",
+                "",
+            ]
         lines += [f"- `{s}`" for s in p["survivors"]] or ["none"]
     (RESULTS / "mutation.md").write_text("\n".join(lines) + "\n")
     return k, n
@@ -258,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {s}")
     for name, p in parts.items():
         extra = f" {p['by_status']}" if "by_status" in p else ""
+        extra += f"; {p['equivalent']} survivors equivalent" if p.get("equivalent") else ""
         print(
             f"{name}: {p['killed']}/{p['total']} killed ({_pct(p['killed'], p['total'])}) "
             f"in {seconds[name]:.0f} s{extra}"

@@ -315,11 +315,13 @@ def test_one_sided_padding_is_trimmed_in_every_column():
     with a UTC offset: the offset is found by a pattern anchored at the end). Kills,
     per column, ``> 32`` -> ``>= 32`` on either side, AND -> OR and dropping either side (240
     SQL mutants of the typed select list)."""
-    offset, fraction = "2023-08-01T13:00:00Z", "2023-08-01T12:00:00.5"
-    for created, modified in ((offset, fraction), (fraction, offset)):
+    offset, fraction, day = "2023-08-01T13:00:00Z", "2023-08-01T12:00:00.5", "2023-08-01"
+    for created, modified in ((offset, fraction), (fraction, offset), (day, day)):
         # a timestamp with an offset (found by a pattern anchored at the end: a trailing space
         # matters there) and one without, with a fraction (TIMESTAMP does not cast
-        # '...00.5<tab>'), each column in both forms
+        # '...00.5<tab>'), each column in both forms; and a date alone (TIMESTAMP does not cast
+        # '2023-08-01 ' with its trailing space: kills `ord(reverse(v)) > 32` -> `>= 32` in the
+        # copy inside TRY_CAST(... AS TIMESTAMP))
         plain = {**BASE, "scr_id": "P-1", "subcategory": "Street gangs"}
         plain |= {"created_at": created, "last_modified_at": modified}
         pads = (" {}", "{} ", "\t{}", "{}\t")
@@ -560,3 +562,33 @@ def test_casts_skip_the_whitespace_the_rules_trim(sql_type):
             got = con.execute(f"SELECT TRY_CAST(? AS {sql_type}) = TRY_CAST(? AS {sql_type})",
                               [padded, value]).fetchall()  # fmt: skip
             assert got == [(True,)], (sql_type, padded)
+
+
+def test_timestamp_casts_skip_the_whitespace_the_rules_trim_where_the_trim_is_redundant():
+    """Why 18 SQL mutants of the trim inside ``eastern_timestamp`` are equivalent (listed in
+    ``tests/mutation/sql_mutants.py`` EQUIVALENT): the copy of the trimmed value inside
+    ``TRY_CAST(... AS TIMESTAMPTZ)`` may be padded on either side, and the copy inside
+    ``TRY_CAST(... AS TIMESTAMP)`` on the left, because DuckDB's casts skip every character the
+    rules trim there. Not on the right of a TIMESTAMP (a tab after a fraction, a space after a
+    date alone): that side is needed (and killed by the padding test above). If a DuckDB upgrade changes this, this test fails and the
+    equivalents are to be re-checked."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+
+    def same(padded: str, value: str, sql_type: str) -> bool:
+        sql = f"SELECT TRY_CAST(? AS {sql_type}) = TRY_CAST(? AS {sql_type})"  # NULL: no cast
+        return con.execute(sql, [padded, value]).fetchall() == [(True,)]
+
+    with_offset = ["2023-08-01T09:00:00Z", "2023-08-01T09:00+05:30", "2023-08-01 09:00-0430",
+                   "2023-08-01T09:00:00.5-05:00", "2023-08-01T09:00:00.123456+02"]  # fmt: skip
+    without = ["2023-08-01", "2023-08-01T09:00", "2023-08-01 09:00:00", "2023-08-01T09:00:00.5"]
+    for ws in rule_blocks.WHITESPACE:
+        for value in with_offset:
+            for padded in (ws + value, value + ws, ws * 2 + value + ws):
+                assert same(padded, value, "TIMESTAMPTZ"), repr(padded)
+        for value in without:
+            assert same(ws + value, value, "TIMESTAMP"), repr(ws + value)
+    assert not same("2023-08-01T09:00:00.5\t", "2023-08-01T09:00:00.5", "TIMESTAMP")
+    assert not same("2023-08-01 ", "2023-08-01", "TIMESTAMP")
