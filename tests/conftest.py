@@ -4,11 +4,12 @@ in tmp_path) and a helper that runs the real refresh in-process against it."""
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
 from pathlib import Path
 
 import pytest
-from support.project import Project
+from support.project import Project, refreshed_project
 
 warnings.filterwarnings("ignore")
 
@@ -67,6 +68,26 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.Fix
     p = Project(tmp_path, monkeypatch, request.node.get_closest_marker("cli_instance") is not None)
     yield p
     p.instance.dispose()
+
+
+@pytest.fixture
+def prepared_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory):
+    """``prepared_project(name, files)``: a project (as ``project``) that starts where a first
+    refresh of ``files`` left it, copied from a refresh made once per test process
+    (``support.project.refreshed_project``) instead of refreshing again in every test. Its runs
+    use a new in-memory Dagster instance, as a ``project``'s first refresh does."""
+    made: list[Project] = []
+
+    def make(name: str, files: dict[str, list[dict]]) -> Project:
+        source = refreshed_project(tmp_path_factory, name, files)
+        root = tmp_path / "prepared"
+        shutil.copytree(source, root, symlinks=True)  # the output link stays a link
+        made.append(Project(root, monkeypatch))
+        return made[-1]
+
+    yield make
+    for p in made:
+        p.instance.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,12 @@ landing changes nothing and is reported once; `scr-pipeline retract` withdraws a
 reason; a partial copy replaced by the complete file no longer quarantines; glob characters
 are characters; symlinks are refused by name; unsettled files are waited for; the archive and
 its manifest rebuild the same current records.
+
+Every command runs in-process: refreshes through ``Project.refresh``, ``scr-pipeline retract``
+and the refresh that waits for an unsettled file through ``run_main``/``run_main_streams``
+(``pipelines.cli.main.main`` with the console script's environment, exit code asserted); none
+of these claims is about a process. Tests that start from ``rows_abc`` refreshed copy that state
+(``prepared_project``: refreshed once per test process).
 """
 
 from __future__ import annotations
@@ -19,7 +25,14 @@ from pathlib import Path
 import duckdb
 import pytest
 from support.extracts import valid_row, write_csv
-from support.project import output_hashes, quarterly, read_output, run_cli
+from support.project import (
+    output_hashes,
+    quarterly,
+    read_output,
+    refresh_in_memory,
+    refreshed_demo,
+    run_main_streams,
+)
 
 from assets.landing.archive import active_archived_files, read_manifest
 from assets.landing.rebuild import ingest_from_archive
@@ -43,10 +56,10 @@ def states(project) -> list[tuple]:
     return project.query("SELECT file_id, source_file, state FROM ingested_files ORDER BY 1")
 
 
-def test_replace_takes_effect_and_earlier_bytes_restore(project):
-    path = write_csv(project.landing / A, rows_abc())
+def test_replace_takes_effect_and_earlier_bytes_restore(prepared_project):
+    project = prepared_project("abc", {A: rows_abc()})
+    path = project.landing / A
     original = path.read_bytes()
-    project.refresh()
     assert counts(project) == (1, 2, 2)
 
     # re-landed: S2 withdrawn, S3's row deleted. Both count now (the old rows are not versions)
@@ -87,9 +100,8 @@ def test_replace_takes_effect_and_earlier_bytes_restore(project):
     assert project.verify() == []  # reproducible from the archive after replace + restore
 
 
-def test_removed_file_changes_nothing_and_is_said_once(project):
-    write_csv(project.landing / A, rows_abc())
-    project.refresh()
+def test_removed_file_changes_nothing_and_is_said_once(prepared_project):
+    project = prepared_project("abc", {A: rows_abc()})
     before = output_hashes(project.output)
     (project.landing / A).unlink()
     project.messages.clear()
@@ -119,11 +131,11 @@ def test_retract_withdraws_a_file_with_its_reason(project):
     project.refresh()
     assert counts(project) == (1, 2, 2)
 
-    proc = run_cli(project.root, "retract", b, "--reason", "extract window was wrong")
-    assert proc.returncode == 0, proc.stderr
-    assert (
-        f"[ingest] retracted {b} (sha " in proc.stdout and "extract window was wrong" in proc.stdout
+    code, out, err = run_main_streams(
+        project.root, "retract", b, "--reason", "extract window was wrong"
     )
+    assert code == 0, err
+    assert f"[ingest] retracted {b} (sha " in out and "extract window was wrong" in out
     assert counts(project) == (0, 1, 1)
     ev = project.query(
         "SELECT event, source_file, reason, who IS NOT DISTINCT FROM ? FROM "
@@ -143,11 +155,13 @@ def test_retract_withdraws_a_file_with_its_reason(project):
     project.refresh()
     assert counts(project) == (0, 1, 1)
     # unknown file: one line, exit 1; --reason is required
-    proc = run_cli(project.root, "retract", "scr_extract_nope.csv", "--reason", "x")
-    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
-    assert "scr_extract_nope.csv: no ingested file has this name" in proc.stderr
-    assert run_cli(project.root, "retract", b).returncode == 2
-    help_text = run_cli(project.root, "retract", "--help").stdout
+    code, _, err = run_main_streams(
+        project.root, "retract", "scr_extract_nope.csv", "--reason", "x"
+    )
+    assert code == 1 and err.count("\n") == 1, err
+    assert "scr_extract_nope.csv: no ingested file has this name" in err
+    assert run_main_streams(project.root, "retract", b)[0] == 2
+    help_text = run_main_streams(project.root, "retract", "--help")[1]
     assert "--reason" in help_text and "FILE" in help_text
 
     # new bytes under the retracted name are a new active file
@@ -194,9 +208,8 @@ def test_glob_characters_are_characters(project, odd):
     assert project.verify() == []  # the archive replays the odd name exactly too
 
 
-def test_symlink_is_refused_by_name_and_nothing_changes(project, tmp_path):
-    write_csv(project.landing / A, rows_abc())
-    project.refresh()
+def test_symlink_is_refused_by_name_and_nothing_changes(prepared_project, tmp_path):
+    project = prepared_project("abc", {A: rows_abc()})
     secret = tmp_path / "elsewhere" / "secret_target.csv"
     secret.parent.mkdir()
     secret.write_text("TOP-SECRET-CONTENT\n")
@@ -222,35 +235,19 @@ def test_unsettled_file_is_waited_for(project, monkeypatch):
     past = time.time() - 600
     os.utime(old, (past, past))
     fresh = write_csv(project.landing / "scr_extract_2024-03-01.csv", [valid_row("S2")])
-    # 10 s: the refresh process must start (imports, several seconds on a loaded machine)
-    # well before the fresh file settles, or there is nothing left to wait for
-    monkeypatch.setenv("SCR_SETTLE_SECONDS", "10")
+    # 5 s: the refresh (in-process, no interpreter to start) reaches the landing dir well
+    # before the fresh file settles
+    monkeypatch.setenv("SCR_SETTLE_SECONDS", "5")
     assert landing_fingerprint()[1] == [f"{A}:{old.stat().st_size}:{old.stat().st_mtime_ns}"]
-    env_settle = {"SCR_SETTLE_SECONDS": "10"}
     os.utime(fresh)  # "just written" as the refresh starts
     t0 = time.monotonic()
-    proc = run_cli_env(project.root, env_settle, "refresh")
-    assert proc.returncode == 0, proc.stderr
-    assert f"waiting for {fresh.name} to settle" in proc.stdout
-    assert f"waiting for {A}" not in proc.stdout
-    assert proc.stdout.index("waiting for") < proc.stdout.index("[ingest]")
+    code, out, err = run_main_streams(project.root, "refresh", env={"SCR_SETTLE_SECONDS": "5"})
+    assert code == 0, err
+    assert f"waiting for {fresh.name} to settle" in out
+    assert f"waiting for {A}" not in out
+    assert out.index("waiting for") < out.index("[ingest]")
     assert time.monotonic() - t0 >= 2
     assert project.query("SELECT count(*) FROM ingested_files") == [(2,)]
-
-
-def run_cli_env(root: Path, extra: dict, *args: str):
-    import subprocess
-
-    from support.project import cli_env, console_script
-
-    return subprocess.run(
-        [str(console_script()), *args],
-        env=cli_env(root) | extra,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=root,
-    )
 
 
 def current_rows(warehouse: Path) -> set[tuple]:
@@ -307,7 +304,7 @@ def test_rebuild_from_archive_gives_the_same_current_records(project, tmp_path, 
     assert quarterly(rebuilt / "output") == quarterly(project.output)
 
 
-def test_demo_seed_7_over_an_existing_demo_counts_seed_7_only(project, tmp_path, monkeypatch):
+def test_demo_seed_7_over_an_existing_demo_counts_seed_7_only(project, tmp_path_factory):
     from pipelines.demo.extracts import write_demo_extracts
 
     write_demo_extracts(project.landing, seed=2023, scale=0.05)
@@ -315,16 +312,8 @@ def test_demo_seed_7_over_an_existing_demo_counts_seed_7_only(project, tmp_path,
     write_demo_extracts(project.landing, seed=7, scale=0.05)
     project.refresh()
     over = project.query("SELECT count(*), count(*) FILTER (counted) FROM scr_current")
-    fresh = tmp_path / "fresh"
-    for k, sub in (
-        ("SCR_LANDING_DIR", "landing"),
-        ("SCR_WAREHOUSE", "warehouse.duckdb"),
-        ("SCR_OUTPUT_DIR", "output"),
-        ("SCR_ARCHIVE_DIR", "archive"),
-    ):
-        monkeypatch.setenv(k, str(fresh / sub))
-    write_demo_extracts(fresh / "landing", seed=7, scale=0.05)
-    project.refresh()
+    # seed 7 alone, refreshed in a fresh place (the demo of this test process, only read)
+    fresh = refreshed_demo(tmp_path_factory, refresh_in_memory)
     with duckdb.connect(str(fresh / "warehouse.duckdb"), read_only=True) as con:
         alone = con.execute(
             "SELECT count(*), count(*) FILTER (counted) FROM scr_current"

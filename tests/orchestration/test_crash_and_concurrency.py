@@ -7,6 +7,11 @@ stay byte-identical (killed in ingest or measures) or at least every published f
 (killed in publish), and the next refresh repairs: the exact counts the generated file implies,
 and every output file equal to a fresh rebuild in a new workspace. Refreshes take one lock: a second one exits 3 with "another refresh is running"
 (never a DuckDB lock error), ``--wait`` waits; ``findings`` says the warehouse is busy.
+
+Only the refreshes whose claim is about a process (the killed one, the two at once, the one that
+waits, the ones meeting a lock held by this test process) are processes of their own; the first
+refresh, the repairing refreshes, ``verify`` and the later ``findings`` run the same command
+in-process (``run_main``: the console script's environment, exit code asserted).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from support.project import (
     output_hashes,
     quarterly,
     run_cli,
+    run_main,
     table_counts,
     use_env,
 )
@@ -75,11 +81,12 @@ def _write_big_extract(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    """A good first refresh (subprocess) and the big extract, ready to be copied per test."""
+    """A good first refresh (in-process, the CLI's instance) and the big extract, ready to be
+    copied per test."""
     root = tmp_path_factory.mktemp("crash_base")
     write_csv(root / "landing" / "scr_extract_2022-12-01.csv", [valid_row("A"), valid_row("B")])
-    first = run_cli(root, "refresh")
-    assert first.returncode == 0, first.stderr
+    code, output = run_main(root, "refresh")
+    assert code == 0, output
     big = tmp_path_factory.mktemp("crash_input") / BIG
     _write_big_extract(big)
     return root, big
@@ -158,8 +165,8 @@ def test_sigkill_while_ingesting_leaves_outputs_and_warehouse_as_they_were(base,
     _wait_until(lambda: _has_open(proc, BIG), proc)
     _kill(proc)
     assert (output_hashes(root / "output"), table_counts(root / "warehouse.duckdb")) == before
-    again = run_cli(root, "refresh")
-    assert again.returncode == 0, again.stderr
+    code, output = run_main(root, "refresh")
+    assert code == 0, output
     _assert_big_counted(root)
 
 
@@ -179,15 +186,15 @@ def _assert_repaired_equals_rebuild(root: Path, tmp_path: Path) -> None:
     """The next refresh repairs: exit 0, the manifest holds, and every file (partitions
     included) equals a rebuild from the archive of the same history (``scr-pipeline verify``,
     which replays the archived files in a temp dir and compares every output)."""
-    again = run_cli(root, "refresh")
-    assert again.returncode == 0, again.stderr
-    assert "nothing new" not in again.stdout
+    code, output = run_main(root, "refresh")
+    assert code == 0, output
+    assert "nothing new" not in output
     _assert_big_counted(root)
     assert check_manifest(root / "output") == []
-    verified = run_cli(root, "verify")
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    again = run_cli(root, "refresh")  # repaired for good: nothing left to do
-    assert again.returncode == 0 and "nothing new" in again.stdout, again.stdout
+    code, output = run_main(root, "verify")
+    assert code == 0, output
+    code, output = run_main(root, "refresh")  # repaired for good: nothing left to do
+    assert code == 0 and "nothing new" in output, output
 
 
 def test_sigkill_while_measuring_changes_no_output_and_next_refresh_repairs(base, tmp_path):
@@ -285,5 +292,5 @@ def test_findings_while_a_refresh_writes_says_busy(base, tmp_path):
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert "busy: a refresh is writing to it right now" in proc.stderr
     assert "Could not set lock" not in proc.stderr
-    after = run_cli(root, "findings")
-    assert after.returncode == 0 and "0 error(s)" in after.stdout
+    code, output = run_main(root, "findings")
+    assert code == 0 and "0 error(s)" in output, output

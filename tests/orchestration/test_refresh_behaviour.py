@@ -1,12 +1,17 @@
 """Refresh semantics: idempotent second refresh, late corrections restate only the quarters they
-change (and keep what was published before), the checkbox boundary, and clean CLI failures."""
+change (and keep what was published before), the checkbox boundary, and clean CLI failures.
+
+Refreshes run in-process (``Project.refresh``; the CLI's ``main`` through ``run_main_streams``
+for the failing refresh: its exit code and stderr are the claim, not the process). A test
+that starts from FILE_A refreshed copies that state (``prepared_project``, refreshed once per
+test process) unless its claim is the second refresh itself."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from support.extracts import FILE_A, FILE_B, NATSEC, scr, write_csv
+from support.project import run_main_streams
+
+A = "scr_extract_2024-01-10.csv"  # FILE_A's name
 
 
 def test_second_refresh_adds_nothing_and_changes_no_output(project):
@@ -21,9 +26,8 @@ def test_second_refresh_adds_nothing_and_changes_no_output(project):
     assert any("nothing new" in m for m in project.messages)
 
 
-def test_same_content_under_another_name_is_not_ingested_twice(project):
-    write_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
-    project.refresh()
+def test_same_content_under_another_name_is_not_ingested_twice(prepared_project):
+    project = prepared_project("file_a", {A: FILE_A})
     write_csv(project.landing / "scr_extract_2024-01-11.csv", FILE_A)
     project.refresh()
     assert project.query("SELECT count(*) FROM ingested_files") == [(1,)]
@@ -68,9 +72,8 @@ def test_late_correction_restates_only_the_changed_quarter(project):
     ) == [(2024, 2, 1, 1)]
 
 
-def test_correction_in_first_quarter_restates_later_quarters_of_the_year(project):
-    write_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
-    project.refresh()
+def test_correction_in_first_quarter_restates_later_quarters_of_the_year(prepared_project):
+    project = prepared_project("file_a", {A: FILE_A})
     write_csv(project.landing / "scr_extract_2024-02-01.csv", FILE_B)
     result = project.refresh()
     # A12 moves Q1 -> Q2 and A15 leaves Q1; A14 lands in Q2; FY2023 Q4 untouched
@@ -120,29 +123,22 @@ def test_checkbox_required_from_18_july_2023(project):
     ]
 
 
-def test_cli_refresh_bad_file_one_message_no_traceback(project, tmp_path):
-    write_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
-    project.refresh()
+def test_cli_refresh_bad_file_one_message_no_traceback(prepared_project, tmp_path):
+    project = prepared_project("file_a", {A: FILE_A})
     before = project.output_digest()
     (project.landing / "scr_extract_2024-05-01.csv").write_text("scr_id,case_number\nX1,C1\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli.main", "refresh"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 1
-    assert "Traceback" not in proc.stderr
-    assert "scr_extract_2024-05-01.csv" in proc.stderr and "scr_type" in proc.stderr
+    code, _, err = run_main_streams(project.root, "refresh")
+    assert code == 1
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "scr_extract_2024-05-01.csv" in err and "scr_type" in err
     assert project.output_digest() == before
     assert project.query("SELECT count(*) FROM ingested_files") == [(1,)]
 
 
-def test_wiped_output_dir_is_republished_without_new_data(project):
+def test_wiped_output_dir_is_republished_without_new_data(prepared_project):
     import shutil
 
-    write_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
-    project.refresh()
+    project = prepared_project("file_a", {A: FILE_A})
     before = project.output_digest()
     project.output.unlink()  # the link to the current release, and every release: wiped
     shutil.rmtree(project.root / "output.releases")
@@ -158,9 +154,8 @@ def test_wiped_output_dir_is_republished_without_new_data(project):
     )
 
 
-def test_deleted_report_is_rewritten_by_the_next_refresh(project):
-    write_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
-    project.refresh()
+def test_deleted_report_is_rewritten_by_the_next_refresh(prepared_project):
+    project = prepared_project("file_a", {A: FILE_A})
     report = project.output / "report" / "index.html"
     assert report.is_file()
     report.unlink()
@@ -168,13 +163,13 @@ def test_deleted_report_is_rewritten_by_the_next_refresh(project):
     assert report.is_file() and "Disruptions" in report.read_text()
 
 
-def test_unchanged_files_are_not_hashed_again(project, monkeypatch):
+def test_unchanged_files_are_not_hashed_again(prepared_project, monkeypatch):
     import os
 
     import assets.landing.scan as ingest
 
-    path = write_csv(project.landing / "scr_extract_2024-01-10.csv", FILE_A)
-    project.refresh()
+    project = prepared_project("file_a", {A: FILE_A})
+    path = project.landing / A
     hashed: list[str] = []
     real = ingest.sha256_of
     monkeypatch.setattr(ingest, "sha256_of", lambda p: hashed.append(p.name) or real(p))

@@ -1,6 +1,11 @@
 """``scr-pipeline refresh`` with nothing new answers without a Dagster run, and only then: a new
 file, a changed setting, a write to the warehouse by anything else, a run started elsewhere or
-outputs that differ from the warehouse each send it through the full refresh plan again."""
+outputs that differ from the warehouse each send it through the full refresh plan again.
+
+The command runs in-process (``run_main``: ``pipelines.cli.main.main`` with the console
+script's environment and the CLI's Dagster instance under DAGSTER_HOME, exit code asserted);
+it stays a process of its own where the process is the claim (what a fresh interpreter
+imports) and for the one-line errors of a bad setting."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import dagster as dg
 import duckdb
 import pytest
 from support.extracts import valid_row, write_csv
-from support.project import cli_env, console_script, run_cli
+from support.project import cli_env, console_script, run_main
 
 from assets._shared.resources import WarehouseResource
 
@@ -26,10 +31,11 @@ def _runs(root: Path) -> int:
             return len(instance.get_runs())
 
 
-def _refresh(root: Path) -> str:
-    proc = run_cli(root, "refresh")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
+def _refresh(root: Path, env: dict[str, str] | None = None) -> str:
+    """``scr-pipeline refresh`` in-process; its output (stdout and stderr together)."""
+    code, output = run_main(root, "refresh", env=env)
+    assert code == 0, output[-2000:]
+    return output
 
 
 @pytest.fixture
@@ -166,22 +172,15 @@ def test_a_run_started_elsewhere_or_a_new_setting_sends_it_through_the_plan(root
     stamp.write_text("a refresh of another state")
     assert FAST not in _refresh(root)
     assert FAST in _refresh(root)
-    env = cli_env(root) | {"SCR_DUCKDB_MEMORY_LIMIT": "1GB"}
-    proc = subprocess.run(
-        [str(console_script()), "refresh"], env=env, capture_output=True, text=True,
-        timeout=300, cwd=root,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "nothing new" in proc.stdout and FAST not in proc.stdout  # another setting
+    env = {"SCR_DUCKDB_MEMORY_LIMIT": "1GB"}
+    out = _refresh(root, env)
+    assert "nothing new" in out and FAST not in out  # another setting
     assert stamp.exists()
     env["SCR_SETTLE_SECONDS"] = (
         "0.2"  # how long to wait changes no result (`make demo`, then refresh)
     )
-    proc = subprocess.run(
-        [str(console_script()), "refresh"], env=env, capture_output=True, text=True,
-        timeout=300, cwd=root,
-    )  # fmt: skip
-    assert FAST in proc.stdout, proc.stdout + proc.stderr[-2000:]
+    out = _refresh(root, env)
+    assert FAST in out, out[-2000:]
 
 
 def test_a_re_export_of_the_same_size_in_the_same_second_is_refreshed(root: Path):

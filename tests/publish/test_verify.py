@@ -5,6 +5,11 @@ several refreshes: a first file, a correction in a second file (a restatement), 
 A tampered partition, a stale annual table and a file known to the warehouse but missing from
 the archive must each make verify exit 1 naming the file. The Dagster asset check runs the
 same comparison; the refresh stages must never run it (it takes the refresh lock itself).
+
+``scr-pipeline verify`` runs as a console-script process where the process is what a person
+meets (the passing verify, no history, ``--help``, a held lock); the failing and the other
+passing cases run the same command in-process (``run_main_streams``: exit code, stdout and
+stderr asserted), which saves an interpreter start each.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 from support.extracts import valid_row, write_csv
-from support.project import run_cli, run_main, use_env
+from support.project import run_cli, run_main, run_main_streams, use_env
 
 PART = "quarterly_measures/fiscal_year=2024/fiscal_quarter=2/data.parquet"
 
@@ -78,10 +83,10 @@ def test_a_tampered_partition_fails_and_is_named(site):
         [[v + 1 for v in table["dd_total"].to_pylist()]],
     )
     pq.write_table(changed, part)  # a well-formed file with a different number
-    result = run_cli(site, "verify")
-    assert result.returncode == 1, result.stdout
-    assert PART in result.stdout
-    assert "Traceback" not in result.stderr
+    code, out, err = run_main_streams(site, "verify")
+    assert code == 1, out
+    assert PART in out
+    assert "Traceback" not in err
 
 
 def test_a_stale_annual_table_fails_even_with_a_matching_manifest(site):
@@ -99,10 +104,10 @@ def test_a_stale_annual_table_fails_even_with_a_matching_manifest(site):
     if "bytes" in entry:
         entry["bytes"] = annual.stat().st_size
     manifest_path.write_text(json.dumps(manifest))
-    result = run_cli(site, "verify")
-    assert result.returncode == 1, result.stdout
-    assert "annual_measures.parquet" in result.stdout
-    assert "only in the published file" in result.stdout
+    code, out, _ = run_main_streams(site, "verify")
+    assert code == 1, out
+    assert "annual_measures.parquet" in out
+    assert "only in the published file" in out
 
 
 def test_a_retraction_still_verifies(site):
@@ -111,8 +116,8 @@ def test_a_retraction_still_verifies(site):
     )
     assert code == 0, output
     assert run_main(site, "refresh")[0] == 0
-    result = run_cli(site, "verify")
-    assert result.returncode == 0, result.stdout + result.stderr
+    code, output = run_main(site, "verify")
+    assert code == 0, output
 
 
 def test_nothing_published_is_one_clear_message(tmp_path):
@@ -176,11 +181,11 @@ def test_a_drawn_audit_sample_is_copied_and_keep_keeps_the_rebuild(site, tmp_pat
     )
     assert code == 0, output
     kept = tmp_path / "kept"
-    result = run_cli(site, "verify", "--keep", str(kept))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "audit-sample record(s) copied" in result.stdout
+    code, out, err = run_main_streams(site, "verify", "--keep", str(kept))
+    assert code == 0, out + err
+    assert "audit-sample record(s) copied" in out
     [rebuild] = list(kept.iterdir())
-    assert f"the rebuild is kept in {rebuild}" in result.stdout
+    assert f"the rebuild is kept in {rebuild}" in out
     with duckdb.connect(str(rebuild / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM audit_samples").fetchall() == [(1,)]
     assert (rebuild / "output" / "_manifest.json").is_file()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
-from support.project import refresh_in_memory, use_env
+from support.project import refresh_in_memory, refreshed_demo
 
 from assets.publish import oao_workbook
 
@@ -16,14 +16,8 @@ FQ = "year({d}) + (month({d}) >= 10)::int, ((month({d}) + 2) % 12) // 3 + 1"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("closeout")
-    with pytest.MonkeyPatch.context() as mp:
-        use_env(mp, root)
-        from pipelines.demo.extracts import write_demo_extracts
-
-        write_demo_extracts(root / "landing", seed=7, scale=0.05)
-        refresh_in_memory()
-    return root
+    """The small demo refreshed (shared with the other modules of this test process: only read)."""
+    return refreshed_demo(tmp_path_factory, refresh_in_memory)
 
 
 def _our_checkbox_count(landing) -> list[tuple]:

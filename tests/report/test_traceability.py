@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.extracts import CYBER, FILE_A, FILE_B, GANGS, NATSEC, scr, write_csv
-from support.project import run_cli
+from support.project import run_cli, run_main_streams
 from test_report import find_browser, parse, run_browser
 
 FILE_A_NAME, FILE_B_NAME, FIX_NAME = (
@@ -358,20 +358,23 @@ def test_explain_an_scr_and_a_quarter(history):
     assert lines[7] == (
         "counts in: FY2024 Q1 (FY2024-Q1), approved 2023-12-31, in disruptions, dd_total, dd_tco"
     )
-    out = run_cli(p.root, "explain", "A14")
+    # the other calls in-process (run_main_streams: the same command, no interpreter start)
+    _, out, _ = run_main_streams(p.root, "explain", "A14")
     assert "current: scr_extract_2024-02-01.csv row 3 (tie on last_modified_at in the same " \
-        "file; the later row wins)" in out.stdout  # fmt: skip
-    out = run_cli(p.root, "explain", "A15")
-    assert "determination: none, quarantined by scr.scr_type.enum" in out.stdout
-    assert "counts in: no quarter (quarantined)" in out.stdout
+        "file; the later row wins)" in out  # fmt: skip
+    _, out, _ = run_main_streams(p.root, "explain", "A15")
+    assert "determination: none, quarantined by scr.scr_type.enum" in out
+    assert "counts in: no quarter (quarantined)" in out
 
-    out = run_cli(p.root, "explain", "--quarter", "FY2024-Q1", "--column", "dd_tco")
-    assert out.returncode == 0, out.stderr
-    lines = out.stdout.splitlines()
+    code, out, err = run_main_streams(
+        p.root, "explain", "--quarter", "FY2024-Q1", "--column", "dd_tco"
+    )
+    assert code == 0, err
+    lines = out.splitlines()
     assert lines[0] == "FY2024 Q1 dd_tco: 3 (quarterly_measures); 3 SCR(s) behind it"
     assert [line.split()[0] for line in lines[2:]] == ["A2", "A3", "A7"]
-    out = run_cli(p.root, "explain", "--quarter", "FY2024-Q2", "--csv")
-    assert out.stdout.splitlines()[1:] == [
+    _, out, _ = run_main_streams(p.root, "explain", "--quarter", "FY2024-Q2", "--csv")
+    assert out.splitlines()[1:] == [
         f"A14,C903,DISRUPTION,{GANGS},TCO,,,2,US;GT,{FILE_B_NAME},3",
         f"A4,C300,DISMANTLEMENT,{NATSEC},TCO,,,4,US;CA,{FIX_NAME},3",
     ]
@@ -387,10 +390,10 @@ def test_explain_an_scr_and_a_quarter(history):
 )
 def test_explain_errors_are_one_line(history, args, message):
     p, _ = history
-    out = run_cli(p.root, *args)
-    assert out.returncode == 1
-    assert message in out.stderr and "Traceback" not in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1
+    code, _, err = run_main_streams(p.root, *args)
+    assert code == 1
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_explain_help(history):

@@ -77,11 +77,26 @@ def run_cli(root: Path, *args: str, timeout: float = 300) -> subprocess.Complete
     )
 
 
-def run_main(root: Path, *args: str) -> tuple[int, str]:
+def run_main(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     """``scr-pipeline ARGS`` in this process (``pipelines.cli.main.main``) with the environment
-    ``run_cli`` would give the console script; returns (exit code, stdout and stderr). The same
-    command without an interpreter start, for a set-up or a step whose claim is not about the
-    process; this process's environment is restored afterwards."""
+    ``run_cli`` would give the console script (plus ``env``); returns (exit code, stdout and
+    stderr). The same command without an interpreter start, for a set-up or a step whose claim
+    is not about the process; this process's environment is restored afterwards."""
+    code, out, _ = _main_in_process(root, args, env, together=True)
+    return code, out
+
+
+def run_main_streams(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """``run_main`` with stdout and stderr apart: (exit code, stdout, stderr), for a test that
+    asserts what goes to which stream."""
+    return _main_in_process(root, args, env, together=False)
+
+
+def _main_in_process(
+    root: Path, args: tuple[str, ...], env: dict[str, str] | None, together: bool
+) -> tuple[int, str, str]:
     import contextlib
     import io
 
@@ -89,14 +104,15 @@ def run_main(root: Path, *args: str) -> tuple[int, str]:
 
     saved = dict(os.environ)
     out = io.StringIO()
+    err = out if together else io.StringIO()
     try:
         os.environ.clear()
-        os.environ.update(cli_env(root))
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        os.environ.update(cli_env(root) | (env or {}))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 main(list(args))
             except SystemExit as done:
-                return done.code, out.getvalue()
+                return done.code, out.getvalue(), err.getvalue()
         raise AssertionError("main() returned without SystemExit")
     finally:
         os.environ.clear()
@@ -224,16 +240,37 @@ class Project:
         }
 
 
-def refreshed_demo(tmp_path_factory: pytest.TempPathFactory, refresh: Callable) -> Path:
-    """A small demo dataset (seed 7, scale 0.05), refreshed once."""
-    root = tmp_path_factory.mktemp("demo")
-    with pytest.MonkeyPatch.context() as mp:
-        use_env(mp, root)
-        from pipelines.demo.extracts import write_demo_extracts
+_DEMO: dict[str, Path] = {}  # the refreshed small demo, made once per test process
 
-        write_demo_extracts(root / "landing", seed=7, scale=0.05)
-        refresh()
+
+def refreshed_demo(tmp_path_factory: pytest.TempPathFactory, refresh: Callable) -> Path:
+    """A small demo dataset (seed 7, scale 0.05), refreshed once per test process (``refresh``:
+    an in-process refresh on an in-memory instance) and then only read: the modules that use it
+    copy it (``copy_site``), so the modules a worker runs share one build."""
+    if "demo" not in _DEMO:
+        root = tmp_path_factory.mktemp("demo")
+        with pytest.MonkeyPatch.context() as mp:
+            use_env(mp, root)
+            from pipelines.demo.extracts import write_demo_extracts
+
+            write_demo_extracts(root / "landing", seed=7, scale=0.05)
+            refresh()
+        _DEMO["demo"], _DEMO_DIGEST["demo"] = root, _tree_digest(root)
+    root = _DEMO["demo"]
+    assert _tree_digest(root) == _DEMO_DIGEST["demo"], f"a test changed the shared demo {root}"
     return root
+
+
+_DEMO_DIGEST: dict[str, dict[str, str]] = {}
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root`` (links not followed): the shared demo is read only."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def refresh_in_memory() -> None:
@@ -276,3 +313,32 @@ def refreshed_warehouse(name: str, files: dict[str, list[dict]]) -> Path:
             mp.undo()
         _WAREHOUSES[name] = p.warehouse
     return _WAREHOUSES[name]
+
+
+_PREPARED: dict[str, tuple[dict, Path, dict[str, str]]] = {}
+
+
+def refreshed_project(
+    tmp_path_factory: pytest.TempPathFactory, name: str, files: dict[str, list[dict]]
+) -> Path:
+    """A project dir after one real in-process refresh of ``files`` (landing, archive, warehouse,
+    output; an in-memory Dagster instance, as every ``Project``), made once per test process and
+    then only read: ``prepared_project`` (tests/conftest.py) copies it for each test."""
+    from support.extracts import write_csv
+
+    if name not in _PREPARED:
+        root = tmp_path_factory.mktemp(f"prepared-{name}")
+        mp = pytest.MonkeyPatch()
+        p = Project(root, mp)
+        try:
+            for file_name, rows in files.items():
+                write_csv(p.landing / file_name, rows)
+            p.refresh()
+        finally:
+            p.instance.dispose()
+            mp.undo()
+        _PREPARED[name] = (files, root, _tree_digest(root))
+    made_from, root, digest = _PREPARED[name]
+    assert made_from == files, f"prepared project {name!r} was made from other files"
+    assert _tree_digest(root) == digest, f"a test changed the prepared project {root}"
+    return root
