@@ -8,6 +8,7 @@ variable set when it is loaded and importing it changes nothing.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,10 @@ class WarehouseResource(dg.ConfigurableResource):
     def database(self) -> str:
         return self.path or str(settings.path_from_env("SCR_WAREHOUSE"))
 
+    def memory_limit_setting(self) -> str:
+        """The DuckDB memory limit this resource's connections get (``memory_capped`` restores it)."""
+        return self.memory_limit or settings.duckdb_memory_limit()
+
     @contextlib.contextmanager
     def held_open(self) -> Iterator[WarehouseResource]:
         """This object keeps one connection open while the block runs (a CLI refresh: its
@@ -59,7 +64,7 @@ class WarehouseResource(dg.ConfigurableResource):
         read_only = read_only and self._held is None
         where = f"the warehouse {path} and its folder"
         config = {
-            "memory_limit": self.memory_limit or settings.duckdb_memory_limit(),
+            "memory_limit": self.memory_limit_setting(),
             "threads": int(self.threads or settings.duckdb_threads()),
         }
         try:
@@ -110,3 +115,33 @@ class FilesResource(dg.ConfigurableResource):
     @property
     def settle(self) -> int:
         return settings.settle_seconds() if self.settle_seconds is None else self.settle_seconds
+
+
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(i?)B?\s*", re.IGNORECASE)
+
+
+def size_bytes(text: str) -> int | None:
+    """A DuckDB memory size ('512MB', '2GB', '1.5 GiB') in bytes; None when not one."""
+    m = _SIZE.fullmatch(text)
+    if not m:
+        return None
+    number, unit, binary = float(m.group(1)), m.group(2).upper(), m.group(3)
+    power = "KMGT".find(unit) + 1 if unit else 0
+    return int(number * (1024 if binary else 1000) ** power)
+
+
+@contextlib.contextmanager
+def memory_capped(con: duckdb.DuckDBPyConnection, cap: str, configured: str) -> Iterator[None]:
+    """DuckDB's memory limit lowered to ``cap`` while the block runs (never raised above
+    ``configured``), then set back to ``configured``. The limit is the database's, shared by
+    every connection to it, so it must come back: the block's big sort spills instead of
+    holding its rows in memory beside Python's."""
+    small, big = size_bytes(cap), size_bytes(configured)
+    if small is None or big is None or small >= big:
+        yield
+        return
+    con.execute("SET memory_limit = ?", [cap])
+    try:
+        yield
+    finally:
+        con.execute("SET memory_limit = ?", [configured])

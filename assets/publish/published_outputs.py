@@ -63,6 +63,7 @@ def published_outputs(
             before_switch=lambda: record_publication(
                 con, context.run_id, datetime.now(UTC).replace(tzinfo=None)
             ),
+            memory_limit=warehouse.memory_limit_setting(),
         )
     written, removed = summary["written"], summary["removed"]
     context.log.info(

@@ -822,3 +822,56 @@ def test_a_published_partition_is_reused_only_while_its_rows_columns_and_bytes_h
     monkeypatch.setattr(P, "partition_writer", lambda: "another writer")
     assert R.publish(con, out, "refresh-4")["partitions_reused"] == 0
     assert R.publish(con, out, "refresh-5")["partitions_reused"] == 9
+
+
+def test_the_partition_export_runs_under_the_export_memory_cap_and_gives_the_limit_back(
+    con, tmp_path, monkeypatch
+):
+    """The ordered export of every partition row spills instead of holding its sort beside
+    Python's heap (``release.EXPORT_MEMORY_LIMIT``); the connection's own limit is set back after,
+    the files are the same bytes as an export without the cap."""
+    from assets.publish import release
+
+    seen = []
+    real = release.partitions_rows
+
+    def recording(*args, **kwargs):  # the real export, noting the limit it ran under
+        for item in real(*args, **kwargs):
+            seen.append(
+                con.cursor().execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+            )
+            yield item
+
+    con.execute("SET memory_limit = '3GB'")
+    before = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    monkeypatch.setattr(release, "partitions_rows", recording)
+    (tmp_path / "capped").mkdir()
+    release.stage_outputs(con, tmp_path / "capped", memory_limit="3GB")
+    assert seen and set(seen) == {"488.2 MiB"}  # 512MB as DuckDB shows it
+    assert con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == before
+    monkeypatch.setattr(release, "EXPORT_MEMORY_LIMIT", "4GB")  # above the limit: no cap
+    seen.clear()
+    (tmp_path / "uncapped").mkdir()
+    release.stage_outputs(con, tmp_path / "uncapped", memory_limit="3GB")
+    assert set(seen) == {before}
+    capped = sorted(
+        p.relative_to(tmp_path / "capped") for p in (tmp_path / "capped").rglob("*.parquet")
+    )
+    assert capped and capped == sorted(
+        p.relative_to(tmp_path / "uncapped") for p in (tmp_path / "uncapped").rglob("*.parquet")
+    )
+    for rel in capped:
+        assert (tmp_path / "capped" / rel).read_bytes() == (
+            tmp_path / "uncapped" / rel
+        ).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("512MB", 512_000_000), ("2GB", 2_000_000_000), ("1.5 GiB", 1_610_612_736),
+     ("2 gb", 2_000_000_000), ("1KiB", 1024), ("100", 100), ("lots", None), ("", None)],
+)  # fmt: skip
+def test_memory_sizes_read_as_duckdb_reads_them(text, expected):
+    from assets._shared.resources import size_bytes
+
+    assert size_bytes(text) == expected
