@@ -299,20 +299,26 @@ def refreshed_warehouse(name: str, files: dict[str, list[dict]]) -> Path:
     if name not in _WAREHOUSES:
         import tempfile
 
-        from support.extracts import write_csv
-
         root = Path(tempfile.mkdtemp(prefix=f"scr-sql-{name}-"))
-        mp = pytest.MonkeyPatch()
-        p = Project(root, mp)
-        try:
-            for file_name, rows in files.items():
-                write_csv(p.landing / file_name, rows)
-            p.refresh()
-        finally:
-            p.instance.dispose()
-            mp.undo()
-        _WAREHOUSES[name] = p.warehouse
+        _WAREHOUSES[name] = _refresh_once(root, files).warehouse
     return _WAREHOUSES[name]
+
+
+def _refresh_once(root: Path, files: dict[str, list[dict]]) -> Project:
+    """One real in-process refresh of ``files`` landed in ``root`` (an in-memory Dagster instance,
+    disposed after); the project, for its paths."""
+    from support.extracts import write_csv
+
+    mp = pytest.MonkeyPatch()
+    p = Project(root, mp)
+    try:
+        for file_name, rows in files.items():
+            write_csv(p.landing / file_name, rows)
+        p.refresh()
+    finally:
+        p.instance.dispose()
+        mp.undo()
+    return p
 
 
 _PREPARED: dict[str, tuple[dict, Path, dict[str, str]]] = {}
@@ -324,19 +330,9 @@ def refreshed_project(
     """A project dir after one real in-process refresh of ``files`` (landing, archive, warehouse,
     output; an in-memory Dagster instance, as every ``Project``), made once per test process and
     then only read: ``prepared_project`` (tests/conftest.py) copies it for each test."""
-    from support.extracts import write_csv
-
     if name not in _PREPARED:
         root = tmp_path_factory.mktemp(f"prepared-{name}")
-        mp = pytest.MonkeyPatch()
-        p = Project(root, mp)
-        try:
-            for file_name, rows in files.items():
-                write_csv(p.landing / file_name, rows)
-            p.refresh()
-        finally:
-            p.instance.dispose()
-            mp.undo()
+        _refresh_once(root, files)
         _PREPARED[name] = (files, root, _tree_digest(root))
     made_from, root, digest = _PREPARED[name]
     assert made_from == files, f"prepared project {name!r} was made from other files"
