@@ -140,8 +140,15 @@ def memory_capped(con: duckdb.DuckDBPyConnection, cap: str, configured: str) -> 
     if small is None or big is None or small >= big:
         yield
         return
-    con.execute("SET memory_limit = ?", [cap])
+    _set_memory_limit(con, cap)
     try:
         yield
-    finally:
-        con.execute("SET memory_limit = ?", [configured])
+    finally:  # also when the block stops with its query's result still open on ``con``
+        _set_memory_limit(con, configured)
+
+
+def _set_memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> None:
+    """The database's memory limit, set through a cursor of its own: ``con`` may be streaming a
+    result (a SET on it would then fail and hide the error that stopped the stream)."""
+    with con.cursor() as cur:
+        cur.execute("SET memory_limit = ?", [limit])

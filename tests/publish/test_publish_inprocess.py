@@ -875,3 +875,24 @@ def test_memory_sizes_read_as_duckdb_reads_them(text, expected):
     from assets._shared.resources import size_bytes
 
     assert size_bytes(text) == expected
+
+
+def test_an_export_that_fails_midway_keeps_its_message_and_gives_the_limit_back(tmp_path):
+    """A stream stopped by an error while its result is still open on the connection: the
+    error reaches the caller as raised (not a DuckDB 'open result' error from setting the limit
+    back), and the configured limit is set back."""
+    import duckdb
+
+    from assets._shared.resources import memory_capped
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), config={"memory_limit": "2GB"})
+    con.execute("CREATE TABLE t AS SELECT range AS x FROM range(3000000)")
+    before = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    with pytest.raises(RuntimeError, match="fewer rows than counted"):
+        with memory_capped(con, "512MB", "2GB"):
+            reader = con.sql("SELECT x FROM t ORDER BY x DESC").to_arrow_reader()
+            reader.read_next_batch()  # the result stays open on con
+            raise RuntimeError("t: fewer rows than counted per partition")
+    setting = con.cursor().execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    assert setting == before
+    con.close()
